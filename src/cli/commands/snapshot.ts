@@ -1,0 +1,5 @@
+import { UsageError, type CliIO } from '../io.js'
+
+export async function run(_args: string[], _io: CliIO): Promise<number> {
+  throw new UsageError('snapshot is not available in this build yet')
+}

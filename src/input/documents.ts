@@ -1,0 +1,255 @@
+import { readFile, readdir, stat } from 'node:fs/promises'
+import { join, relative, extname, resolve } from 'node:path'
+import type { Readable } from 'node:stream'
+import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml'
+import { formatPath, type PathSegment } from './field-path.js'
+
+/** Where something came from, for messages and for SARIF regions. */
+export interface SourceLocation {
+  file: string
+  line?: number
+  column?: number
+}
+
+/** One Kubernetes object read from the input, with a way to find the line of any of its fields. */
+export interface InputDocument {
+  value: unknown
+  source: SourceLocation
+  /** The line and column of a field of this object, or of the object itself when the field is absent. */
+  locate(path: readonly PathSegment[]): SourceLocation
+}
+
+/** Input that could not be read or parsed: reported, never thrown at the user. */
+export interface InputError {
+  file: string
+  line?: number
+  column?: number
+  message: string
+}
+
+export interface ReadResult {
+  documents: InputDocument[]
+  errors: InputError[]
+}
+
+export interface ReadOptions {
+  /** Files larger than this are refused with an error instead of being parsed. */
+  maxFileBytes?: number
+  /** How many alias expansions a YAML document may make before it is treated as a YAML bomb. */
+  maxAliasCount?: number
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024
+const DEFAULT_MAX_ALIAS_COUNT = 1000
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
+
+function mib(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`
+}
+
+/** Parses the text of one file or stream: multi-document YAML, or JSON. Lists are expanded. */
+export function parseDocuments(text: string, file: string, options: ReadOptions = {}): ReadResult {
+  const documents: InputDocument[] = []
+  const errors: InputError[] = []
+  const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT
+  if (text.includes('\u0000')) {
+    errors.push({ file, message: 'not a text file (it contains NUL bytes); give YAML or JSON manifests' })
+    return { documents, errors }
+  }
+  if (text.includes('\uFFFD')) {
+    errors.push({ file, message: 'not valid UTF-8 text; give YAML or JSON manifests' })
+    return { documents, errors }
+  }
+  const lineCounter = new LineCounter()
+  let parsed: Document.Parsed[]
+  try {
+    parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[]
+    if (!Array.isArray(parsed)) parsed = [parsed]
+  } catch (err) {
+    errors.push({ file, message: `cannot parse: ${describeParseFailure(err)}` })
+    return { documents, errors }
+  }
+  const at = (offset: number): { line: number; column: number } => {
+    const p = lineCounter.linePos(offset)
+    return { line: p.line, column: p.col }
+  }
+  for (const doc of parsed) {
+    const start = at(doc.range[0])
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = e.linePos?.[0]
+        errors.push({ file, line: pos?.line ?? start.line, column: pos?.col ?? start.column, message: firstLine(e.message) })
+      }
+      continue
+    }
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount })
+    } catch (err) {
+      errors.push({ file, ...start, message: `cannot read this document: ${describeParseFailure(err)}` })
+      continue
+    }
+    if (value === null || value === undefined) continue // an empty document, e.g. after a trailing ---
+    const locateIn = (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]): SourceLocation => {
+      const full = [...prefix, ...path]
+      // Walk up to the nearest field that exists, so a missing field points at its parent.
+      for (let n = full.length; n >= 0; n--) {
+        const node = doc.getIn(full.slice(0, n), true)
+        if (isNode(node) && node.range) return { file, ...at(node.range[0]) }
+      }
+      return { file, ...start }
+    }
+    pushExpanded(documents, errors, value, [], file, start, locateIn)
+  }
+  return { documents, errors }
+}
+
+function pushExpanded(
+  documents: InputDocument[],
+  errors: InputError[],
+  value: unknown,
+  prefix: PathSegment[],
+  file: string,
+  start: { line: number; column: number },
+  locateIn: (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]) => SourceLocation,
+): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => pushExpanded(documents, errors, item, [...prefix, i], file, start, locateIn))
+    return
+  }
+  if (isList(value)) {
+    const items = value['items']
+    if (!Array.isArray(items)) {
+      errors.push({ ...locateIn(prefix)([]), message: `${formatPath([...prefix, 'items']) || 'items'}: a ${String(value['kind'])} must have an items list` })
+      return
+    }
+    items.forEach((item, i) => pushExpanded(documents, errors, item, [...prefix, 'items', i], file, start, locateIn))
+    return
+  }
+  const locate = locateIn(prefix)
+  documents.push({ value, source: locate([]), locate })
+}
+
+/** `kind: List` and the typed lists kubectl prints (PodList, ...) carry their objects in items. */
+function isList(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const kind = (value as Record<string, unknown>)['kind']
+  return typeof kind === 'string' && (kind === 'List' || kind.endsWith('List')) && 'items' in value
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s
+}
+
+function describeParseFailure(err: unknown): string {
+  if (err instanceof RangeError) return 'the document is nested too deeply'
+  const message = err instanceof Error ? err.message : String(err)
+  if (/alias count|resource exhaustion/i.test(message)) {
+    return 'too many alias expansions (a YAML bomb?); expand the aliases or split the document'
+  }
+  return firstLine(message)
+}
+
+async function readStream(stream: Readable, maxBytes: number): Promise<Buffer | InputError> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    size += b.length
+    if (size > maxBytes) return { file: '<stdin>', message: `standard input is larger than the ${mib(maxBytes)} limit (--max-file-size)` }
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks)
+}
+
+function decode(buf: Buffer, file: string, options: ReadOptions): ReadResult {
+  const probe = buf.subarray(0, 8192)
+  if (probe.includes(0)) return { documents: [], errors: [{ file, message: 'not a text file (it contains NUL bytes); give YAML or JSON manifests' }] }
+  const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(buf)
+  return parseDocuments(text, file, options)
+}
+
+/**
+ * Reads files, directories (recursively: *.yaml, *.yml, *.json) and `-` for standard input.
+ * Every problem is returned as an InputError naming the file; the other inputs are still read.
+ */
+export async function readInputs(
+  paths: readonly string[],
+  io: { stdin: Readable; cwd: string },
+  options: ReadOptions = {},
+): Promise<ReadResult> {
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
+  const result: ReadResult = { documents: [], errors: [] }
+  const add = (r: ReadResult): void => {
+    result.documents.push(...r.documents)
+    result.errors.push(...r.errors)
+  }
+  const display = (abs: string): string => {
+    const rel = relative(io.cwd, abs)
+    return rel === '' || rel.startsWith('..') ? abs : rel
+  }
+  const readOne = async (abs: string, name: string, explicit: boolean): Promise<void> => {
+    let st
+    try {
+      st = await stat(abs)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      result.errors.push({ file: name, message: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code ?? String(err)}` })
+      return
+    }
+    if (st.isDirectory()) {
+      let entries
+      try {
+        entries = await readdir(abs, { withFileTypes: true })
+      } catch (err) {
+        result.errors.push({ file: name, message: `cannot list directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
+        return
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue
+        const child = join(abs, e.name)
+        if (e.isDirectory()) await readOne(child, display(child), false)
+        else if (MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) await readOne(child, display(child), false)
+      }
+      return
+    }
+    if (!st.isFile()) {
+      if (explicit) {
+        // A named pipe or a process substitution (<(kubectl get ...)) is read like a file.
+        try {
+          const { createReadStream } = await import('node:fs')
+          const buf = await readStream(createReadStream(abs), maxBytes)
+          if ('message' in buf) result.errors.push({ file: name, message: buf.message.replace('standard input', 'this input') })
+          else add(decode(buf, name, options))
+        } catch (err) {
+          result.errors.push({ file: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
+        }
+      }
+      return
+    }
+    if (st.size > maxBytes) {
+      result.errors.push({ file: name, message: `file is ${mib(st.size)}, above the ${mib(maxBytes)} limit; split it or raise --max-file-size` })
+      return
+    }
+    let buf: Buffer
+    try {
+      buf = await readFile(abs)
+    } catch (err) {
+      result.errors.push({ file: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
+      return
+    }
+    add(decode(buf, name, options))
+  }
+  for (const p of paths) {
+    if (p === '-') {
+      const buf = await readStream(io.stdin, maxBytes)
+      if ('message' in buf) result.errors.push(buf)
+      else add(decode(buf, '<stdin>', options))
+      continue
+    }
+    const abs = resolve(io.cwd, p)
+    await readOne(abs, p, true)
+  }
+  return result
+}
