@@ -1,0 +1,134 @@
+/**
+ * Runs the rules of a policy on one object. Pure: no I/O; the same inputs give the same
+ * findings in the same order, whichever face (CLI, webhook) asks.
+ */
+import type { Policy, Exemption } from '../policy/policy.js'
+import type { PodRule, RuleContext } from './rule.js'
+import type { ClusterView } from '../cluster/view.js'
+import type { RelatedObjects } from './related.js'
+import { selectorMatches } from './labels.js'
+import { extractPod, isPodBearing, objectRef } from './workload.js'
+import type { Finding, InputProblem, ObjectRef, PodView, ReportAction } from './types.js'
+
+/** The annotation that skips rules for one object: a comma-separated list of rule ids. */
+export const SKIP_ANNOTATION = 'pod-preflight/skip'
+
+export interface EvaluateOptions {
+  policy: Policy
+  rules: readonly PodRule<unknown>[]
+  /** The namespace of objects that name none (the CLI's --namespace, or the admission request's). */
+  namespace?: string
+  cluster?: ClusterView
+  related?: RelatedObjects
+}
+
+export interface Evaluation {
+  /** True when the object carries a pod template and was judged. */
+  recognised: boolean
+  object: ObjectRef
+  findings: Finding[]
+  /** Problems of the input: errors make the object unjudgeable in part; warnings are notes. */
+  problems: (InputProblem & { severity: 'error' | 'warning' })[]
+  /** Rules that did not run because an exemption or annotation skipped them. */
+  skipped: { rule: string; reason: string }[]
+}
+
+function globMatch(pattern: string, value: string): boolean {
+  if (!pattern.includes('*')) return pattern === value
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return re.test(value)
+}
+
+function exemptionApplies(ex: Exemption, ruleId: string, namespace: string | undefined, labels: Record<string, string>): boolean {
+  if (ex.rules !== undefined && !ex.rules.includes(ruleId)) return false
+  if (ex.namespaces !== undefined && (namespace === undefined || !ex.namespaces.some((p) => globMatch(p, namespace)))) return false
+  if (ex.selector !== undefined && !selectorMatches(ex.selector, labels)) return false
+  return true
+}
+
+function skipList(pod: PodView): { ids: string[]; where: string } | undefined {
+  const fromObject = pod.objectMeta.annotations?.[SKIP_ANNOTATION]
+  const fromTemplate = pod.podMeta !== pod.objectMeta ? pod.podMeta.annotations?.[SKIP_ANNOTATION] : undefined
+  const text = [fromObject, fromTemplate].filter((s): s is string => s !== undefined).join(',')
+  if (text === '') return undefined
+  return {
+    ids: text.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    where: fromObject !== undefined ? `metadata.annotations["${SKIP_ANNOTATION}"]` : `${pod.specPath.replace(/\.spec$/, '')}.metadata.annotations["${SKIP_ANNOTATION}"]`,
+  }
+}
+
+const ACTION_ORDER: Record<ReportAction, number> = { deny: 0, warn: 1, info: 2 }
+
+export function evaluateObject(value: unknown, options: EvaluateOptions): Evaluation {
+  const object = objectRef(value)
+  const result: Evaluation = { recognised: false, object, findings: [], problems: [], skipped: [] }
+  if (!isPodBearing(value)) return result
+  result.recognised = true
+  const { pod, problems } = extractPod(value)
+  for (const p of problems) result.problems.push({ ...p, severity: 'error' })
+  if (pod === undefined) return result
+
+  const namespace = object.namespace ?? options.namespace
+  if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
+  const labels = pod.objectMeta.labels ?? {}
+  const skip = skipList(pod)
+  const known = new Set(options.rules.map((r) => r.id))
+  for (const id of skip?.ids ?? []) {
+    if (id !== '*' && !known.has(id)) {
+      result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${id}'; it skips nothing` })
+    }
+  }
+
+  for (const rule of options.rules) {
+    const setting = options.policy.rules.get(rule.id)
+    const action = setting?.action ?? rule.defaultAction
+    if (action === 'off') continue
+    if (!runnable(rule, options)) continue
+    const ex = options.policy.exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
+    if (ex !== undefined) {
+      result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}` })
+      continue
+    }
+    if (skip !== undefined && (skip.ids.includes(rule.id) || skip.ids.includes('*'))) {
+      result.skipped.push({ rule: rule.id, reason: `skipped by ${skip.where}` })
+      continue
+    }
+    const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }
+    if (options.cluster !== undefined) ctx.cluster = options.cluster
+    if (options.related !== undefined) ctx.related = options.related
+    let found
+    try {
+      found = rule.check(pod, ctx)
+    } catch (err) {
+      // A rule bug must never take the review or the run down with it; say so instead.
+      result.problems.push({
+        object,
+        severity: 'warning',
+        message: `rule ${rule.id} could not judge this object (${err instanceof Error ? err.message : String(err)}); please report it`,
+      })
+      continue
+    }
+    for (const f of found) {
+      const finding: Finding = {
+        rule: rule.id,
+        action: f.action !== undefined && action !== 'info' ? f.action : action,
+        object: pod.object,
+        path: f.path,
+        message: f.message,
+        fix: f.fix,
+      }
+      if (f.container !== undefined) finding.container = f.container
+      result.findings.push(finding)
+    }
+  }
+  result.findings.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule))
+  return result
+}
+
+/** Static rules always run; batch and cluster rules only when their data is there. */
+function runnable(rule: PodRule<unknown>, options: EvaluateOptions): boolean {
+  if (rule.scope.includes('static')) return true
+  if (rule.scope.includes('batch') && options.related !== undefined) return true
+  if (rule.scope.includes('cluster') && options.cluster !== undefined && options.cluster.synced) return true
+  return false
+}

@@ -1,0 +1,226 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { Ajv, type ErrorObject } from 'ajv'
+import { LineCounter, parseDocument, isNode } from 'yaml'
+import { policySchema, POLICY_API_VERSION } from './schema.js'
+import type { PodRule } from '../engine/rule.js'
+import type { Action } from '../engine/types.js'
+import type { LabelSelector } from '../engine/k8s.js'
+import { parsePath } from '../input/field-path.js'
+
+export interface RuleSetting {
+  action: Action
+  params: Record<string, unknown>
+}
+
+export interface Exemption {
+  reason: string
+  /** Rule ids; undefined means every rule. */
+  rules?: string[]
+  /** Namespace names; `*` matches any run of characters. Undefined means every namespace. */
+  namespaces?: string[]
+  selector?: LabelSelector
+}
+
+export interface Policy {
+  name: string
+  /** Where it was read from, for messages. */
+  source: string
+  rules: ReadonlyMap<string, RuleSetting>
+  exemptions: readonly Exemption[]
+}
+
+/** A policy that cannot be used; the message names the file, the field path and the line. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError'
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'))
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false, removeAdditional: false })
+const validatePolicy = ajv.compile(policySchema)
+const paramValidators = new WeakMap<object, ReturnType<typeof ajv.compile>>()
+
+function paramsValidator(rule: PodRule<unknown>): ReturnType<typeof ajv.compile> {
+  let v = paramValidators.get(rule)
+  if (v === undefined) {
+    v = ajv.compile(rule.params)
+    paramValidators.set(rule, v)
+  }
+  return v
+}
+
+function pointerToPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`))
+    .join('')
+}
+
+function describeAjvError(e: ErrorObject, prefix: string): { path: string; message: string } {
+  const base = prefix + pointerToPath(e.instancePath).replace(/^\./, prefix === '' ? '' : '.')
+  const join = (p: string, k: string): string => (p === '' ? k : `${p}.${k}`)
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { path: join(base, String(e.params['additionalProperty'])), message: 'unknown field' }
+    case 'required':
+      return { path: join(base, String(e.params['missingProperty'])), message: 'is required' }
+    case 'enum':
+      return { path: base, message: `must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` }
+    case 'const':
+      return { path: base, message: `must be ${JSON.stringify(e.params['allowedValue'])}` }
+    default:
+      return { path: base, message: e.message ?? 'is invalid' }
+  }
+}
+
+function levenshtein(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] ?? 0
+    dp[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] ?? 0
+      dp[j] = Math.min((dp[j] ?? 0) + 1, (dp[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return dp[b.length] ?? 0
+}
+
+export function suggestRuleId(id: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestD = Infinity
+  for (const k of known) {
+    const d = levenshtein(id, k)
+    if (d < bestD) {
+      bestD = d
+      best = k
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(id.length / 4)) ? best : undefined
+}
+
+/**
+ * Builds a policy from its parsed content. `locate` turns a field path into a line for messages.
+ * Every rule not named in the file keeps its default action and default params.
+ */
+export function buildPolicy(
+  content: unknown,
+  source: string,
+  rules: readonly PodRule<unknown>[],
+  locate: (path: string) => number | undefined = () => undefined,
+): Policy {
+  const problems: string[] = []
+  const report = (path: string, message: string): void => {
+    const line = locate(path)
+    problems.push(`${source}${line === undefined ? '' : `:${line}`}: ${path === '' ? '' : `${path}: `}${message}`)
+  }
+  if (content === null || content === undefined) {
+    report('', `the policy is empty; it needs at least apiVersion: ${POLICY_API_VERSION} and kind: Policy`)
+    throw new PolicyError(problems)
+  }
+  if (!validatePolicy(content)) {
+    // anyOf errors repeat each alternative's complaint; keep the most useful, once.
+    const seen = new Set<string>()
+    for (const e of validatePolicy.errors ?? []) {
+      if (e.keyword === 'anyOf') continue
+      const d = describeAjvError(e, '')
+      const key = `${d.path}: ${d.message}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      report(d.path, d.message)
+    }
+    throw new PolicyError(problems)
+  }
+  const byId = new Map(rules.map((r) => [r.id, r]))
+  const settings = new Map<string, RuleSetting>()
+  const raw = content as {
+    metadata?: { name?: string }
+    rules?: Record<string, Action | { action?: Action; params?: Record<string, unknown> }>
+    exemptions?: Exemption[]
+  }
+  const given = raw.rules ?? {}
+  for (const id of Object.keys(given)) {
+    if (!byId.has(id)) {
+      const hint = suggestRuleId(id, byId.keys())
+      report(`rules.${id}`, `unknown rule id${hint ? `; did you mean ${hint}?` : ''} ('pod-preflight rules' lists them)`)
+    }
+  }
+  for (const rule of rules) {
+    const entry = given[rule.id]
+    const action: Action = typeof entry === 'string' ? entry : (entry?.action ?? rule.defaultAction)
+    const params: Record<string, unknown> = structuredClone(typeof entry === 'object' ? (entry.params ?? {}) : {})
+    const validate = paramsValidator(rule)
+    if (!validate(params)) {
+      for (const e of validate.errors ?? []) {
+        const d = describeAjvError(e, `rules.${rule.id}.params`)
+        report(d.path, d.message)
+      }
+      continue
+    }
+    settings.set(rule.id, { action, params })
+  }
+  const exemptions = raw.exemptions ?? []
+  exemptions.forEach((ex, i) => {
+    for (const [j, id] of (ex.rules ?? []).entries()) {
+      if (!byId.has(id)) {
+        const hint = suggestRuleId(id, byId.keys())
+        report(`exemptions[${i}].rules[${j}]`, `unknown rule id '${id}'${hint ? `; did you mean ${hint}?` : ''}`)
+      }
+    }
+  })
+  if (problems.length > 0) throw new PolicyError(problems)
+  return { name: raw.metadata?.name ?? source, source, rules: settings, exemptions }
+}
+
+/** Parses policy text (YAML or JSON). */
+export function parsePolicy(text: string, source: string, rules: readonly PodRule<unknown>[]): Policy {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0]
+        return `${source}${pos ? `:${pos.line}` : ''}: ${e.message.split('\n')[0] ?? e.message}`
+      }),
+    )
+  }
+  let content: unknown
+  try {
+    content = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    throw new PolicyError([`${source}: cannot read: ${err instanceof Error ? err.message : String(err)}`])
+  }
+  const locate = (path: string): number | undefined => {
+    const segs = parsePath(path)
+    if (segs === undefined) return undefined
+    for (let n = segs.length; n >= 0; n--) {
+      const node = doc.getIn(segs.slice(0, n), true)
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line
+    }
+    return undefined
+  }
+  return buildPolicy(content, source, rules, locate)
+}
+
+export async function loadPolicyFile(file: string, rules: readonly PodRule<unknown>[]): Promise<Policy> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new PolicyError([`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(err)})`}`])
+  }
+  return parsePolicy(text, file, rules)
+}
+
+/** The policy shipped with the package, used when no --policy is given. */
+export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url))
+
+export async function loadDefaultPolicy(rules: readonly PodRule<unknown>[]): Promise<Policy> {
+  return loadPolicyFile(DEFAULT_POLICY_FILE, rules)
+}

@@ -1,0 +1,69 @@
+/** The JSON Schema of a policy file. Rule parameters are validated against each rule's own schema. */
+export const POLICY_API_VERSION = 'pod-preflight/v1'
+export const POLICY_KIND = 'Policy'
+
+const labelSelector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'operator'],
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+          values: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const
+
+export const policySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind'],
+  properties: {
+    apiVersion: { const: POLICY_API_VERSION },
+    kind: { const: POLICY_KIND },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { name: { type: 'string' }, description: { type: 'string' } },
+    },
+    rules: {
+      type: 'object',
+      additionalProperties: {
+        anyOf: [
+          { enum: ['deny', 'warn', 'info', 'off'] },
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              action: { enum: ['deny', 'warn', 'info', 'off'] },
+              params: { type: 'object' },
+            },
+          },
+        ],
+      },
+    },
+    exemptions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['reason'],
+        properties: {
+          reason: { type: 'string', minLength: 1 },
+          rules: { type: 'array', items: { type: 'string' }, minItems: 1 },
+          namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          selector: labelSelector,
+        },
+      },
+    },
+  },
+} as const
