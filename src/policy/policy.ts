@@ -222,5 +222,11 @@ export async function loadPolicyFile(file: string, rules: readonly PodRule<unkno
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url))
 
 export async function loadDefaultPolicy(rules: readonly PodRule<unknown>[]): Promise<Policy> {
-  return loadPolicyFile(DEFAULT_POLICY_FILE, rules)
+  let text: string
+  try {
+    text = await readFile(DEFAULT_POLICY_FILE, 'utf8')
+  } catch (err) {
+    throw new PolicyError([`the built-in policy (policies/default.yaml) is missing from this installation: ${(err as NodeJS.ErrnoException).code ?? String(err)}`])
+  }
+  return parsePolicy(text, 'policies/default.yaml (built in)', rules)
 }

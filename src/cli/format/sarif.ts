@@ -1,0 +1,95 @@
+/**
+ * SARIF 2.1.0, as GitHub code scanning reads it: one run, rule metadata with help text, one
+ * result per finding with a physical location (file and line) and a logical one (object + path).
+ */
+import type { CheckReport } from '../report.js'
+import type { PodRule } from '../../engine/rule.js'
+import type { Action, ReportAction } from '../../engine/types.js'
+import { version } from '../../version.js'
+
+const LEVEL: Record<ReportAction, 'error' | 'warning' | 'note'> = { deny: 'error', warn: 'warning', info: 'note' }
+const DEFAULT_LEVEL: Record<Action, 'error' | 'warning' | 'note' | 'none'> = { deny: 'error', warn: 'warning', info: 'note', off: 'none' }
+/** GitHub orders alerts by this number (0.0 to 10.0). */
+const SECURITY_SEVERITY: Record<ReportAction, string> = { deny: '7.0', warn: '4.0', info: '1.0' }
+
+function pascal(id: string): string {
+  return id.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')
+}
+
+function toUri(file: string): string {
+  if (file === '<stdin>') return 'stdin'
+  return file.split('/').map(encodeURIComponent).join('/')
+}
+
+export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown>[]): string {
+  const index = new Map(rules.map((r, i) => [r.id, i]))
+  const results = report.objects.flatMap((o) =>
+    o.findings.map((f) => {
+      const src = f.source ?? o.source
+      const region: Record<string, number> = { startLine: src.line ?? 1 }
+      if (src.column !== undefined) region['startColumn'] = src.column
+      const ns = f.object.namespace !== undefined ? `${f.object.namespace}/` : ''
+      return {
+        ruleId: f.rule,
+        ...(index.has(f.rule) ? { ruleIndex: index.get(f.rule) } : {}),
+        level: LEVEL[f.action],
+        message: { text: `${f.message}. Fix: ${f.fix}` },
+        locations: [
+          {
+            physicalLocation: { artifactLocation: { uri: toUri(src.file), uriBaseId: '%SRCROOT%' }, region },
+            logicalLocations: [{ fullyQualifiedName: `${f.object.kind}/${ns}${f.object.name}/${f.path}`, kind: 'member' }],
+          },
+        ],
+        partialFingerprints: { podPreflightFinding: `${f.rule}:${f.object.kind}/${ns}${f.object.name}:${f.path}` },
+        properties: { action: f.action, container: f.container ?? null, path: f.path },
+      }
+    }),
+  )
+  const notifications = report.errors.map((e) => ({
+    level: 'error',
+    message: { text: e.message },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: toUri(e.file), uriBaseId: '%SRCROOT%' },
+          region: { startLine: e.line ?? 1, ...(e.column !== undefined ? { startColumn: e.column } : {}) },
+        },
+      },
+    ],
+  }))
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'pod-preflight',
+            version,
+            semanticVersion: version,
+            informationUri: 'https://github.com/pod-preflight/pod-preflight',
+            rules: rules.map((r) => ({
+              id: r.id,
+              name: pascal(r.id),
+              shortDescription: { text: r.docs.summary },
+              fullDescription: { text: r.docs.description },
+              help: {
+                text: `${r.docs.description}\n\nAt run time: ${r.docs.failure}\n\nFix: ${r.docs.fix}`,
+                markdown: `**${r.title}**\n\n${r.docs.description}\n\n**At run time:** ${r.docs.failure}\n\n**Fix:** ${r.docs.fix}`,
+              },
+              defaultConfiguration: { level: DEFAULT_LEVEL[r.defaultAction], enabled: r.defaultAction !== 'off' },
+              properties: {
+                tags: ['kubernetes', ...r.scope],
+                ...(r.defaultAction !== 'off' ? { 'security-severity': SECURITY_SEVERITY[r.defaultAction] } : {}),
+              },
+            })),
+          },
+        },
+        invocations: [{ executionSuccessful: report.errors.length === 0, toolExecutionNotifications: notifications }],
+        originalUriBaseIds: { '%SRCROOT%': { uri: './' } },
+        results,
+      },
+    ],
+  }
+  return `${JSON.stringify(sarif, null, 2)}\n`
+}

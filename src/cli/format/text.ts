@@ -1,0 +1,65 @@
+import type { CheckReport, ReportError } from '../report.js'
+import { objectLabel } from '../report.js'
+import type { ReportAction } from '../../engine/types.js'
+
+export interface TextOptions {
+  color: boolean
+  /** Show info findings too (they are counted either way). */
+  showInfo: boolean
+}
+
+const CODES = { red: 31, yellow: 33, blue: 34, dim: 2, bold: 1 } as const
+
+function paint(on: boolean): (c: keyof typeof CODES, s: string) => string {
+  return (c, s) => (on ? `\u001b[${CODES[c]}m${s}\u001b[0m` : s)
+}
+
+const MARK: Record<ReportAction, string> = { deny: 'DENY', warn: 'WARN', info: 'INFO' }
+
+function where(e: ReportError): string {
+  return `${e.file}${e.line !== undefined ? `:${e.line}` : ''}${e.column !== undefined ? `:${e.column}` : ''}`
+}
+
+/** For people: findings grouped by object, the fix under each, a summary at the end. */
+export function formatText(report: CheckReport, options: TextOptions): string {
+  const c = paint(options.color)
+  const colorOf: Record<ReportAction, keyof typeof CODES> = { deny: 'red', warn: 'yellow', info: 'blue' }
+  const out: string[] = []
+  for (const o of report.objects) {
+    const shown = o.findings.filter((f) => options.showInfo || f.action !== 'info')
+    if (shown.length === 0) continue
+    const loc = `${o.source.file}${o.source.line !== undefined ? `:${o.source.line}` : ''}`
+    out.push(`${c('bold', objectLabel(o.object))}  ${c('dim', loc)}`)
+    for (const f of shown) {
+      const line = f.source?.line !== undefined && f.source.file === o.source.file ? c('dim', ` (line ${f.source.line})`) : ''
+      out.push(`  ${c(colorOf[f.action], MARK[f.action])} ${f.rule}  ${f.path}${line}`)
+      out.push(`       ${f.message}`)
+      out.push(`       ${c('dim', 'fix:')} ${f.fix}`)
+    }
+    out.push('')
+  }
+  if (report.errors.length > 0) {
+    out.push(c('bold', 'Input errors'))
+    for (const e of report.errors) out.push(`  ${c('red', 'ERROR')} ${where(e)}: ${e.message}`)
+    out.push('')
+  }
+  if (report.warnings.length > 0) {
+    for (const w of report.warnings) out.push(`  ${c('yellow', 'NOTE')} ${where(w)}: ${w.message}`)
+    out.push('')
+  }
+  const s = report.summary
+  const notJudged = Object.entries(s.notJudged)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ')
+  const parts = [
+    `${s.objects} object${s.objects === 1 ? '' : 's'} checked in ${s.files} file${s.files === 1 ? '' : 's'}`,
+    `${s.deny} denied`,
+    `${s.warn} warning${s.warn === 1 ? '' : 's'}`,
+    `${s.info} info${options.showInfo || s.info === 0 ? '' : ' (shown with --show-info)'}`,
+  ]
+  if (s.errors > 0) parts.push(`${s.errors} input error${s.errors === 1 ? '' : 's'}`)
+  out.push(parts.join(', '))
+  if (notJudged !== '') out.push(c('dim', `not judged (no rule applies to their kind): ${notJudged}`))
+  return `${out.join('\n')}\n`
+}

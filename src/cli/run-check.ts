@@ -1,0 +1,76 @@
+/**
+ * The heart of `pod-preflight check`, without argument parsing or printing: judge every
+ * document read, and collect findings, input errors and notes into one report.
+ */
+import type { InputDocument, InputError } from '../input/documents.js'
+import { parsePath } from '../input/field-path.js'
+import { evaluateObject, type EvaluateOptions } from '../engine/evaluate.js'
+import type { PodRule } from '../engine/rule.js'
+import type { Policy } from '../policy/policy.js'
+import type { ClusterView } from '../cluster/view.js'
+import type { RelatedObjects } from '../engine/related.js'
+import { objectRef } from '../engine/workload.js'
+import { problemToError, type CheckReport, type ReportError } from './report.js'
+
+export interface RunCheckOptions {
+  policy: Policy
+  rules: readonly PodRule<unknown>[]
+  namespace: string
+  cluster?: ClusterView
+  related?: RelatedObjects
+  /** Kinds that are read as context (ConfigMaps for batch rules...) rather than judged. */
+  contextKinds?: ReadonlySet<string>
+  files: number
+}
+
+function inputErrorToReport(e: InputError): ReportError {
+  const r: ReportError = { file: e.file, message: e.message }
+  if (e.line !== undefined) r.line = e.line
+  if (e.column !== undefined) r.column = e.column
+  return r
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export function runCheck(documents: readonly InputDocument[], readErrors: readonly InputError[], options: RunCheckOptions): CheckReport {
+  const report: CheckReport = {
+    objects: [],
+    errors: readErrors.map(inputErrorToReport),
+    warnings: [],
+    summary: { files: options.files, documents: documents.length, objects: 0, notJudged: {}, deny: 0, warn: 0, info: 0, errors: 0 },
+  }
+  const evalOptions: EvaluateOptions = { policy: options.policy, rules: options.rules, namespace: options.namespace }
+  if (options.cluster !== undefined) evalOptions.cluster = options.cluster
+  if (options.related !== undefined) evalOptions.related = options.related
+
+  for (const doc of documents) {
+    const v = doc.value
+    if (!isRecord(v) || typeof v['kind'] !== 'string' || typeof v['apiVersion'] !== 'string') {
+      const what = !isRecord(v) ? `a ${Array.isArray(v) ? 'list' : typeof v}` : typeof v['kind'] !== 'string' ? 'an object without kind' : 'an object without apiVersion'
+      report.errors.push({ file: doc.source.file, ...(doc.source.line !== undefined ? { line: doc.source.line } : {}), message: `not a Kubernetes object (${what}); every document needs apiVersion and kind` })
+      continue
+    }
+    const evaluation = evaluateObject(v, evalOptions)
+    for (const p of evaluation.problems) {
+      const loc = p.path !== undefined ? doc.locate(parsePath(p.path) ?? []) : doc.source
+      const e = problemToError(p, loc)
+      if (p.severity === 'error') report.errors.push(e)
+      else report.warnings.push(e)
+    }
+    if (!evaluation.recognised) {
+      const kind = objectRef(v).kind
+      report.summary.notJudged[kind] = (report.summary.notJudged[kind] ?? 0) + 1
+      continue
+    }
+    report.summary.objects++
+    for (const f of evaluation.findings) {
+      f.source = doc.locate(parsePath(f.path) ?? [])
+      report.summary[f.action]++
+    }
+    report.objects.push({ object: evaluation.object, source: doc.source, findings: evaluation.findings })
+  }
+  report.summary.errors = report.errors.length
+  return report
+}
