@@ -60,6 +60,11 @@ export function parseDocuments(text: string, file: string, options: ReadOptions 
     errors.push({ file, message: 'not valid UTF-8 text; give YAML or JSON manifests' })
     return { documents, errors }
   }
+  const depth = flowDepth(text, MAX_FLOW_DEPTH)
+  if (depth > MAX_FLOW_DEPTH) {
+    errors.push({ file, message: `the input is nested more than ${MAX_FLOW_DEPTH} levels deep; no Kubernetes object is, so it is not read` })
+    return { documents, errors }
+  }
   const lineCounter = new LineCounter()
   let parsed: Document.Parsed[]
   try {
@@ -76,10 +81,9 @@ export function parseDocuments(text: string, file: string, options: ReadOptions 
   for (const doc of parsed) {
     const start = at(doc.range[0])
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = e.linePos?.[0]
-        errors.push({ file, line: pos?.line ?? start.line, column: pos?.col ?? start.column, message: firstLine(e.message) })
-      }
+      // The first error of a document is the cause; the rest are usually its echoes.
+      const e = doc.errors[0]
+      if (e !== undefined) errors.push({ file, ...at(e.pos[0]), message: describeParseFailure(e) })
       continue
     }
     let value: unknown
@@ -113,7 +117,8 @@ function pushExpanded(
   start: { line: number; column: number },
   locateIn: (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]) => SourceLocation,
 ): void {
-  if (Array.isArray(value)) {
+  if (Array.isArray(value) && prefix.length === 0) {
+    // A JSON array of objects at the top: each item is an object of its own.
     value.forEach((item, i) => pushExpanded(documents, errors, item, [...prefix, i], file, start, locateIn))
     return
   }
@@ -137,13 +142,41 @@ function isList(value: unknown): value is Record<string, unknown> {
   return typeof kind === 'string' && (kind === 'List' || kind.endsWith('List')) && 'items' in value
 }
 
+/** Kubernetes objects are shallow; anything deeper than this is refused before parsing. */
+const MAX_FLOW_DEPTH = 256
+
+/**
+ * The deepest nesting of [ and { outside double-quoted strings, counted up to a bound. Parsers
+ * recurse on nesting, so a small file of brackets can exhaust the stack or the heap.
+ */
+function flowDepth(text: string, bound: number): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    if (inString) {
+      if (ch === 92 /* \\ */) i++
+      else if (ch === 34 /* " */) inString = false
+    } else if (ch === 34) inString = true
+    else if (ch === 91 || ch === 123) {
+      depth++
+      if (depth > max) {
+        max = depth
+        if (max > bound) return max
+      }
+    } else if ((ch === 93 || ch === 125) && depth > 0) depth--
+  }
+  return max
+}
+
 function firstLine(s: string): string {
   return s.split('\n')[0] ?? s
 }
 
 function describeParseFailure(err: unknown): string {
-  if (err instanceof RangeError) return 'the document is nested too deeply'
   const message = err instanceof Error ? err.message : String(err)
+  if (err instanceof RangeError || /call stack/i.test(message)) return 'the document is nested too deeply'
   if (/alias count|resource exhaustion/i.test(message)) {
     return 'too many alias expansions (a YAML bomb?); expand the aliases or split the document'
   }

@@ -32,8 +32,9 @@ export function parsePath(path: string): PathSegment[] | undefined {
       segments.push(JSON.parse(m[3]) as string)
       expectName = false
     } else {
+      if (expectName) return undefined // '..' or a leading '.'
       expectName = true
     }
   }
-  return re.lastIndex === path.length || path.length === 0 ? segments : undefined
+  return (re.lastIndex === path.length && !(expectName && segments.length > 0)) || path.length === 0 ? segments : undefined
 }
