@@ -61,7 +61,8 @@ function pointerToPath(pointer: string): string {
 }
 
 function describeAjvError(e: ErrorObject, prefix: string): { path: string; message: string } {
-  const base = prefix + pointerToPath(e.instancePath).replace(/^\./, prefix === '' ? '' : '.')
+  const rel = pointerToPath(e.instancePath)
+  const base = prefix === '' ? rel : rel === '' ? prefix : rel.startsWith('[') ? `${prefix}${rel}` : `${prefix}.${rel}`
   const join = (p: string, k: string): string => (p === '' ? k : `${p}.${k}`)
   switch (e.keyword) {
     case 'additionalProperties':
@@ -127,7 +128,15 @@ export function buildPolicy(
     // anyOf errors repeat each alternative's complaint; keep the most useful, once.
     const seen = new Set<string>()
     for (const e of validatePolicy.errors ?? []) {
-      if (e.keyword === 'anyOf') continue
+      // A rule entry is either an action or a map; its anyOf alternatives each complain, so
+      // say once what is allowed instead.
+      if (e.schemaPath.startsWith('#/properties/rules/additionalProperties/anyOf/')) {
+        if (e.schemaPath.includes('/anyOf/0/') || e.keyword === 'type') continue
+      }
+      if (e.keyword === 'anyOf') {
+        report(pointerToPath(e.instancePath), 'must be an action (deny, warn, info, off) or a map with action and params')
+        continue
+      }
       const d = describeAjvError(e, '')
       const key = `${d.path}: ${d.message}`
       if (seen.has(key)) continue
@@ -183,10 +192,7 @@ export function parsePolicy(text: string, source: string, rules: readonly PodRul
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
   if (doc.errors.length > 0) {
     throw new PolicyError(
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0]
-        return `${source}${pos ? `:${pos.line}` : ''}: ${e.message.split('\n')[0] ?? e.message}`
-      }),
+      doc.errors.slice(0, 1).map((e) => `${source}:${lineCounter.linePos(e.pos[0]).line}: ${e.message.split('\n')[0] ?? e.message}`),
     )
   }
   let content: unknown
