@@ -57,11 +57,13 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 start_s=$SECONDS
+# Leftovers of an interrupted run (we hold the lock, so nobody else is writing them).
+rm -rf "$WORK"/source.* "$BIN_DIR"/*.tmp.*
 
 # --- Debian packages -------------------------------------------------------
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo env DEBIAN_FRONTEND=noninteractive); fi
 fi
 export DEBIAN_FRONTEND=noninteractive
 
