@@ -1,5 +1,253 @@
-import { UsageError, type CliIO } from '../io.js'
+import { readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Readable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { analyze, isUnhealthy } from '../../analyzer/analyze.js'
+import { looksLikeDescribe, parseDescribe } from '../../analyzer/describe.js'
+import { toJson, toText, type ExplainedPod } from '../../analyzer/format.js'
+import { assemble, type PodInput, type SourcedValue } from '../../analyzer/input.js'
+import { DEFAULT_MAX_FILE_BYTES, parseDocuments, readInputs } from '../../input/documents.js'
+import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
 
-export async function run(_args: string[], _io: CliIO): Promise<number> {
-  throw new UsageError('explain is not available in this build yet')
+export const USAGE = `Usage:
+  pod-preflight explain -f FILE [-f FILE ...]      explain pods from files (or - for standard input)
+  pod-preflight explain POD [-n NAMESPACE]         explain a pod of the live cluster
+  pod-preflight explain --all [-n NAMESPACE]       explain every unhealthy pod of a namespace
+
+Input files may hold a Pod and its Events in any mix of JSON, YAML, multi-document YAML and
+Lists, as \`kubectl get pod POD -o yaml\` and \`kubectl get events -o yaml\` print them, or the
+text of \`kubectl describe pod POD\` (current and older kubectl versions).
+
+Options:
+  -f, --file FILE        input file, directory, or - for standard input (repeatable)
+  -n, --namespace NS     namespace for POD and --all (default: the context's namespace)
+      --all              every unhealthy pod of the namespace
+      --kubeconfig PATH  kubeconfig file (default: KUBECONFIG, then ~/.kube/config)
+      --context NAME     kubeconfig context to use
+      --format FORMAT    text (default) or json
+      --now TIME         judge ages as of this RFC 3339 time, for reproducible output
+  -h, --help             show this help
+
+Exit status: 0 when the pods were explained (including "nothing wrong found"),
+2 for unreadable or invalid input, an unreachable cluster, or a usage error.
+`
+
+interface Explained {
+  results: ExplainedPod[]
+  errors: string[]
+  /** Said to people (text format) when there is nothing to list. */
+  note?: string
+}
+
+async function readText(path: string, io: CliIO): Promise<{ text: string } | { error: string } | { directory: true }> {
+  if (path === '-') return { text: await readAll(io.stdin) }
+  const abs = resolve(io.cwd, path)
+  let st
+  try {
+    st = await stat(abs)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { error: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code ?? String(err)}` }
+  }
+  if (st.isDirectory()) return { directory: true }
+  if (st.size > DEFAULT_MAX_FILE_BYTES) return { error: `file is larger than ${DEFAULT_MAX_FILE_BYTES / 2 ** 20} MiB` }
+  try {
+    return { text: (await readFile(abs)).toString('utf8') }
+  } catch (err) {
+    return { error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }
+  }
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    size += b.length
+    if (size > DEFAULT_MAX_FILE_BYTES) throw new UsageError(`standard input is larger than ${DEFAULT_MAX_FILE_BYTES / 2 ** 20} MiB`)
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The JSON parser's complaint, for text that looks like JSON; undefined when it parses or is not JSON. */
+function invalidJson(text: string): string | undefined {
+  const start = text.trimStart()[0]
+  if (start !== '{' && start !== '[') return undefined
+  try {
+    JSON.parse(text)
+    return undefined
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err)
+  }
+}
+
+/** A parse error on the last lines usually means a paste or a file that lost its end. */
+function cutShort(text: string, errors: readonly { line?: number }[]): boolean {
+  if (errors.length === 0) return false
+  const lines = text.replace(/\s+$/, '').split('\n').length
+  return errors.some((e) => e.line === undefined || e.line >= lines - 1) || /Unexpected end of JSON input/.test(String(invalidJson(text)))
+}
+
+function explainInputs(inputs: readonly PodInput[], now: Date, errors: string[]): ExplainedPod[] {
+  const results: ExplainedPod[] = []
+  for (const input of inputs) {
+    const analysis = analyze({
+      pod: input.pod,
+      events: input.events,
+      now,
+      ...(input.owner ? { owner: input.owner } : {}),
+      ...(input.partialSpec ? { partialSpec: true } : {}),
+    })
+    if (!analysis.ok) {
+      errors.push(`${input.file}${input.line !== undefined ? `:${input.line}` : ''}: ${analysis.error}`)
+      continue
+    }
+    results.push({ pod: analysis.pod, status: analysis.status, diagnoses: analysis.diagnoses })
+  }
+  return results
+}
+
+async function fromFiles(paths: readonly string[], io: CliIO, now: Date): Promise<Explained> {
+  const errors: string[] = []
+  const values: SourcedValue[] = []
+  const describeInputs: PodInput[] = []
+  for (const path of paths) {
+    const name = path === '-' ? '<stdin>' : path
+    const read = await readText(path, io)
+    if ('error' in read) {
+      errors.push(`${name}: ${read.error}`)
+      continue
+    }
+    if ('directory' in read) {
+      const r = await readInputs([path], io)
+      for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`)
+      for (const d of r.documents) values.push({ value: d.value, file: d.source.file, ...(d.source.line !== undefined ? { line: d.source.line } : {}) })
+      continue
+    }
+    if (read.text.trim() === '') {
+      errors.push(`${name}: empty input`)
+      continue
+    }
+    if (looksLikeDescribe(read.text)) {
+      const parsed = parseDescribe(read.text, now)
+      if (!parsed.ok) {
+        errors.push(`${name}: ${parsed.error}`)
+        continue
+      }
+      for (const p of parsed.pods) describeInputs.push({ file: name, pod: p.pod, events: p.events, partialSpec: true })
+      continue
+    }
+    const jsonError = invalidJson(read.text)
+    const r = parseDocuments(read.text, name)
+    if (jsonError !== undefined && r.errors.length > 0) {
+      errors.push(`${name}: not valid JSON: ${jsonError}${cutShort(read.text, r.errors) ? ' (the input seems cut short)' : ''}`)
+      continue
+    }
+    const truncated = cutShort(read.text, r.errors)
+    for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}${truncated ? ' (the input seems cut short)' : ''}`)
+    const before = values.length
+    for (const d of r.documents) values.push({ value: d.value, file: name, ...(d.source.line !== undefined ? { line: d.source.line } : {}) })
+    if (r.errors.length === 0 && values.length === before) errors.push(`${name}: no Kubernetes objects in this input`)
+  }
+  const assembled = assemble(values)
+  if (describeInputs.length === 0 && values.length > 0) for (const p of assembled.problems) errors.push(`${p.file}: ${p.message}`)
+  const results = explainInputs([...assembled.pods, ...describeInputs], now, errors)
+  return { results, errors }
+}
+
+async function fromCluster(opts: { pod?: string; all: boolean; namespace?: string; kubeconfig?: string; context?: string }, io: CliIO, now: Date): Promise<Explained> {
+  const { clusterSource, ClusterError } = await import('../../analyzer/cluster-source.js')
+  const warn = (m: string): void => {
+    io.stderr.write(`pod-preflight explain: warning: ${m}\n`)
+  }
+  const errors: string[] = []
+  try {
+    const source = clusterSource(
+      {
+        ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+        ...(opts.context !== undefined ? { context: opts.context } : {}),
+        env: io.env,
+      },
+      warn,
+    )
+    if (opts.pod !== undefined) {
+      const input = await source.fetchPod(opts.pod)
+      return { results: explainInputs([input], now, errors), errors }
+    }
+    const inputs = await source.fetchNamespace()
+    const results = explainInputs(inputs, now, errors).filter((r) => isUnhealthy(r.diagnoses))
+    const note = `No unhealthy pods in namespace ${source.namespace} (${inputs.length} pod${inputs.length === 1 ? '' : 's'} checked).\n`
+    return results.length === 0 && errors.length === 0 ? { results, errors, note } : { results, errors }
+  } catch (err) {
+    if (err instanceof ClusterError) return { results: [], errors: [err.message] }
+    throw err
+  }
+}
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        file: { type: 'string', short: 'f', multiple: true },
+        namespace: { type: 'string', short: 'n' },
+        all: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        format: { type: 'string' },
+        now: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    io.stdout.write(USAGE)
+    return EXIT_OK
+  }
+  const format = values.format ?? 'text'
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not "${format}"`)
+  let now = new Date()
+  if (values.now !== undefined) {
+    now = new Date(values.now)
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-13T10:00:00Z, not "${values.now}"`)
+  }
+  const files = [...(values.file ?? [])]
+  const pods = positionals.filter((p) => p !== '-')
+  if (positionals.includes('-')) files.push('-')
+  if (files.length > 0 && (pods.length > 0 || values.all)) throw new UsageError('give either files (-f) or a pod name / --all, not both')
+  if (pods.length > 1) throw new UsageError(`one pod at a time (got ${pods.join(', ')}); use --all for a whole namespace`)
+  if (values.all && pods.length > 0) throw new UsageError('give a pod name or --all, not both')
+  if (files.length === 0 && pods.length === 0 && !values.all) throw new UsageError(`nothing to explain: give -f FILE, a pod name, or --all\n\n${USAGE}`)
+  if (files.length > 0 && (values.kubeconfig !== undefined || values.context !== undefined)) {
+    throw new UsageError('--kubeconfig and --context apply to the live cluster, not to files')
+  }
+
+  const explained =
+    files.length > 0
+      ? await fromFiles(files, io, now)
+      : await fromCluster(
+          {
+            all: values.all === true,
+            ...(pods[0] !== undefined ? { pod: pods[0] } : {}),
+            ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+            ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+            ...(values.context !== undefined ? { context: values.context } : {}),
+          },
+          io,
+          now,
+        )
+
+  if (format === 'json') io.stdout.write(toJson(explained.results))
+  else if (explained.results.length > 0) io.stdout.write(toText(explained.results, { color: io.stdout.isTTY === true && !io.env['NO_COLOR'] }))
+  else if (explained.note !== undefined) io.stdout.write(explained.note)
+  for (const e of explained.errors) io.stderr.write(`pod-preflight explain: ${e}\n`)
+  return explained.errors.length > 0 ? EXIT_USAGE : EXIT_OK
 }

@@ -1,0 +1,197 @@
+import { delimiter } from 'node:path'
+import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
+import { get, str } from './narrow.js'
+import type { PodInput } from './input.js'
+
+/**
+ * Reads pods, their events and their owner from the live cluster for `explain POD` and
+ * `explain --all`. The only module of the analyzer besides the companion that does I/O.
+ */
+
+export class ClusterError extends Error {
+  override readonly name = 'ClusterError'
+}
+
+export interface ClusterOptions {
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+  /** The environment to read KUBECONFIG from (the process environment by default). */
+  env?: Record<string, string | undefined>
+}
+
+export interface ClusterSource {
+  namespace: string
+  context: string
+  fetchPod(name: string): Promise<PodInput>
+  fetchNamespace(): Promise<PodInput[]>
+}
+
+/** The kubeconfig as kubectl would pick it: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster. */
+export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
+  const kc = new KubeConfig()
+  try {
+    const fromEnv = (opts.env ?? process.env)['KUBECONFIG']?.split(delimiter).filter((f) => f !== '') ?? []
+    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig)
+    else if (fromEnv.length > 0) {
+      // As kubectl does: the files of KUBECONFIG merged, the first one's current context winning.
+      const [first, ...rest] = fromEnv
+      if (first !== undefined) kc.loadFromFile(first)
+      for (const f of rest) {
+        const other = new KubeConfig()
+        other.loadFromFile(f)
+        kc.mergeConfig(other, true)
+      }
+    } else kc.loadFromDefault()
+  } catch (err) {
+    throw new ClusterError(`cannot load the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+  }
+  if (opts.context !== undefined) {
+    if (kc.getContextObject(opts.context) === null) {
+      const known = kc.getContexts().map((c) => c.name)
+      throw new ClusterError(`no context "${opts.context}" in the kubeconfig${known.length ? ` (contexts: ${known.join(', ')})` : ''}`)
+    }
+    kc.setCurrentContext(opts.context)
+  }
+  if (kc.getCurrentCluster() === null) throw new ClusterError('no cluster configured: set KUBECONFIG, pass --kubeconfig, or run inside a cluster')
+  return kc
+}
+
+/** A one-line reason from a client-node error: the API's Status message, or the network error. */
+export function apiErrorMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const code = (err as { code?: unknown }).code
+    const body = (err as { body?: unknown }).body
+    let message: string | undefined
+    if (typeof body === 'string') {
+      try {
+        const parsed: unknown = JSON.parse(body)
+        message = str(get(parsed, 'message'))
+      } catch {
+        message = undefined
+      }
+    } else {
+      message = str(get(body, 'message'))
+    }
+    if (message !== undefined) return typeof code === 'number' ? `${message} (HTTP ${code})` : message
+    if (err instanceof Error) {
+      const cause = (err as { cause?: unknown }).cause
+      const causeText = cause instanceof Error ? `: ${cause.message}` : ''
+      return `${err.message.split('\n')[0] ?? err.message}${causeText}`
+    }
+  }
+  return String(err)
+}
+
+function statusCode(err: unknown): number | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined
+  return typeof code === 'number' ? code : undefined
+}
+
+export function clusterSource(opts: ClusterOptions, warn: (message: string) => void): ClusterSource {
+  const kc = loadKubeConfig(opts)
+  const context = kc.getCurrentContext()
+  const namespace = opts.namespace ?? kc.getContextObject(context)?.namespace ?? 'default'
+  const core = kc.makeApiClient(CoreV1Api)
+  const apps = kc.makeApiClient(AppsV1Api)
+  const batch = kc.makeApiClient(BatchV1Api)
+  const server = kc.getCurrentCluster()?.server ?? 'the cluster'
+
+  const wrap = (what: string, err: unknown): ClusterError => {
+    const code = statusCode(err)
+    if (code === 404) return new ClusterError(`${what}: not found in namespace ${namespace} (context ${context})`)
+    if (code === 401 || code === 403) return new ClusterError(`${what}: access denied (${apiErrorMessage(err)})`)
+    return new ClusterError(`${what}: cannot reach ${server}: ${apiErrorMessage(err)}`)
+  }
+
+  const events = async (selector: string): Promise<unknown[]> => {
+    try {
+      return (await core.listNamespacedEvent({ namespace, fieldSelector: selector })).items
+    } catch (err) {
+      warn(`cannot read events (${apiErrorMessage(err)}); explaining without them`)
+      return []
+    }
+  }
+
+  /** The controller, one level up; a failure to read it only costs detail. */
+  const owner = async (pod: unknown, wantObject: (kind: string) => boolean): Promise<{ owner?: PodInput['owner']; events: unknown[] }> => {
+    const refs = get(pod, 'metadata', 'ownerReferences')
+    const ref = Array.isArray(refs) ? (refs.find((r) => get(r, 'controller') === true) ?? refs[0]) : undefined
+    const kind = str(get(ref, 'kind'))
+    const name = str(get(ref, 'name'))
+    const uid = str(get(ref, 'uid'))
+    if (kind === undefined || name === undefined) return { events: [] }
+    let object: unknown
+    if (wantObject(kind)) {
+      try {
+        if (kind === 'ReplicaSet') object = await apps.readNamespacedReplicaSet({ name, namespace })
+        else if (kind === 'StatefulSet') object = await apps.readNamespacedStatefulSet({ name, namespace })
+        else if (kind === 'DaemonSet') object = await apps.readNamespacedDaemonSet({ name, namespace })
+        else if (kind === 'Job') object = await batch.readNamespacedJob({ name, namespace })
+        else if (kind === 'ReplicationController') object = await core.readNamespacedReplicationController({ name, namespace })
+      } catch (err) {
+        if (statusCode(err) !== 404) warn(`cannot read ${kind} ${name} (${apiErrorMessage(err)})`)
+      }
+    }
+    const ownerEvents = uid ? await events(`involvedObject.uid=${uid}`) : []
+    const o: NonNullable<PodInput['owner']> = { kind, name }
+    if (object !== undefined) o.object = { ...(object as object), kind, apiVersion: kind === 'Job' ? 'batch/v1' : kind === 'ReplicationController' ? 'v1' : 'apps/v1' }
+    return { owner: o, events: ownerEvents }
+  }
+
+  return {
+    namespace,
+    context,
+    async fetchPod(name: string): Promise<PodInput> {
+      let pod: unknown
+      try {
+        pod = { ...(await core.readNamespacedPod({ name, namespace })), kind: 'Pod', apiVersion: 'v1' }
+      } catch (err) {
+        throw wrap(`pod ${name}`, err)
+      }
+      const uid = str(get(pod, 'metadata', 'uid'))
+      const podEvents = await events(uid ? `involvedObject.uid=${uid}` : `involvedObject.name=${name}`)
+      const o = await owner(pod, () => true)
+      const input: PodInput = { file: `pod/${name}`, pod, events: [...podEvents, ...o.events] }
+      if (o.owner) input.owner = o.owner
+      return input
+    },
+    async fetchNamespace(): Promise<PodInput[]> {
+      let pods: unknown[]
+      try {
+        pods = (await core.listNamespacedPod({ namespace })).items.map((p) => ({ ...p, kind: 'Pod', apiVersion: 'v1' }))
+      } catch (err) {
+        throw wrap(`pods`, err)
+      }
+      let all: unknown[] = []
+      try {
+        all = (await core.listNamespacedEvent({ namespace })).items
+      } catch (err) {
+        warn(`cannot read events (${apiErrorMessage(err)}); explaining without them`)
+      }
+      const out: PodInput[] = []
+      const jobs = new Map<string, Awaited<ReturnType<typeof owner>>>()
+      for (const pod of pods) {
+        const name = str(get(pod, 'metadata', 'name')) ?? '?'
+        const input: PodInput = { file: `pod/${name}`, pod, events: all }
+        // Only Jobs carry conditions the analysis needs; other owners are known from the reference.
+        const refs = get(pod, 'metadata', 'ownerReferences')
+        const ref = Array.isArray(refs) ? refs.find((r) => get(r, 'controller') === true) : undefined
+        const kind = str(get(ref, 'kind'))
+        const refName = str(get(ref, 'name'))
+        if (kind === 'Job' && refName !== undefined) {
+          let o = jobs.get(refName)
+          if (o === undefined) {
+            o = await owner(pod, (k) => k === 'Job')
+            jobs.set(refName, o)
+          }
+          if (o.owner) input.owner = o.owner
+        } else if (kind !== undefined && refName !== undefined) {
+          input.owner = { kind, name: refName }
+        }
+        out.push(input)
+      }
+      return out
+    },
+  }
+}

@@ -1,0 +1,73 @@
+import type { Diagnosis, PodRef } from './types.js'
+
+/** Output of `explain`: JSON for programs, text for people. Pure string building. */
+
+export interface ExplainedPod {
+  pod: PodRef
+  /** The phase, or Terminating. */
+  status: string
+  diagnoses: Diagnosis[]
+}
+
+/** `{"diagnoses":[...]}` with every key present (null when absent), so consumers see one shape. */
+export function toJson(results: readonly ExplainedPod[]): string {
+  const diagnoses = results.flatMap((r) =>
+    r.diagnoses.map((d) => ({
+      cause: d.cause,
+      container: d.container ?? null,
+      exitCode: d.exitCode ?? null,
+      signal: d.signal ?? null,
+      summary: d.summary,
+      evidence: d.evidence,
+      next: d.next,
+      preventedBy: d.preventedBy ?? null,
+      pod: { namespace: r.pod.namespace, name: r.pod.name },
+    })),
+  )
+  return `${JSON.stringify({ diagnoses }, null, 2)}\n`
+}
+
+export interface TextStyle {
+  color: boolean
+}
+
+const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], yellow: [33, 39], green: [32, 39], cyan: [36, 39] } as const
+
+function paint(style: TextStyle, s: string, ...names: (keyof typeof CODES)[]): string {
+  if (!style.color) return s
+  return names.reduce((acc, n) => `\u001b[${CODES[n][0]}m${acc}\u001b[${CODES[n][1]}m`, s)
+}
+
+const MILD = new Set(['completed', 'terminated'])
+
+export function toText(results: readonly ExplainedPod[], style: TextStyle): string {
+  const out: string[] = []
+  for (const r of results) {
+    const title = `Pod ${r.pod.namespace}/${r.pod.name}`
+    if (r.diagnoses.length === 0) {
+      out.push(`${paint(style, title, 'bold')} (${r.status}): ${paint(style, 'nothing wrong found', 'green')}.`, '')
+      continue
+    }
+    out.push(`${paint(style, title, 'bold')} (${r.status})`)
+    for (const d of r.diagnoses) {
+      const facts = [d.container !== undefined ? `container ${d.container}` : 'pod']
+      if (d.exitCode !== undefined) facts.push(`exit ${d.exitCode}${d.signal ? ` (${d.signal})` : ''}`)
+      const colour = d.cause === 'completed' ? 'green' : MILD.has(d.cause) || d.cause === 'not-ready' ? 'yellow' : 'red'
+      out.push(`  ${paint(style, `[${d.cause}]`, 'bold', colour)} ${facts.join(', ')}`)
+      out.push(`    ${d.summary}`)
+      if (d.evidence.length > 0) {
+        out.push(`    ${paint(style, 'Evidence:', 'dim')}`)
+        for (const e of d.evidence) out.push(`      ${e}`)
+      }
+      if (d.next.length > 0) {
+        out.push(`    ${paint(style, 'Next:', 'dim')}`)
+        for (const n of d.next) out.push(`      ${n.startsWith('kubectl ') ? paint(style, n, 'cyan') : n}`)
+      }
+      if (d.preventedBy !== undefined) {
+        out.push(`    Would have been caught by: ${paint(style, d.preventedBy, 'bold')} (pod-preflight check)`)
+      }
+    }
+    out.push('')
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`
+}

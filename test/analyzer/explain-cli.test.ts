@@ -1,0 +1,288 @@
+import t from 'tap'
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse, parseAllDocuments } from 'yaml'
+import { run, USAGE } from '../../src/cli/commands/explain.js'
+import { main } from '../../src/cli/main.js'
+import { memoryIO } from '../../src/cli/io.js'
+import { CAUSE_IDS } from '../../src/analyzer/causes.js'
+import { FIXTURES } from './fixtures.js'
+
+const NOW = ['--now', '2024-05-13T10:40:00Z']
+
+async function explain(args: string[], stdin = '', env: Record<string, string | undefined> = {}, tty = false) {
+  const io = memoryIO(stdin, env, FIXTURES)
+  io.stdout.isTTY = tty
+  const code = await main(['explain', ...args], io)
+  return { code, out: io.out(), err: io.err() }
+}
+
+interface JsonOut {
+  diagnoses: Array<Record<string, unknown>>
+}
+
+t.test('--help prints the usage', async (t) => {
+  const r = await explain(['--help'])
+  t.equal(r.code, 0)
+  t.equal(r.out, USAGE)
+  t.match(r.out, /-f, --file FILE/)
+  t.match(r.out, /--all/)
+})
+
+t.test('usage errors exit 2 with a message', async (t) => {
+  for (const [args, message] of [
+    [[], /nothing to explain/],
+    [['--format', 'xml', '-f', 'x'], /--format must be text or json/],
+    [['-f', 'pods/healthy.yaml', 'some-pod'], /either files \(-f\) or a pod name/],
+    [['a', 'b'], /one pod at a time/],
+    [['--all', 'a'], /a pod name or --all, not both/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['-f', 'pods/healthy.yaml', '--context', 'x'], /apply to the live cluster/],
+    [['--now', 'yesterday', '-f', 'x'], /--now must be an RFC 3339 time/],
+  ] as const) {
+    const r = await explain([...args])
+    t.equal(r.code, 2, args.join(' '))
+    t.match(r.err, message)
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace')
+  }
+})
+
+t.test('a pod and its events from a file: text for people', async (t) => {
+  const r = await explain([...NOW, '-f', 'pods/oom-killed-jvm.yaml'])
+  t.equal(r.code, 0, r.err)
+  t.equal(r.err, '')
+  t.match(r.out, /^Pod shop\/orders-api-7d4b9c8f6d-x2x7k \(Running\)\n  \[oom-killed\] container api, exit 137 \(SIGKILL\)\n    Container "api" was OOM-killed/)
+  t.match(r.out, /\n    Evidence:\n      status\.containerStatuses\[0\]\.state\.waiting\.reason: CrashLoopBackOff\n/)
+  t.match(r.out, /\n    Next:\n      kubectl logs orders-api-7d4b9c8f6d-x2x7k -n shop -c api --previous\n/)
+  t.match(r.out, /\n    Would have been caught by: jvm-heap-exceeds-memory-limit/)
+  t.notMatch(r.out, /\u001b\[/, 'no colour when stdout is not a terminal')
+})
+
+t.test('colour only on a terminal and without NO_COLOR', async (t) => {
+  const tty = await explain([...NOW, '-f', 'pods/oom-killed-jvm.yaml'], '', {}, true)
+  t.match(tty.out, /\u001b\[1m/)
+  const noColor = await explain([...NOW, '-f', 'pods/oom-killed-jvm.yaml'], '', { NO_COLOR: '1' }, true)
+  t.notMatch(noColor.out, /\u001b\[/)
+})
+
+t.test('JSON has exactly the documented keys', async (t) => {
+  const r = await explain([...NOW, '--format', 'json', '-f', 'pods/failed-job-pods.yaml', '-f', 'pods/unschedulable-insufficient-cpu.yaml'])
+  t.equal(r.code, 0, r.err)
+  const out = JSON.parse(r.out) as JsonOut
+  t.same(Object.keys(out), ['diagnoses'])
+  t.ok(out.diagnoses.length >= 11)
+  for (const d of out.diagnoses) {
+    t.same(Object.keys(d), ['cause', 'container', 'exitCode', 'signal', 'summary', 'evidence', 'next', 'preventedBy', 'pod'])
+    t.ok(CAUSE_IDS.includes(d['cause'] as never))
+    t.same(Object.keys(d['pod'] as object), ['namespace', 'name'])
+  }
+  const sched = out.diagnoses.find((d) => d['cause'] === 'unschedulable')
+  t.same([sched?.['container'], sched?.['exitCode'], sched?.['signal'], sched?.['preventedBy']], [null, null, null, 'no-node-fits-requests'])
+  const sigint = out.diagnoses.find((d) => d['signal'] === 'SIGINT')
+  t.same([sigint?.['cause'], sigint?.['exitCode'], sigint?.['container']], ['signal', 130, 'main'])
+})
+
+t.test('a healthy pod: nothing wrong found, exit 0', async (t) => {
+  const r = await explain([...NOW, '-f', 'pods/healthy.yaml'])
+  t.equal(r.code, 0)
+  t.equal(r.out, 'Pod shop/catalog-7b9d8c6f5-k2x8p (Running): nothing wrong found.\n')
+  const j = await explain([...NOW, '--format', 'json', '-f', 'pods/healthy.yaml'])
+  t.same(JSON.parse(j.out), { diagnoses: [] })
+})
+
+t.test('describe text from a file or standard input is detected', async (t) => {
+  const file = await explain([...NOW, '-f', 'describe/v1.16-config-error.txt'])
+  t.equal(file.code, 0, file.err)
+  t.match(file.out, /\[config-missing\] container notifications/)
+  const stdin = readFileSync(`${FIXTURES}describe/current-imagepull-denied.txt`, 'utf8')
+  for (const args of [['-f', '-'], ['-']]) {
+    const r = await explain([...NOW, '--format', 'json', ...args], stdin)
+    t.equal(r.code, 0, r.err)
+    t.equal((JSON.parse(r.out) as JsonOut).diagnoses[0]?.['cause'], 'image-pull-unauthorized', args.join(' '))
+  }
+})
+
+t.test('YAML and JSON from standard input, in any mix', async (t) => {
+  const yamlText = readFileSync(`${FIXTURES}pods/liveness-killed.yaml`, 'utf8')
+  const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as unknown)
+  const asJson = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [docs[0], ...((docs[1] as { items: unknown[] }).items)] })
+  for (const [what, text] of [['multi-document YAML', yamlText], ['a JSON List', asJson]] as const) {
+    const r = await explain([...NOW, '--format', 'json', '-'], text)
+    t.equal(r.code, 0, `${what}: ${r.err}`)
+    t.equal((JSON.parse(r.out) as JsonOut).diagnoses[0]?.['cause'], 'liveness-probe-killed', what)
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'explain-'))
+  writeFileSync(join(dir, 'pod.json'), JSON.stringify(docs[0]))
+  writeFileSync(join(dir, 'events.yaml'), parse(JSON.stringify(docs[1])) === null ? '' : yamlText.split('\n---\n')[1] ?? '')
+  const split = await explain([...NOW, '--format', 'json', '-f', join(dir, 'pod.json'), '-f', join(dir, 'events.yaml')])
+  t.equal((JSON.parse(split.out) as JsonOut).diagnoses[0]?.['cause'], 'liveness-probe-killed', 'pod and events in separate files')
+  const directory = await explain([...NOW, '--format', 'json', '-f', dir])
+  t.equal((JSON.parse(directory.out) as JsonOut).diagnoses[0]?.['cause'], 'liveness-probe-killed', 'a directory')
+})
+
+t.test('bad input: a clear message naming the file, exit 2, never a crash', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['bad/deployment.yaml', /^pod-preflight explain: bad\/deployment\.yaml: no Pod in this input \(found Deployment checkout\): give the output of `kubectl get pod NAME -o yaml`/m],
+    ['bad/truncated.json', /^pod-preflight explain: bad\/truncated\.json: not valid JSON: .*\(the input seems cut short\)$/m],
+    ['bad/truncated.yaml', /^pod-preflight explain: bad\/truncated\.yaml:254: Missing closing "quote \(the input seems cut short\)$/m],
+    ['bad/truncated-before-status.yaml', /bad\/truncated-before-status\.yaml:1: the Pod has no metadata\.name \(is the input complete\?\)/],
+    ['bad/empty-status.yaml', /bad\/empty-status\.yaml:1: Pod hello has no status, so there is nothing to explain/],
+    ['bad/events-only.yaml', /bad\/events-only\.yaml: no Pod in this input \(found 1 Event\)/],
+    ['describe/deployment.txt', /describe\/deployment\.txt: this is `kubectl describe` output for a Deployment \(checkout\), not a Pod/],
+    ['no-such-file.yaml', /no-such-file\.yaml: no such file or directory/],
+  ]
+  for (const [file, message] of cases) {
+    const r = await explain([...NOW, '-f', file])
+    t.equal(r.code, 2, file)
+    t.match(r.err, message, file)
+    t.notMatch(r.err, /internal error|\n\s+at /, `${file}: no stack trace`)
+  }
+  const empty = await explain(['-'], '')
+  t.equal(empty.code, 2)
+  t.match(empty.err, /<stdin>: empty input/)
+  const garbage = await explain(['-'], '\u0000\u0001binary')
+  t.equal(garbage.code, 2)
+  t.match(garbage.err, /<stdin>: not a text file/)
+  const mixed = await explain([...NOW, '-f', 'pods/healthy.yaml', '-f', 'bad/truncated.json'])
+  t.equal(mixed.code, 2, 'one bad file fails the run')
+  t.match(mixed.out, /nothing wrong found/, 'the good file is still explained')
+})
+
+// ------------------------------------------------------------------ live cluster, faked
+
+function podsOf(file: string): { pods: unknown[]; events: unknown[] } {
+  const docs = parseAllDocuments(readFileSync(`${FIXTURES}pods/${file}`, 'utf8')).map((d) => d.toJS() as Record<string, unknown>)
+  const pods = docs.filter((d) => d['kind'] === 'Pod')
+  const events = docs.filter((d) => d['kind'] === 'List').flatMap((d) => d['items'] as unknown[])
+  return { pods, events }
+}
+
+async function fakeApiServer(): Promise<{ server: Server; url: string; requests: string[] }> {
+  const oom = podsOf('oom-killed-jvm.yaml')
+  const healthy = podsOf('healthy.yaml')
+  const quota = podsOf('quota-exceeded.yaml')
+  const pods = [...oom.pods, ...healthy.pods, ...quota.pods]
+  const events = [...oom.events, ...quota.events]
+  const requests: string[] = []
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    requests.push(`${req.method} ${url.pathname}${url.search}`)
+    const send = (code: number, body: unknown): void => {
+      res.writeHead(code, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    const notFound = (what: string): void => send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `${what} not found`, reason: 'NotFound', code: 404 })
+    let m: RegExpExecArray | null
+    if ((m = /^\/api\/v1\/namespaces\/shop\/pods\/([^/]+)$/.exec(url.pathname))) {
+      const pod = pods.find((p) => (p as { metadata: { name: string } }).metadata.name === m?.[1])
+      return pod ? send(200, pod) : notFound(`pods "${m[1]}"`)
+    }
+    if (url.pathname === '/api/v1/namespaces/shop/pods') return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: pods })
+    if (url.pathname === '/api/v1/namespaces/empty/pods') return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] })
+    if (url.pathname === '/api/v1/namespaces/empty/events') return send(200, { kind: 'EventList', apiVersion: 'v1', metadata: {}, items: [] })
+    if (url.pathname === '/api/v1/namespaces/shop/events') {
+      const selector = url.searchParams.get('fieldSelector')
+      const uid = selector?.startsWith('involvedObject.uid=') ? selector.slice('involvedObject.uid='.length) : undefined
+      const items = uid ? events.filter((e) => (e as { involvedObject: { uid?: string } }).involvedObject.uid === uid) : events
+      return send(200, { kind: 'EventList', apiVersion: 'v1', metadata: {}, items })
+    }
+    if (url.pathname.startsWith('/apis/apps/v1/namespaces/shop/replicasets/')) return notFound('replicasets')
+    return notFound(url.pathname)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = address !== null && typeof address === 'object' ? address.port : 0
+  return { server, url: `http://127.0.0.1:${port}`, requests }
+}
+
+function kubeconfig(server: string, namespace = 'shop'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'explain-kc-'))
+  const path = join(dir, 'config')
+  writeFileSync(path, `apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: ${server}
+    insecure-skip-tls-verify: true
+contexts:
+- name: fake
+  context:
+    cluster: fake
+    user: fake
+    namespace: ${namespace}
+- name: other
+  context:
+    cluster: fake
+    user: fake
+current-context: fake
+users:
+- name: fake
+  user:
+    token: not-a-secret
+`)
+  return path
+}
+
+t.test('live: one pod, read with its events and owner', async (t) => {
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  const kc = kubeconfig(api.url)
+  const r = await explain([...NOW, '--format', 'json', '--kubeconfig', kc, 'orders-api-7d4b9c8f6d-x2x7k'])
+  t.equal(r.code, 0, r.err)
+  const d = (JSON.parse(r.out) as JsonOut).diagnoses
+  t.same(d.map((x) => [x['cause'], x['preventedBy']]), [['oom-killed', 'jvm-heap-exceeds-memory-limit']])
+  t.ok(api.requests.includes('GET /api/v1/namespaces/shop/pods/orders-api-7d4b9c8f6d-x2x7k'), 'the namespace of the context')
+  t.ok(api.requests.some((q) => q.startsWith('GET /api/v1/namespaces/shop/events?fieldSelector=involvedObject.uid%3D676f6909')), 'events by the pod uid')
+  t.ok(api.requests.includes('GET /apis/apps/v1/namespaces/shop/replicasets/orders-api-7d4b9c8f6d'), 'the owner, one level up')
+  const viaEnv = await explain([...NOW, 'orders-api-7d4b9c8f6d-x2x7k'], '', { KUBECONFIG: kc })
+  t.equal(viaEnv.code, 0, `KUBECONFIG is honoured: ${viaEnv.err}`)
+  t.match(viaEnv.out, /\[oom-killed\]/)
+})
+
+t.test('live: --all explains the unhealthy pods of a namespace', async (t) => {
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  const r = await explain([...NOW, '--format', 'json', '--kubeconfig', kubeconfig(api.url), '--all', '-n', 'shop'])
+  t.equal(r.code, 0, r.err)
+  const d = (JSON.parse(r.out) as JsonOut).diagnoses
+  t.same(d.map((x) => [(x['pod'] as { name: string }).name, x['cause']]), [
+    ['orders-api-7d4b9c8f6d-x2x7k', 'oom-killed'],
+    ['search-ui-6d8f7c9b5-h2k9w', 'quota-exceeded'],
+  ], 'the healthy catalog pod is left out')
+})
+
+t.test('live: --all in a namespace without failures says so', async (t) => {
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  const r = await explain([...NOW, '--kubeconfig', kubeconfig(api.url, 'empty'), '--all'])
+  t.equal(r.code, 0, r.err)
+  t.equal(r.out, 'No unhealthy pods in namespace empty (0 pods checked).\n', 'the namespace of the context')
+})
+
+t.test('live: errors are one clear line, exit 2', async (t) => {
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  const kc = kubeconfig(api.url)
+  const missing = await explain(['--kubeconfig', kc, 'nope'])
+  t.equal(missing.code, 2)
+  t.equal(missing.err, 'pod-preflight explain: pod nope: not found in namespace shop (context fake)\n')
+  const context = await explain(['--kubeconfig', kc, '--context', 'prod', 'x'])
+  t.equal(context.code, 2)
+  t.match(context.err, /no context "prod" in the kubeconfig \(contexts: fake, other\)/)
+  const closed = kubeconfig('http://127.0.0.1:9')
+  const down = await explain(['--kubeconfig', closed, 'x'])
+  t.equal(down.code, 2)
+  t.match(down.err, /^pod-preflight explain: pod x: cannot reach http:\/\/127\.0\.0\.1:9: /)
+  t.notMatch(down.err, /\n\s+at /)
+  const noFile = await explain(['--kubeconfig', '/nonexistent/kubeconfig', 'x'])
+  t.equal(noFile.code, 2)
+  t.match(noFile.err, /cannot load the kubeconfig \/nonexistent\/kubeconfig/)
+})
+
+t.test('run() is the command main dispatches to', async (t) => {
+  const io = memoryIO()
+  t.equal(await run(['--help'], io), 0)
+})
