@@ -3,11 +3,12 @@
  * findings in the same order, whichever face (CLI, webhook) asks.
  */
 import type { Policy, Exemption } from '../policy/policy.js'
-import type { PodRule, RuleContext } from './rule.js'
+import { isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding } from './rule.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from './related.js'
 import { selectorMatches } from './labels.js'
 import { extractPod, isPodBearing, objectRef } from './workload.js'
+import { objectMetaShape, type ObjectMeta } from './k8s.js'
 import type { Finding, InputProblem, ObjectRef, PodView, ReportAction } from './types.js'
 
 /** The annotation that skips rules for one object: a comma-separated list of rule ids. */
@@ -23,7 +24,10 @@ export interface EvaluateOptions {
 }
 
 export interface Evaluation {
-  /** True when the object carries a pod template and was judged. */
+  /**
+   * True when the object was judged: it carries a pod template, or it is of a kind an object
+   * rule of this run judges (a Service, an Ingress).
+   */
   recognised: boolean
   object: ObjectRef
   findings: Finding[]
@@ -57,12 +61,18 @@ function skipList(pod: PodView): { ids: string[]; where: string } | undefined {
   }
 }
 
+function objectSkipList(meta: ObjectMeta): { ids: string[]; where: string } | undefined {
+  const text = meta.annotations?.[SKIP_ANNOTATION]
+  if (text === undefined || text === '') return undefined
+  return { ids: text.split(',').map((s) => s.trim()).filter((s) => s !== ''), where: `metadata.annotations["${SKIP_ANNOTATION}"]` }
+}
+
 const ACTION_ORDER: Record<ReportAction, number> = { deny: 0, warn: 1, info: 2 }
 
 export function evaluateObject(value: unknown, options: EvaluateOptions): Evaluation {
   const object = objectRef(value)
   const result: Evaluation = { recognised: false, object, findings: [], problems: [], skipped: [] }
-  if (!isPodBearing(value)) return result
+  if (!isPodBearing(value)) return evaluateOther(value, object, result, options)
   result.recognised = true
   const { pod, problems } = extractPod(value)
   for (const p of problems) result.problems.push({ ...p, severity: 'error' })
@@ -70,20 +80,66 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
 
   const namespace = object.namespace ?? options.namespace
   if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
-  const labels = pod.objectMeta.labels ?? {}
-  const skip = skipList(pod)
+  const podRules = options.rules.filter((r) => !isObjectRule(r))
+  runRules(podRules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
+    rule.check(pod, ctx),
+  )
+  return result
+}
+
+/** Objects without a pod template: judged by the object rules of their kind, if any. */
+function evaluateOther(value: unknown, object: ObjectRef, result: Evaluation, options: EvaluateOptions): Evaluation {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return result
+  const key = kindKey(object.apiVersion, object.kind)
+  const rules = options.rules.filter((r) => isObjectRule(r) && r.kinds.includes(key))
+  if (rules.length === 0) return result
+  result.recognised = true
+  const raw = value as Record<string, unknown>
+  const meta: ObjectMeta = objectMetaShape.check(raw['metadata'], ['metadata'], []) ?? {}
+  const namespace = object.namespace ?? options.namespace
+  const view: ObjectView = { object: namespace !== undefined && object.namespace === undefined ? { ...object, namespace } : object, kind: object.kind, meta, raw }
+  runRules(rules, { object, reported: view.object, namespace, labels: meta.labels ?? {}, skip: objectSkipList(meta) }, options, result, (rule, ctx) =>
+    isObjectRule(rule) ? rule.checkObject(view, ctx) : [],
+  )
+  return result
+}
+
+interface Target {
+  object: ObjectRef
+  /** The reference findings carry (with the namespace filled in). */
+  reported: ObjectRef
+  namespace: string | undefined
+  labels: Record<string, string>
+  skip: { ids: string[]; where: string } | undefined
+}
+
+function runRules(
+  rules: readonly PodRule<unknown>[],
+  target: Target,
+  options: EvaluateOptions,
+  result: Evaluation,
+  invoke: (rule: PodRule<unknown>, ctx: RuleContext<unknown>) => RuleFinding[],
+): void {
+  const { object, namespace, labels, skip } = target
   const known = new Set(options.rules.map((r) => r.id))
   for (const id of skip?.ids ?? []) {
     if (id !== '*' && !known.has(id)) {
       result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${id}'; it skips nothing` })
     }
   }
+  // A view that is not synced (still listing, or stale) is never read: its rules are skipped, and say so.
+  const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
 
-  for (const rule of options.rules) {
+  for (const rule of rules) {
     const setting = options.policy.rules.get(rule.id)
     const action = setting?.action ?? rule.defaultAction
     if (action === 'off') continue
-    if (!runnable(rule, options)) continue
+    if (!runnable(rule, options)) {
+      if (options.cluster !== undefined && cluster === undefined && rule.scope.includes('cluster')) {
+        result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster.source}) is not synced; cluster rules are not judged on stale data` })
+      }
+      continue
+    }
     const ex = options.policy.exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
     if (ex !== undefined) {
       result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}` })
@@ -94,11 +150,11 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
       continue
     }
     const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }
-    if (options.cluster !== undefined) ctx.cluster = options.cluster
+    if (cluster !== undefined) ctx.cluster = cluster
     if (options.related !== undefined) ctx.related = options.related
     let found
     try {
-      found = rule.check(pod, ctx)
+      found = invoke(rule, ctx)
     } catch (err) {
       // A rule bug must never take the review or the run down with it; say so instead.
       result.problems.push({
@@ -112,7 +168,7 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
       const finding: Finding = {
         rule: rule.id,
         action: f.action !== undefined && action !== 'info' ? f.action : action,
-        object: pod.object,
+        object: target.reported,
         path: f.path,
         message: f.message,
         fix: f.fix,
@@ -122,7 +178,6 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
     }
   }
   result.findings.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule))
-  return result
 }
 
 /** Static rules always run; batch and cluster rules only when their data is there. */

@@ -1,4 +1,5 @@
-import type { Action, PodView, ReportAction, Scope } from './types.js'
+import type { Action, ObjectRef, PodView, ReportAction, Scope } from './types.js'
+import type { ObjectMeta } from './k8s.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from './related.js'
 
@@ -40,6 +41,8 @@ export interface RuleFinding {
 }
 
 export interface PodRule<P = Record<string, unknown>> {
+  /** What the rule judges: pod templates (the default), or other objects (see ObjectRule). */
+  target?: 'pod' | 'object'
   id: string
   title: string
   defaultAction: Action
@@ -54,4 +57,40 @@ export const NO_PARAMS: ParamsSchema = { type: 'object', properties: {}, additio
 /** Declares a rule; the type parameter is the shape its params have after defaults are applied. */
 export function defineRule<P = Record<string, never>>(rule: PodRule<P>): PodRule<P> {
   return rule
+}
+
+/** An object that carries no pod template (a Service, an Ingress), as object rules see it. */
+export interface ObjectView {
+  object: ObjectRef
+  kind: string
+  meta: ObjectMeta
+  /** The raw object as given; object rules check the shape of what they read. */
+  raw: Record<string, unknown>
+}
+
+/**
+ * A rule about objects that carry no pod template: Services and Ingresses, judged against the
+ * workloads of the same run or the cluster. It is a PodRule whose `check` finds nothing, so
+ * every place that lists, documents or configures rules treats it like any other; only the
+ * engine calls `checkObject`, for objects of its kinds.
+ */
+export interface ObjectRule<P = Record<string, unknown>> extends PodRule<P> {
+  target: 'object'
+  /** Kinds as `Kind` for the core group or `group/Kind`: `Service`, `networking.k8s.io/Ingress`. */
+  kinds: readonly string[]
+  checkObject(object: ObjectView, ctx: RuleContext<P>): RuleFinding[]
+}
+
+export function defineObjectRule<P = Record<string, never>>(rule: Omit<ObjectRule<P>, 'check' | 'target'>): ObjectRule<P> {
+  return { ...rule, target: 'object', check: () => [] }
+}
+
+export function isObjectRule<P>(rule: PodRule<P>): rule is ObjectRule<P> {
+  return rule.target === 'object'
+}
+
+/** The key object rules list kinds by: `Kind` for the core group, `group/Kind` otherwise. */
+export function kindKey(apiVersion: string, kind: string): string {
+  const slash = apiVersion.indexOf('/')
+  return slash < 0 ? kind : `${apiVersion.slice(0, slash)}/${kind}`
 }

@@ -6,6 +6,19 @@
  *   # message: <text>             some finding's message must contain this text (repeatable)
  *   # params: <JSON object>       the rule's params for this fixture
  *   # count: <n>                  exactly n findings of the rule
+ *
+ * Cluster-aware rules (scope batch or cluster) get their context from the fixture directory:
+ *   cluster.yaml (or cluster.*.yaml)  state objects (Nodes, ResourceQuotas, ConfigMaps...) as
+ *                                     `kubectl get -o yaml` prints them; the rule sees them as
+ *                                     the cluster view, exactly as `--cluster-state` would load them
+ *   # cluster: <file>             the state file of this fixture (default: cluster.yaml if present)
+ *   # context: <ctx>              cluster | batch | batch-complete | cluster+batch |
+ *                                 cluster+batch-complete | none. batch: the fixture's own
+ *                                 documents are the other objects of the run (a CLI run);
+ *                                 batch-complete: the same, declared complete (--complete).
+ *                                 Default: cluster when a state file applies and the rule has
+ *                                 scope cluster; else none for a rule with scope static (as
+ *                                 before); else batch for a rule with scope batch.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,8 +27,13 @@ import { buildPolicy } from '../../src/policy/policy.js'
 import { evaluateObject, type EvaluateOptions, type Evaluation } from '../../src/engine/evaluate.js'
 import type { PodRule } from '../../src/engine/rule.js'
 import type { ReportAction } from '../../src/engine/types.js'
+import { relatedFromObjects } from '../../src/engine/related.js'
+import { clusterViewFromText } from '../../src/cluster/files.js'
 
 export const FIXTURE_ROOT = new URL('../fixtures/rules/', import.meta.url).pathname
+
+export type FixtureContext = 'cluster' | 'batch' | 'batch-complete' | 'cluster+batch' | 'cluster+batch-complete' | 'none'
+const CONTEXTS: readonly string[] = ['cluster', 'batch', 'batch-complete', 'cluster+batch', 'cluster+batch-complete', 'none']
 
 export interface FixtureHeader {
   expect: string[]
@@ -23,6 +41,8 @@ export interface FixtureHeader {
   messages: string[]
   params: Record<string, unknown>
   count?: number
+  context?: FixtureContext
+  cluster?: string
 }
 
 export interface Fixture {
@@ -36,7 +56,7 @@ export interface Fixture {
 export function parseHeader(text: string): FixtureHeader {
   const header: FixtureHeader = { expect: [], messages: [], params: {} }
   for (const line of text.split('\n')) {
-    const m = /^#\s*(expect|action|message|params|count):\s*(.*?)\s*$/.exec(line)
+    const m = /^#\s*(expect|action|message|params|count|context|cluster):\s*(.*?)\s*$/.exec(line)
     if (m === null) continue
     const [, key, value = ''] = m
     if (key === 'expect') header.expect.push(value)
@@ -44,6 +64,11 @@ export function parseHeader(text: string): FixtureHeader {
     else if (key === 'action') header.action = value as ReportAction
     else if (key === 'count') header.count = Number(value)
     else if (key === 'params') header.params = JSON.parse(value) as Record<string, unknown>
+    else if (key === 'cluster') header.cluster = value
+    else if (key === 'context') {
+      if (!CONTEXTS.includes(value)) throw new Error(`unknown fixture context '${value}' (one of ${CONTEXTS.join(', ')})`)
+      header.context = value as FixtureContext
+    }
   }
   return header
 }
@@ -77,4 +102,41 @@ export function runRule(rule: PodRule<unknown>, text: string, params: Record<str
   )
   const evaluations = documents.map((d) => evaluateObject(d.value, { policy, rules: [rule], namespace: 'default', ...extra }))
   return { evaluations, parseErrors: errors.map((e) => `${e.line ?? '?'}: ${e.message}`) }
+}
+
+export interface FixtureSetup {
+  /** The cluster view and/or related objects the rule gets. */
+  extra: Partial<EvaluateOptions>
+  /** Problems of the state file (a fixture's state must be valid). */
+  stateErrors: string[]
+  context: FixtureContext
+}
+
+/**
+ * The context a cluster-aware rule gets for a fixture: the state file of the directory as the
+ * cluster view (as --cluster-state loads it), and/or the fixture's own documents as the run.
+ */
+export function fixtureSetup(rule: PodRule<unknown>, fx: Fixture): FixtureSetup {
+  const dir = join(FIXTURE_ROOT, rule.id)
+  const stateName = fx.header.cluster ?? (existsSync(join(dir, 'cluster.yaml')) ? 'cluster.yaml' : undefined)
+  const hasCluster = rule.scope.includes('cluster')
+  const hasBatch = rule.scope.includes('batch')
+  const context: FixtureContext =
+    fx.header.context ?? (stateName !== undefined && hasCluster ? 'cluster' : rule.scope.includes('static') ? 'none' : hasBatch ? 'batch' : 'cluster')
+  const extra: Partial<EvaluateOptions> = {}
+  const stateErrors: string[] = []
+  if (context.startsWith('cluster')) {
+    if (stateName === undefined) {
+      stateErrors.push(`context ${context} needs a state file: add ${join(dir, 'cluster.yaml')} or a '# cluster:' header`)
+    } else {
+      const { view, errors } = clusterViewFromText(readFileSync(join(dir, stateName), 'utf8'), stateName)
+      for (const e of errors) stateErrors.push(`${e.file}:${e.line ?? '?'}: ${e.message}`)
+      extra.cluster = view
+    }
+  }
+  if (context.includes('batch')) {
+    const { documents } = parseDocuments(fx.text, fx.name)
+    extra.related = relatedFromObjects(documents.map((d) => d.value), { complete: context.endsWith('batch-complete'), namespace: 'default' })
+  }
+  return { extra, stateErrors, context }
 }

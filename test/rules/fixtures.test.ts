@@ -6,7 +6,7 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
 import type { PodRule } from '../../src/engine/rule.js'
-import { fixturesOf, runRule } from '../helpers/fixtures.js'
+import { fixturesOf, fixtureSetup, runRule } from '../helpers/fixtures.js'
 
 const srcDir = new URL('../../src/rules/', import.meta.url).pathname
 const only = process.env['RULE']?.split(',').filter((s) => s !== '')
@@ -24,11 +24,13 @@ for (const id of ids) {
     t.ok(fixtures.length > 0, 'has fixtures')
     for (const fx of fixtures) {
       t.test(fx.name, async (t) => {
-        const run = runRule(rule, fx.text, fx.header.params)
+        const setup = fixtureSetup(rule, fx)
+        t.same(setup.stateErrors, [], 'the cluster state of the fixture is valid')
+        const run = runRule(rule, fx.text, fx.header.params, setup.extra)
         t.same(run.parseErrors, [], 'the fixture parses')
         const errors = run.evaluations.flatMap((e) => e.problems.filter((p) => p.severity === 'error').map((p) => p.message))
         t.same(errors, [], 'the fixture is a valid manifest')
-        t.ok(run.evaluations.some((e) => e.recognised), 'the fixture holds a pod-bearing object')
+        t.ok(run.evaluations.some((e) => e.recognised), 'the fixture holds an object the rule judges')
         const findings = run.evaluations.flatMap((e) => e.findings).filter((f) => f.rule === rule.id)
         if (fx.kind === 'silent') {
           t.same(findings.map((f) => `${f.path}: ${f.message}`), [], 'no finding')

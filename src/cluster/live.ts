@@ -1,0 +1,560 @@
+/**
+ * The live cluster view: one list-then-watch reflector per kind, in the informer pattern of
+ * client-go and @kubernetes/client-node (list, watch from the list's resourceVersion, relist on
+ * 410 Gone, restart with backoff after errors and after the API server goes away), feeding the
+ * same compact store as the files source.
+ *
+ * Why not client-node's makeInformer/ListWatch: its cache keeps every object whole (a Node with
+ * its image list is tens of kilobytes; 5,000 of them are hundreds of megabytes), its lists are not
+ * paginated, and its Watch cannot send the Accept header that asks for metadata only. Here every
+ * object is compacted the moment it arrives (objects.ts), lists are paged, and Secrets are read
+ * as PartialObjectMetadata only: their data never crosses the wire. Authentication and TLS
+ * still come from client-node's KubeConfig (applyToHTTPSOptions: certificates, tokens, exec
+ * and auth-provider plugins, proxies), so any kubeconfig or in-cluster config works.
+ *
+ * RBAC: list and watch on every kind read (see README, "RBAC of the cluster view"); no get.
+ * A kind the API server refuses (403) or does not serve (404) is logged once, counted as
+ * synced-but-unknown (`knows()` is false, so its rules stay silent), and retried every few
+ * minutes in case the permission is granted later.
+ */
+import { request as httpsRequest, type RequestOptions } from 'node:https'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { ClusterStore } from './store.js'
+import { toStateInfo, namespaceOf, nameOfRaw, type StateInfo } from './objects.js'
+import { STATE_KINDS, type ClusterView, type StateKind } from './view.js'
+
+/** The pino methods the view uses (object first, message second). */
+export interface LiveLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+  debug?(obj: object, msg: string): void
+}
+
+export interface LiveClusterViewOptions {
+  kubeConfig: KubeConfig
+  logger?: LiveLogger
+  /** Relist every kind this often, to heal anything a watch may have missed (default 30 min; 0: never). */
+  resyncAfterMs?: number
+  /** A kind whose watch has been down this long makes the view stale: synced turns false (default 60 s). */
+  staleAfterMs?: number
+  /** Kinds to leave out, e.g. `{ Secret: false }` when the ClusterRole grants nothing on Secrets. */
+  kinds?: Partial<Record<StateKind, boolean>>
+  /** The longest pause between retries after errors (default 30 s; the first retry is after 250 ms). */
+  retryMaxMs?: number
+  /** timeoutSeconds of each watch request (default 300); the server closes it, and it is reopened at once. */
+  watchTimeoutSeconds?: number
+  /** Items per list page (default 500). */
+  pageSize?: number
+  /** How long to wait after a 403/404 before trying the kind again (default 5 min). */
+  forbiddenRetryMs?: number
+}
+
+export interface KindStatus {
+  kind: StateKind
+  /** Listed at least once (or found forbidden): counts towards `ready`. */
+  listed: boolean
+  /** Listed or watching without error right now. */
+  healthy: boolean
+  /** Refused by RBAC (403) or not served (404): its rules stay silent. */
+  unavailable: string | undefined
+  objects: number
+  lastError: string | undefined
+  /** Since when it has been unhealthy (ms since epoch). */
+  unhealthySince: number | undefined
+}
+
+export interface LiveClusterViewHandle {
+  view: ClusterView
+  /** Resolves once every kind has been listed; rejects only if stop() comes first. */
+  ready: Promise<void>
+  stop(): Promise<void>
+  /** Per kind: listed, healthy, unavailable, object count, last error. */
+  status(): KindStatus[]
+}
+
+interface ResourceDef {
+  path: string
+  /** Ask for PartialObjectMetadata: the data of the objects is never sent. */
+  metadataOnly?: boolean
+  fieldSelector?: string
+}
+
+const RESOURCES: Record<StateKind, ResourceDef> = {
+  Node: { path: '/api/v1/nodes' },
+  ResourceQuota: { path: '/api/v1/resourcequotas' },
+  LimitRange: { path: '/api/v1/limitranges' },
+  ConfigMap: { path: '/api/v1/configmaps' },
+  Secret: { path: '/api/v1/secrets', metadataOnly: true },
+  PersistentVolumeClaim: { path: '/api/v1/persistentvolumeclaims' },
+  ServiceAccount: { path: '/api/v1/serviceaccounts' },
+  Service: { path: '/api/v1/services' },
+  // Finished pods hold no resources; the server sends DELETED when a pod leaves the selection.
+  Pod: { path: '/api/v1/pods', fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' },
+}
+
+const ACCEPT_JSON = 'application/json'
+const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'
+const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+const MAX_BODY_BYTES = 1024 * 1024 * 1024
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+class Stopped extends Error {}
+
+function describe(err: unknown): string {
+  if (err instanceof HttpError) return `HTTP ${err.status}: ${err.message}`
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message
+  }
+  return String(err)
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function resourceVersionOf(v: unknown): string | undefined {
+  if (!isRecord(v)) return undefined
+  const meta = v['metadata']
+  if (!isRecord(meta)) return undefined
+  const rv = meta['resourceVersion']
+  return typeof rv === 'string' ? rv : undefined
+}
+
+/** Opens a GET with the kubeconfig's credentials; resolves with the response once its headers arrive. */
+async function open(kc: KubeConfig, path: string, accept: string, signal: AbortSignal, idleMs: number): Promise<IncomingMessage> {
+  const cluster = kc.getCurrentCluster()
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster')
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path)
+  const opts: RequestOptions = { method: 'GET', headers: {} }
+  await kc.applyToHTTPSOptions(opts)
+  opts.headers = { ...(opts.headers as Record<string, string>), Accept: accept }
+  opts.signal = signal
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest
+    const req = send(url, opts, (res) => {
+      const status = res.statusCode ?? 0
+      if (status === 200) {
+        resolve(res)
+        return
+      }
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        if (body.length < 4096) body += c
+      })
+      res.on('end', () => {
+        let message = res.statusMessage ?? 'error'
+        try {
+          const s = JSON.parse(body) as { message?: unknown }
+          if (typeof s.message === 'string') message = s.message
+        } catch {
+          // not a Status object
+        }
+        reject(new HttpError(status, message))
+      })
+      res.on('error', reject)
+    })
+    req.on('socket', (s) => {
+      s.setKeepAlive(true, 30_000)
+    })
+    // No byte for this long: the connection is dead (a half-open socket never errors on its own).
+    req.setTimeout(idleMs, () => req.destroy(new Error(`no data from the API server for ${Math.round(idleMs / 1000)} s`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function readBody(res: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of res) {
+    const b = chunk as Buffer
+    size += b.length
+    if (size > MAX_BODY_BYTES) throw new Error('list response larger than 1 GiB')
+    chunks.push(b)
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve()
+      return
+    }
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+class Reflector {
+  readonly status: KindStatus
+  private rv = ''
+  private needList = true
+  /** Aborts the current request (a resync, or stop). */
+  private current: AbortController | undefined
+
+  constructor(
+    readonly kind: StateKind,
+    private readonly def: ResourceDef,
+    private readonly kc: KubeConfig,
+    private readonly store: ClusterStore,
+    private readonly opts: Required<Omit<LiveClusterViewOptions, 'kubeConfig' | 'logger' | 'kinds'>>,
+    private readonly log: LiveLogger,
+    private readonly stopSignal: AbortSignal,
+    private readonly onListed: () => void,
+  ) {
+    this.status = { kind, listed: false, healthy: false, unavailable: undefined, objects: 0, lastError: undefined, unhealthySince: Date.now() }
+  }
+
+  /** Drops the current watch and relists (periodic resync); a list in progress is left to finish. */
+  resync(): void {
+    this.needList = true
+    if (this.watching) this.current?.abort()
+  }
+
+  private watching = false
+
+  private query(extra: Record<string, string>): string {
+    const p = new URLSearchParams(extra)
+    if (this.def.fieldSelector !== undefined) p.set('fieldSelector', this.def.fieldSelector)
+    return `${this.def.path}?${p.toString()}`
+  }
+
+  private healthy(): void {
+    this.status.healthy = true
+    this.status.unhealthySince = undefined
+    this.status.lastError = undefined
+  }
+
+  private unhealthy(err: string): void {
+    if (this.status.healthy || this.status.unhealthySince === undefined) this.status.unhealthySince = Date.now()
+    this.status.healthy = false
+    this.status.lastError = err
+  }
+
+  async run(): Promise<void> {
+    let backoff = 250
+    let logged = false
+    while (!this.stopSignal.aborted) {
+      try {
+        if (this.needList || this.rv === '') await this.list()
+        await this.watch()
+        backoff = 250
+        logged = false
+      } catch (err) {
+        if (this.stopSignal.aborted || err instanceof Stopped) break
+        if (err instanceof HttpError && err.status === 410) {
+          // The resourceVersion is too old: start over from a fresh list, at once.
+          this.log.debug?.({ kind: this.kind }, 'watch expired (410 Gone); relisting')
+          this.needList = true
+          continue
+        }
+        if (err instanceof HttpError && (err.status === 403 || err.status === 404)) {
+          const reason = err.status === 403 ? `forbidden: ${err.message}` : `not served: ${err.message}`
+          if (this.status.unavailable === undefined) {
+            const msg = `cluster view cannot list ${this.kind}s; the rules that need them stay silent (grant list and watch on ${this.def.path.split('/').pop() ?? ''} to enable them)`
+            // The shipped ClusterRole leaves Secrets out on purpose (list would expose their data): not an error.
+            if (this.kind === 'Secret' && err.status === 403) this.log.info({ kind: this.kind, status: err.status }, msg)
+            else this.log.error({ kind: this.kind, status: err.status, reason: err.message }, msg)
+          }
+          // Known to be unknown: the kind counts as synced, and its rules are not judged.
+          this.status.unavailable = reason
+          this.status.healthy = true
+          this.status.unhealthySince = undefined
+          this.needList = true
+          if (!this.status.listed) {
+            this.status.listed = true
+            this.onListed()
+          }
+          await sleep(this.opts.forbiddenRetryMs, this.stopSignal)
+          continue
+        }
+        const text = describe(err)
+        this.unhealthy(text)
+        if (!logged) {
+          this.log.warn({ kind: this.kind, err: text }, 'cluster view: list/watch failed; retrying')
+          logged = true
+        }
+        await sleep(backoff, this.stopSignal)
+        backoff = Math.min(backoff * 2, this.opts.retryMaxMs)
+      }
+    }
+  }
+
+  private async list(): Promise<void> {
+    const items: { item: StateInfo; namespace: string }[] = []
+    let token = ''
+    let rv = ''
+    const accept = this.def.metadataOnly === true ? ACCEPT_METADATA_LIST : ACCEPT_JSON
+    do {
+      const ctl = this.controller()
+      const params: Record<string, string> = { limit: String(this.opts.pageSize) }
+      if (token !== '') params['continue'] = token
+      let body: unknown
+      try {
+        const res = await open(this.kc, this.query(params), accept, ctl.signal, 60_000)
+        body = await readBody(res)
+      } finally {
+        this.done()
+      }
+      // An empty list may come with items null (PartialObjectMetadataList does).
+      const list = isRecord(body) ? body['items'] : undefined
+      if (!isRecord(body) || (list !== null && list !== undefined && !Array.isArray(list))) throw new Error(`unexpected list response for ${this.kind}`)
+      for (const raw of Array.isArray(list) ? list : []) {
+        const info = toStateInfo(this.kind, raw)
+        if (info !== undefined) items.push({ item: info, namespace: namespaceOf(raw) })
+      }
+      const meta = isRecord(body['metadata']) ? body['metadata'] : {}
+      token = typeof meta['continue'] === 'string' ? meta['continue'] : ''
+      rv = typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : rv
+    } while (token !== '')
+    this.store.replace(this.kind, items)
+    this.rv = rv
+    this.needList = false
+    this.status.objects = this.store.count(this.kind)
+    this.status.unavailable = undefined
+    this.healthy()
+    if (!this.status.listed) {
+      this.status.listed = true
+      this.log.info({ kind: this.kind, objects: this.status.objects }, 'cluster view: listed')
+      this.onListed()
+    }
+  }
+
+  /** A controller for one request: aborted by a resync, or by stop(). Call done() when the request is over. */
+  private controller(): AbortController {
+    if (this.stopSignal.aborted) throw new Stopped()
+    const ctl = new AbortController()
+    const onStop = (): void => ctl.abort()
+    this.stopSignal.addEventListener('abort', onStop, { once: true })
+    this.release = () => this.stopSignal.removeEventListener('abort', onStop)
+    this.current = ctl
+    return ctl
+  }
+
+  private release: () => void = () => undefined
+
+  private done(): void {
+    this.release()
+    this.release = () => undefined
+    this.current = undefined
+  }
+
+  private async watch(): Promise<void> {
+    const ctl = this.controller()
+    const accept = this.def.metadataOnly === true ? ACCEPT_METADATA : ACCEPT_JSON
+    const timeout = this.opts.watchTimeoutSeconds
+    const path = this.query({ watch: '1', resourceVersion: this.rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) })
+    let res: IncomingMessage
+    try {
+      res = await open(this.kc, path, accept, ctl.signal, (timeout + 30) * 1000)
+    } catch (err) {
+      this.done()
+      if (ctl.signal.aborted && !this.stopSignal.aborted) return // a resync
+      throw err
+    }
+    this.healthy()
+    this.watching = true
+    let pending = ''
+    let failure: unknown
+    try {
+      res.setEncoding('utf8')
+      for await (const chunk of res) {
+        pending += chunk as string
+        let nl: number
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl)
+          pending = pending.slice(nl + 1)
+          if (line.trim() !== '') this.event(line)
+        }
+      }
+    } catch (err) {
+      failure = err
+    } finally {
+      this.watching = false
+      this.done()
+    }
+    if (failure !== undefined) {
+      if (failure instanceof HttpError) throw failure
+      if (ctl.signal.aborted && !this.stopSignal.aborted) return // a resync
+      throw failure
+    }
+  }
+
+  private event(line: string): void {
+    let ev: unknown
+    try {
+      ev = JSON.parse(line)
+    } catch {
+      throw new Error('malformed watch event')
+    }
+    if (!isRecord(ev)) return
+    const type = ev['type']
+    const obj = ev['object']
+    if (type === 'ERROR') {
+      const code = isRecord(obj) && typeof obj['code'] === 'number' ? obj['code'] : 500
+      const message = isRecord(obj) && typeof obj['message'] === 'string' ? obj['message'] : 'watch error'
+      throw new HttpError(code, message)
+    }
+    const rv = resourceVersionOf(obj)
+    if (type === 'ADDED' || type === 'MODIFIED') {
+      const info = toStateInfo(this.kind, obj)
+      if (info !== undefined) this.store.upsert(info, namespaceOf(obj))
+      else this.store.remove(this.kind, namespaceOf(obj), nameOfRaw(obj)) // e.g. a pod that finished
+    } else if (type === 'DELETED') {
+      this.store.remove(this.kind, namespaceOf(obj), nameOfRaw(obj))
+    }
+    if (rv !== undefined && rv !== '') this.rv = rv
+    this.status.objects = this.store.count(this.kind)
+  }
+}
+
+const SILENT: LiveLogger = { info: () => undefined, warn: () => undefined, error: () => undefined }
+
+/**
+ * Starts the informers. `view.synced` is false until every kind has been listed once, and false
+ * again while any kind's watch has been down longer than staleAfterMs (the engine then skips the
+ * cluster rules and says so, instead of judging on old data).
+ */
+export function startLiveClusterView(options: LiveClusterViewOptions): LiveClusterViewHandle {
+  const log = options.logger ?? SILENT
+  const opts = {
+    resyncAfterMs: options.resyncAfterMs ?? 30 * 60_000,
+    staleAfterMs: options.staleAfterMs ?? 60_000,
+    retryMaxMs: options.retryMaxMs ?? 30_000,
+    watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+    pageSize: options.pageSize ?? 500,
+    forbiddenRetryMs: options.forbiddenRetryMs ?? 5 * 60_000,
+  }
+  const kinds = STATE_KINDS.filter((k) => options.kinds?.[k] !== false)
+  const stop = new AbortController()
+  let stopped = false
+  let resolveReady: () => void = () => undefined
+  let rejectReady: (e: Error) => void = () => undefined
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve
+    rejectReady = reject
+  })
+  // Nobody may be waiting on ready when stop() rejects it.
+  ready.catch(() => undefined)
+  const reflectors: Reflector[] = []
+  let wasSynced = false
+
+  const allListed = (): boolean => reflectors.every((r) => r.status.listed)
+  const isSynced = (): boolean => {
+    if (stopped || !allListed()) return false
+    const now = Date.now()
+    return reflectors.every((r) => r.status.healthy || r.status.unhealthySince === undefined || now - r.status.unhealthySince < opts.staleAfterMs)
+  }
+  const byKind = new Map<StateKind, Reflector>()
+  const store = new ClusterStore({
+    source: 'live cluster',
+    synced: isSynced,
+    knows: (kind) => {
+      const r = byKind.get(kind)
+      return r !== undefined && r.status.listed && r.status.unavailable === undefined
+    },
+  })
+  const onListed = (): void => {
+    if (allListed()) resolveReady()
+  }
+  for (const kind of kinds) {
+    const r = new Reflector(kind, RESOURCES[kind], options.kubeConfig, store, opts, log, stop.signal, onListed)
+    reflectors.push(r)
+    byKind.set(kind, r)
+  }
+  if (reflectors.length === 0) resolveReady()
+
+  // Say when the view goes stale and when it recovers; the engine reads `synced` itself.
+  const monitor = setInterval(
+    () => {
+      const now = isSynced()
+      if (now !== wasSynced && allListed()) {
+        if (now) log.info({}, 'cluster view synced')
+        else {
+          const down = reflectors.filter((r) => !r.status.healthy).map((r) => ({ kind: r.kind, err: r.status.lastError }))
+          log.warn({ down }, `cluster view is stale (a watch has been down over ${Math.round(opts.staleAfterMs / 1000)} s): cluster rules are skipped`)
+        }
+      }
+      wasSynced = now
+    },
+    Math.max(100, Math.min(1000, opts.staleAfterMs / 4)),
+  )
+  monitor.unref()
+
+  const loops = reflectors.map((r) =>
+    r.run().catch((err: unknown) => {
+      log.error({ kind: r.kind, err: describe(err) }, 'cluster view: reflector stopped unexpectedly')
+    }),
+  )
+  const resync =
+    opts.resyncAfterMs > 0
+      ? setInterval(() => {
+          for (const r of reflectors) r.resync()
+        }, opts.resyncAfterMs)
+      : undefined
+  resync?.unref()
+
+  return {
+    view: store,
+    ready,
+    status: () => reflectors.map((r) => ({ ...r.status })),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      clearInterval(monitor)
+      if (resync !== undefined) clearInterval(resync)
+      stop.abort()
+      rejectReady(new Error('the cluster view was stopped before it synced'))
+      await Promise.all(loops)
+    },
+  }
+}
+
+/** What `listObjects` can list: the view's kinds, and Namespaces (for snapshots). */
+export type ListableKind = StateKind | 'Namespace'
+
+/**
+ * Lists every object of a kind, page by page, with the kubeconfig's credentials (Secrets as
+ * metadata only). For `pod-preflight snapshot`; throws an Error with `status` on HTTP errors.
+ */
+export async function listObjects(kc: KubeConfig, kind: ListableKind, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<unknown[]> {
+  const def: ResourceDef = kind === 'Namespace' ? { path: '/api/v1/namespaces' } : RESOURCES[kind]
+  const signal = options.signal ?? new AbortController().signal
+  const out: unknown[] = []
+  let token = ''
+  do {
+    const p = new URLSearchParams({ limit: String(options.pageSize ?? 500) })
+    if (token !== '') p.set('continue', token)
+    if (def.fieldSelector !== undefined) p.set('fieldSelector', def.fieldSelector)
+    const res = await open(kc, `${def.path}?${p.toString()}`, def.metadataOnly === true ? ACCEPT_METADATA_LIST : ACCEPT_JSON, signal, 60_000)
+    const body = await readBody(res)
+    const list = isRecord(body) ? body['items'] : undefined
+    if (Array.isArray(list)) out.push(...(list as unknown[]))
+    const meta = isRecord(body) && isRecord(body['metadata']) ? body['metadata'] : {}
+    token = typeof meta['continue'] === 'string' ? meta['continue'] : ''
+  } while (token !== '')
+  return out
+}
+
+/** The HTTP status of an error from listObjects, if it was one. */
+export function httpStatusOf(err: unknown): number | undefined {
+  return err instanceof HttpError ? err.status : undefined
+}
