@@ -25,8 +25,7 @@ const json = (s: string): JsonReport => JSON.parse(s) as JsonReport
 t.test('a clean manifest passes with exit 0', async (t) => {
   const r = await check(['web-deployment.yaml'])
   t.equal(r.code, 0, r.out)
-  t.match(r.out, /1 object checked in 1 file, 0 denied, 0 warnings/)
-  t.match(r.out, /not judged \(no rule applies to their kind\): 1 Service/)
+  t.match(r.out, /2 objects checked in 1 file, 0 denied, 0 warnings/, 'the Deployment and the Service that selects it')
 })
 
 t.test('a broken pod is denied with exit 1, each finding with path, message and fix', async (t) => {
@@ -72,7 +71,7 @@ t.test('directories, stdin, and every pod-bearing kind', async (t) => {
   const r = await check(['--format', 'json', '.'])
   const report = json(r.out)
   t.equal(report.summary.files, 4)
-  t.equal(report.summary.objects, 4)
+  t.equal(report.summary.objects, 5, 'four workloads and a Service')
   const stdin = await check(['--format', 'json', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n    - name: c\n      image: busybox\n')
   const s = json(stdin.out)
   t.ok(s.findings.some((f) => f.rule === 'command-missing' && f.source.file === '<stdin>' && f.source.line === 6))
@@ -183,7 +182,7 @@ t.test('JUnit XML: well formed, one testcase per object, denials as failures', a
   const r = await check(['--format', 'junit', '.'])
   t.equal(r.code, 1)
   const xml = r.out
-  t.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="pod-preflight" tests="4" failures="2" errors="0">/)
+  t.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="pod-preflight" tests="5" failures="2" errors="0">/)
   // Well-formedness: every element opened is closed in order.
   const stack: string[] = []
   for (const m of xml.matchAll(/<(\/?)([a-z-]+)[^>]*?(\/?)>/g)) {
@@ -193,7 +192,7 @@ t.test('JUnit XML: well formed, one testcase per object, denials as failures', a
     else stack.push(name)
   }
   t.same(stack, [], 'all elements closed')
-  t.equal((xml.match(/<testcase /g) ?? []).length, 4)
+  t.equal((xml.match(/<testcase /g) ?? []).length, 5)
   t.equal((xml.match(/<failure /g) ?? []).length, 2)
 })
 
@@ -212,4 +211,60 @@ t.test('rules lists every rule', async (t) => {
   const unknown = memoryIO()
   t.equal(await main(['rules', 'nope'], unknown), 2)
   t.match(unknown.err(), /unknown rule 'nope'/)
+})
+
+t.test('batch mode, --complete and --cluster-state', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ppf-batch-'))
+  const deploy = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      nodeSelector: {disktype: ssd}
+      containers:
+        - name: api
+          image: ghcr.io/example/api:1.0.0
+          args: ["--port=8080"]
+          envFrom:
+            - configMapRef: {name: api-config}
+          resources: {limits: {memory: 256Mi}}
+`
+  writeFileSync(join(dir, 'deploy.yaml'), deploy)
+  writeFileSync(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api-config, namespace: shop}\ndata: {a: b}\n')
+  writeFileSync(
+    join(dir, 'nodes.yaml'),
+    `apiVersion: v1
+kind: List
+items:
+${[1, 2, 3]
+  .map(
+    (i) => `  - apiVersion: v1
+    kind: Node
+    metadata: {name: node-${i}, labels: {kubernetes.io/hostname: node-${i}}}
+    status:
+      allocatable: {cpu: "4", memory: 16Gi, pods: "110"}
+      conditions: [{type: Ready, status: "True"}]`,
+  )
+  .join('\n')}
+`,
+  )
+  const rules = (r: { out: string }): string[] => json(r.out).findings.map((f) => f.rule)
+  const alone = await check(['--format', 'json', 'deploy.yaml'], '', dir)
+  t.notOk(rules(alone).includes('configmap-missing'), 'without --complete a reference is never guessed missing')
+  t.notOk(rules(alone).includes('node-selector-unsatisfiable'), 'without cluster state no scheduling rule runs')
+  const complete = await check(['--format', 'json', '--complete', 'deploy.yaml'], '', dir)
+  t.ok(rules(complete).includes('configmap-missing'), '--complete: absent means missing')
+  const together = await check(['--format', 'json', '--complete', 'deploy.yaml', 'config.yaml'], '', dir)
+  t.notOk(rules(together).includes('configmap-missing'), 'a ConfigMap in the same run counts as existing')
+  const state = await check(['--format', 'json', '--cluster-state', 'nodes.yaml', 'deploy.yaml'], '', dir)
+  const f = json(state.out).findings.find((x) => x.rule === 'node-selector-unsatisfiable')
+  t.ok(f, 'the nodeSelector is judged against the saved nodes')
+  t.match(f?.message ?? '', /0\/3 nodes/)
+  t.equal(f?.action, 'warn')
+  const bad = await check(['--format', 'json', '--cluster-state', 'nope.yaml', 'deploy.yaml'], '', dir)
+  t.equal(bad.code, 2, 'an unreadable state file is an input error')
+  t.match(bad.err, /nope\.yaml/)
 })

@@ -8,6 +8,9 @@ import { formatText } from '../format/text.js'
 import { formatJson } from '../format/json.js'
 import { formatSarif } from '../format/sarif.js'
 import { formatJunit } from '../format/junit.js'
+import { relatedFromObjects } from '../../engine/related.js'
+import { loadClusterStateFiles } from '../../cluster/files.js'
+import type { ClusterView } from '../../cluster/view.js'
 
 export const HELP = `Usage: pod-preflight check [options] PATH...
 
@@ -18,6 +21,10 @@ Options:
   -p, --policy FILE         policy file (default: the built-in default policy)
   -o, --format FORMAT       text (default), json, sarif or junit
   -n, --namespace NS        namespace of objects that name none (default: default)
+      --cluster-state FILE  cluster objects as 'kubectl get ... -A -o yaml|json' prints them, or
+                            a 'pod-preflight snapshot' file; enables the cluster rules (repeatable)
+      --complete            the run holds everything its manifests reference: a ConfigMap,
+                            Secret, PVC or ServiceAccount absent from it does not exist
       --fail-on LEVEL       exit 1 on findings at this level or above: deny (default), warn, info
       --show-info           text format: show info findings too
       --max-file-size MIB   refuse files larger than this (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})
@@ -43,6 +50,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         format: { type: 'string', short: 'o', default: 'text' },
         namespace: { type: 'string', short: 'n', default: 'default' },
         'fail-on': { type: 'string', default: 'deny' },
+        'cluster-state': { type: 'string', multiple: true },
+        complete: { type: 'boolean', default: false },
         'show-info': { type: 'boolean', default: false },
         'max-file-size': { type: 'string' },
         color: { type: 'boolean' },
@@ -81,11 +90,22 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     throw err
   }
 
+  let cluster: ClusterView | undefined
+  const stateErrors = []
+  const statePaths = values['cluster-state'] ?? []
+  if (statePaths.length > 0) {
+    const loaded = await loadClusterStateFiles(statePaths, { cwd: io.cwd, stdin: io.stdin })
+    cluster = loaded.view
+    stateErrors.push(...loaded.errors)
+  }
   const { documents, errors } = await readInputs(positionals, io, { maxFileBytes })
-  const report = runCheck(documents, errors, {
+  const report = runCheck(documents, [...stateErrors, ...errors], {
     policy,
     rules: RULES,
     namespace: values.namespace,
+    // Objects of the same run count as existing; Services are matched against its workloads.
+    related: relatedFromObjects(documents, { complete: values.complete, namespace: values.namespace }),
+    ...(cluster !== undefined ? { cluster } : {}),
     files: new Set([...documents.map((d) => d.source.file), ...errors.map((e) => e.file)]).size,
   })
 
