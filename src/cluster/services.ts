@@ -34,12 +34,23 @@ export interface Selected {
  */
 export function selectPods(selector: Readonly<Record<string, string>>, namespace: string, ctx: RuleContext<unknown>): Selected {
   const out: Selected = { templates: [], pods: [], judgeable: false, lookedAt: [] }
-  if (ctx.related !== undefined) {
-    const templates = podTemplatesIn(ctx.related, namespace)
+  const related = ctx.related
+  if (related !== undefined) {
+    const templates = podTemplatesIn(related, namespace)
     out.templates = templates.filter((p) => mapSelectorMatches(selector, p.podMeta.labels))
-    if (templates.length > 0 || ctx.related.complete) {
+    if (templates.length > 0 || related.complete) {
       out.judgeable = true
       out.lookedAt.push(`no pod template in this run (namespace "${namespace}")`)
+    } else {
+      // The pods it was meant for may sit in another namespace of the run: a Service selects
+      // only pods of its own namespace, so that is a miss worth naming.
+      const elsewhere = (related.workloadNamespaces?.() ?? []).filter(
+        (ns) => ns !== namespace && podTemplatesIn(related, ns).some((p) => mapSelectorMatches(selector, p.podMeta.labels)),
+      )
+      if (elsewhere.length > 0) {
+        out.judgeable = true
+        out.lookedAt.push(`no pod template in namespace "${namespace}": the matching ones are in ${elsewhere.map((n) => `"${n}"`).join(', ')}, and a Service selects pods of its own namespace only`)
+      }
     }
   }
   const view = ctx.cluster

@@ -75,7 +75,7 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
   if (!isPodBearing(value)) return evaluateOther(value, object, result, options)
   result.recognised = true
   const { pod, problems } = extractPod(value)
-  for (const p of problems) result.problems.push({ ...p, severity: 'error' })
+  for (const p of problems) result.problems.push({ ...p, severity: p.severity ?? 'error' })
   if (pod === undefined) return result
 
   const namespace = object.namespace ?? options.namespace

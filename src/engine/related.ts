@@ -18,6 +18,8 @@ export interface RelatedObjects {
   podTemplates?(namespace: string): readonly PodView[]
   /** True when the set holds at least one object in the namespace (any kind). Optional, like podTemplates. */
   hasNamespace?(namespace: string): boolean
+  /** The namespaces that hold pod-bearing objects. Optional, like podTemplates. */
+  workloadNamespaces?(): readonly string[]
 }
 
 export interface RelatedOptions {
@@ -132,6 +134,7 @@ export function relatedFromObjects(objects: readonly unknown[], options: Related
       return t
     },
     hasNamespace: (namespace) => namespaces.has(namespace),
+    workloadNamespaces: () => [...pods.keys()].sort(),
   }
 }
 

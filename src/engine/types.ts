@@ -34,6 +34,8 @@ export interface Finding {
 
 /** A problem with the input itself (not a rule finding): malformed object, unknown field type... */
 export interface InputProblem {
+  /** An error makes the input invalid (exit 2 in the CLI); a warning is a note. Default: error. */
+  severity?: 'error' | 'warning'
   object?: ObjectRef
   path?: string
   message: string

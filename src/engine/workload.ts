@@ -10,20 +10,22 @@ import type { ContainerKind, ContainerView, InputProblem, ObjectRef, PodView } f
 interface KindInfo {
   /** API groups this kind is served from (any version), '' for the core group. */
   groups: readonly string[]
+  /** The apiVersion to write today. */
+  current: string
   /** Path from the object to the pod template (or to the pod spec for Pod). */
   template: readonly PathSegment[]
   longRunning: boolean
 }
 
 const KINDS: Record<string, KindInfo> = {
-  Pod: { groups: [''], template: [], longRunning: false },
-  Deployment: { groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
-  StatefulSet: { groups: ['apps'], template: ['spec', 'template'], longRunning: true },
-  DaemonSet: { groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
-  ReplicaSet: { groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
-  ReplicationController: { groups: [''], template: ['spec', 'template'], longRunning: true },
-  Job: { groups: ['batch'], template: ['spec', 'template'], longRunning: false },
-  CronJob: { groups: ['batch'], template: ['spec', 'jobTemplate', 'spec', 'template'], longRunning: false },
+  Pod: { current: 'v1', groups: [''], template: [], longRunning: false },
+  Deployment: { current: 'apps/v1', groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
+  StatefulSet: { current: 'apps/v1', groups: ['apps'], template: ['spec', 'template'], longRunning: true },
+  DaemonSet: { current: 'apps/v1', groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
+  ReplicaSet: { current: 'apps/v1', groups: ['apps', 'extensions'], template: ['spec', 'template'], longRunning: true },
+  ReplicationController: { current: 'v1', groups: [''], template: ['spec', 'template'], longRunning: true },
+  Job: { current: 'batch/v1', groups: ['batch'], template: ['spec', 'template'], longRunning: false },
+  CronJob: { current: 'batch/v1', groups: ['batch'], template: ['spec', 'jobTemplate', 'spec', 'template'], longRunning: false },
 }
 
 export const POD_BEARING_KINDS: readonly string[] = Object.keys(KINDS)
@@ -50,14 +52,30 @@ export function objectRef(value: unknown): ObjectRef {
   return ref
 }
 
-/** True when the object is a kind that carries a pod template. */
+/**
+ * True when the object is a kind that carries a pod template. A built-in kind under the wrong
+ * built-in group (`apiVersion: v1` with `kind: Deployment`) still counts, so that it is judged
+ * and its apiVersion reported; a kind of a custom group (with a dot, e.g. `example.com/v1`)
+ * is someone else's resource and does not.
+ */
 export function isPodBearing(value: unknown): boolean {
   if (!isRecord(value)) return false
   const kind = value['kind']
   const apiVersion = value['apiVersion']
   if (typeof kind !== 'string' || typeof apiVersion !== 'string') return false
   const info = KINDS[kind]
-  return info !== undefined && info.groups.includes(groupOf(apiVersion))
+  if (info === undefined) return false
+  const group = groupOf(apiVersion)
+  return info.groups.includes(group) || !group.includes('.')
+}
+
+/** API versions of pod-bearing kinds that Kubernetes no longer serves, and when they went. */
+const REMOVED: Record<string, string> = {
+  'extensions/v1beta1': '1.16',
+  'apps/v1beta1': '1.16',
+  'apps/v1beta2': '1.16',
+  'batch/v1beta1': '1.25',
+  'batch/v2alpha1': '1.21',
 }
 
 function at(root: unknown, path: readonly PathSegment[]): unknown {
@@ -85,6 +103,21 @@ export function extractPod(value: unknown): ExtractResult {
   const info = KINDS[ref.kind]
   if (info === undefined) return { problems: [{ object: ref, message: `${ref.kind} does not carry a pod template` }] }
 
+  const group = groupOf(ref.apiVersion)
+  if (!info.groups.includes(group)) {
+    problems.push({
+      object: ref,
+      path: 'apiVersion',
+      message: `apiVersion ${ref.apiVersion} has no ${ref.kind}: kubectl apply fails with 'no matches for kind "${ref.kind}" in version "${ref.apiVersion}"'; use apiVersion: ${info.current}`,
+    })
+  } else if (REMOVED[ref.apiVersion] !== undefined) {
+    problems.push({
+      object: ref,
+      path: 'apiVersion',
+      severity: 'warning',
+      message: `apiVersion ${ref.apiVersion} of ${ref.kind} is no longer served since Kubernetes ${REMOVED[ref.apiVersion]}; current clusters refuse it: use apiVersion: ${info.current}`,
+    })
+  }
   const shapeErrors: ShapeError[] = []
   const objectMeta: ObjectMeta = objectMetaShape.check(value['metadata'], ['metadata'], shapeErrors) ?? {}
   const template = info.template.length === 0 ? value : at(value, info.template)

@@ -19,6 +19,8 @@ const ingressSpec = object({
 
 interface Backend {
   service: string
+  /** True for the v1beta1 fields (serviceName, servicePort). */
+  legacy: boolean
   /** Path of the service name field. */
   namePath: string
   port: number | string | undefined
@@ -33,6 +35,7 @@ function backendsOf(spec: ReturnType<typeof ingressSpec.check>): Backend[] {
     if (b.service?.name !== undefined && b.service.name !== '') {
       const p = b.service.port
       out.push({
+        legacy: false,
         service: b.service.name,
         namePath: `${base}.service.name`,
         port: p?.number ?? p?.name,
@@ -40,7 +43,7 @@ function backendsOf(spec: ReturnType<typeof ingressSpec.check>): Backend[] {
         where,
       })
     } else if (b.serviceName !== undefined && b.serviceName !== '') {
-      out.push({ service: b.serviceName, namePath: `${base}.serviceName`, port: b.servicePort, portPath: `${base}.servicePort`, where })
+      out.push({ legacy: true, service: b.serviceName, namePath: `${base}.serviceName`, port: b.servicePort, portPath: `${base}.servicePort`, where })
     }
   }
   add(spec?.defaultBackend, 'spec.defaultBackend', 'the default backend')
@@ -96,7 +99,17 @@ export const rule = defineObjectRule({
     const spec = ingressSpec.check(o.raw['spec'], ['spec'], [])
     const ns = namespaceOfObject(o)
     const out: RuleFinding[] = []
+    const v1 = o.object.apiVersion === 'networking.k8s.io/v1'
     for (const b of backendsOf(spec)) {
+      if (v1 && b.legacy) {
+        // networking.k8s.io/v1 has no serviceName/servicePort: the path has no backend at all.
+        out.push({
+          path: b.namePath,
+          message: `Ingress "${o.object.name}" names Service "${b.service}" for ${b.where} with serviceName/servicePort, fields of the old extensions/v1beta1 API that networking.k8s.io/v1 does not have: kubectl apply refuses the unknown fields, and without them the path has no backend (404 or 503)`,
+          fix: `write the backend as service: { name: ${b.service}, port: { ${typeof b.port === 'number' ? `number: ${b.port}` : `name: ${b.port ?? '<port name>'}`} } }`,
+        })
+        continue
+      }
       const f = findService(ns, b.service, ctx)
       if (f.state === 'missing') {
         out.push({
