@@ -97,6 +97,7 @@ export async function conformance(dir: string, log: (s: string) => void): Promis
     for (const r of review) log(`  ${r}`)
   }
   for (const f of failures) log(`FAIL ${f}`)
+  log(`conformance: ${met} passed, ${failures.length} failed`)
   return failures.length === 0 ? 0 : 1
 }
 
