@@ -1,5 +1,178 @@
+/**
+ * `pod-preflight serve`: the admission webhook over HTTPS. Flags in, startServer() out, then
+ * wait for SIGTERM/SIGINT and shut down gracefully.
+ */
+import { parseArgs } from 'node:util'
+import type { DestinationStream } from 'pino'
 import { UsageError, type CliIO } from '../io.js'
+import { RULES } from '../../rules/index.js'
+import { startServer, DEFAULT_RELOAD_INTERVAL_MS, type ServerOptions } from '../../admission/server.js'
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
+import { DEFAULT_BUDGET_MS } from '../../admission/app.js'
+import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
+import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
+import { TlsFilesError } from '../../admission/tls.js'
+import { SeamError } from '../../admission/seams.js'
+import { PolicyError } from '../../policy/policy.js'
 
-export async function run(_args: string[], _io: CliIO): Promise<number> {
-  throw new UsageError('serve is not available in this build yet')
+export const SERVE_USAGE = `Usage: pod-preflight serve --tls-cert FILE --tls-key FILE [options]
+
+Runs the validating admission webhook over HTTPS:
+  POST /validate   AdmissionReview admission.k8s.io/v1
+  GET  /healthz    the process is alive
+  GET  /readyz     the policy is loaded (and the cluster view synced, with --cluster)
+  GET  /metrics    Prometheus metrics
+
+Options:
+  --host ADDRESS          address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+  --port PORT             port to listen on (default 8443)
+  --tls-cert FILE         serving certificate (PEM); reloaded when the file changes
+  --tls-key FILE          its private key (PEM)
+  --policy FILE           policy file (default: the shipped default policy); reloaded when it changes
+  --reload-interval DUR   how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)
+  --time-budget DUR       answer "allowed, not fully checked" when judging takes longer
+                          (default ${DEFAULT_BUDGET_MS}ms; keep it below the webhook's timeoutSeconds)
+  --max-warnings N        most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})
+  --cache-size N          evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)
+  --shutdown-delay DUR    on SIGTERM, answer /readyz 503 for this long before closing (default 0s)
+  --log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info)
+  --cluster               judge against the live cluster state (cluster-scoped rules)
+  --companion             explain failed pods as they fail (counted in /metrics)
+  --kubeconfig FILE       kubeconfig for --cluster/--companion (default: KUBECONFIG,
+                          ~/.kube/config, or the in-cluster service account)
+
+Durations are written like 500ms, 2.5s or 1m.
+`
+
+/** Parses "500ms", "2.5s", "1m" (and "0") into milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim())
+  if (text.trim() === '0') return 0
+  if (m === null) throw new UsageError(`${flag}: '${text}' is not a duration; write e.g. 500ms, 2.5s or 1m`)
+  const n = Number(m[1])
+  return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000)
+}
+
+function parseInteger(text: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: '${text}' is not a whole number`)
+  const n = Number(text)
+  if (n < min || n > max) throw new UsageError(`${flag}: ${n} is outside ${min}..${max}`)
+  return n
+}
+
+export interface ServeConfig {
+  options: Omit<ServerOptions, 'rules' | 'logger'>
+  logLevel: LogLevel
+  shutdownDelayMs: number
+}
+
+/** Reads the flags; throws UsageError. Returns undefined for --help. */
+export function parseServeArgs(args: string[]): ServeConfig | undefined {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        policy: { type: 'string' },
+        'reload-interval': { type: 'string' },
+        'time-budget': { type: 'string' },
+        'max-warnings': { type: 'string' },
+        'cache-size': { type: 'string' },
+        'shutdown-delay': { type: 'string' },
+        'log-level': { type: 'string' },
+        cluster: { type: 'boolean' },
+        companion: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+      },
+    })
+  } catch (err) {
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${SERVE_USAGE}`)
+  }
+  const v = parsed.values
+  if (v.help === true) return undefined
+  const cert = v['tls-cert']
+  const key = v['tls-key']
+  if (cert === undefined || key === undefined) {
+    throw new UsageError('--tls-cert and --tls-key are required (certs/generate.sh makes a pair for development)')
+  }
+  const level = v['log-level'] ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`)
+  const budgetMs = v['time-budget'] !== undefined ? parseDuration(v['time-budget'], '--time-budget') : undefined
+  if (budgetMs !== undefined && budgetMs < 1) throw new UsageError('--time-budget must be at least 1ms')
+  const options: ServeConfig['options'] = {
+    host: v.host ?? '127.0.0.1',
+    port: v.port !== undefined ? parseInteger(v.port, '--port', 0, 65535) : 8443,
+    tlsCert: cert,
+    tlsKey: key,
+    reloadIntervalMs: v['reload-interval'] !== undefined ? parseDuration(v['reload-interval'], '--reload-interval') : DEFAULT_RELOAD_INTERVAL_MS,
+  }
+  if (v.policy !== undefined) options.policyFile = v.policy
+  if (budgetMs !== undefined) options.budgetMs = budgetMs
+  if (v['max-warnings'] !== undefined) options.maxWarnings = parseInteger(v['max-warnings'], '--max-warnings', 0, 100)
+  if (v['cache-size'] !== undefined) options.cacheEntries = parseInteger(v['cache-size'], '--cache-size', 0, 1_000_000)
+  if (v.cluster === true) options.cluster = true
+  if (v.companion === true) options.companion = true
+  if (v.kubeconfig !== undefined) options.kubeconfig = v.kubeconfig
+  return {
+    options,
+    logLevel: level as LogLevel,
+    shutdownDelayMs: v['shutdown-delay'] !== undefined ? parseDuration(v['shutdown-delay'], '--shutdown-delay') : 0,
+  }
+}
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  const config = parseServeArgs(args)
+  if (config === undefined) {
+    io.stdout.write(SERVE_USAGE)
+    return 0
+  }
+  // Logs are JSON lines on stderr; a test's CliIO gets them through its own stream.
+  const destination: DestinationStream | undefined = io.stderr === process.stderr ? undefined : { write: (s: string) => void io.stderr.write(s) }
+  const logger = createLogger(config.logLevel, destination)
+
+  let server
+  try {
+    server = await startServer({ ...config.options, rules: RULES, logger })
+  } catch (err) {
+    if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError) throw new UsageError(err.message)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`cannot listen on ${config.options.host}:${config.options.port} (${code})`)
+    }
+    throw err
+  }
+  const running = server
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return
+      stopping = true
+      logger.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down')
+      running.drain()
+      setTimeout(() => {
+        running.close().then(
+          () => {
+            logger.info('stopped')
+            process.off('SIGTERM', stop)
+            process.off('SIGINT', stop)
+            resolve(0)
+          },
+          (err: unknown) => {
+            logger.error({ reason: err instanceof Error ? err.message : String(err) }, 'shutdown failed')
+            resolve(1)
+          },
+        )
+      }, config.shutdownDelayMs)
+    }
+    process.on('SIGTERM', stop)
+    process.on('SIGINT', stop)
+  })
 }

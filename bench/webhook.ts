@@ -1,0 +1,234 @@
+/**
+ * Benchmark of POST /validate over HTTPS with keep-alive: `pod-preflight serve` (started as the
+ * image starts it: node dist/cli/bin.js serve) against a minimal Fastify HTTPS server that
+ * answers the same reviews with a fixed `allowed: true` (bench/webhook-minimal.ts). Both run in
+ * the same run on the same machine, each in its own process, measured in alternating rounds.
+ *
+ *   npm run build && node --import=tsx bench/webhook.ts
+ *
+ * Environment: BENCH_SECONDS (per measurement, default 10), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 16), BENCH_SCENARIOS (default unique,repeat), BENCH_JSON=1.
+ *
+ * Two scenarios: "unique" gives every request its own object (a sequence number in an env
+ * value), so the webhook's evaluation cache never hits: the cost of judging every review;
+ * "repeat" cycles the same 8 reviews, as a rollout's Pods or repeated dry runs do: the cache
+ * hits. For each: reviews per second at saturation (closed loop) for both servers and their
+ * ratio; then latency percentiles at half of pod-preflight's maximum rate (open loop, latency
+ * counted from when each request was due). Targets: ratio >= 0.8, p99 < 5 ms at half rate.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'node:https'
+import { execFileSync } from 'node:child_process'
+import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { fixedRate, maxRate, type LoadResult, type Target } from './webhook-load.js'
+
+const ROOT = new URL('../', import.meta.url).pathname
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10)
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16)
+const JSON_ONLY = process.env['BENCH_JSON'] === '1'
+/** unique: every review carries a new object; repeat: the same few objects again and again. */
+const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'unique,repeat').split(',').filter((s) => s === 'unique' || s === 'repeat')
+
+const say = (s: string): void => {
+  if (!JSON_ONLY) process.stderr.write(`${s}\n`)
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a !== null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+interface Server {
+  name: string
+  proc: ChildProcess
+  target: Target
+  logPath: string
+}
+
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130))
+
+async function startServer(name: string, args: string[], port: number, ca: Buffer, dir: string): Promise<Server> {
+  const logPath = join(dir, `${name}.log`)
+  const log = await open(logPath, 'w')
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', log.fd, log.fd] })
+  await log.close()
+  children.add(proc)
+  proc.once('exit', () => children.delete(proc))
+  const target: Target = { host: '127.0.0.1', port, ca, path: '/validate' }
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${await readFile(logPath, 'utf8')}`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/readyz', ca, servername: 'localhost', agent: false }, (res) => {
+        res.resume()
+        resolve(res.statusCode === 200)
+      })
+      req.on('error', () => resolve(false))
+      req.end()
+    })
+    if (ok) break
+    if (Date.now() > deadline) throw new Error(`${name} not ready: ${await readFile(logPath, 'utf8')}`)
+    await sleep(200)
+  }
+  return { name, proc, target, logPath }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return ticks / 100
+  } catch {
+    return NaN
+  }
+}
+
+interface Measured extends LoadResult {
+  serverCpu: number
+}
+
+async function measure(server: Server, run: () => Promise<LoadResult>): Promise<Measured> {
+  const c0 = cpuSeconds(server.proc.pid)
+  const r = await run()
+  const c1 = cpuSeconds(server.proc.pid)
+  // Includes warmup and drain; a rough utilisation figure.
+  return { ...r, serverCpu: (c1 - c0) / r.seconds }
+}
+
+async function cacheLookups(server: Server): Promise<{ hit: number; miss: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.target.port, path: '/metrics', ca: server.target.ca, servername: 'localhost', agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve(body))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  const read = (result: string): number => Number(new RegExp(`^pod_preflight_admission_cache_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+  return { hit: read('hit'), miss: read('miss') }
+}
+
+function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
+}
+
+async function main(): Promise<void> {
+  const bin = join(ROOT, 'dist/cli/bin.js')
+  if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
+  const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
+  try {
+    execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
+    const ca = await readFile(join(dir, 'ca.crt'))
+    const cert = join(dir, 'tls.crt')
+    const key = join(dir, 'tls.key')
+    const [p1, p2] = [await freePort(), await freePort()]
+    const preflight = await startServer(
+      'pod-preflight',
+      [bin, 'serve', '--host=127.0.0.1', `--port=${p1}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info'],
+      p1,
+      ca,
+      dir,
+    )
+    const minimal = await startServer('minimal', ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(p2), cert, key], p2, ca, dir)
+    const reviews = benchReviews()
+    const bodies = reviews.map((r) => r.body)
+    const sizes = bodies.map((b) => b.length)
+    say(`reviews: ${reviews.length} (${Math.min(...sizes)}–${Math.max(...sizes)} bytes): ${[...new Set(reviews.map((r) => r.name))].join('; ')}`)
+    say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+
+    say('warming up both servers...')
+    for (const s of [preflight, minimal]) await maxRate(s.target, bodies, { connections: CONNECTIONS, warmupMs: 1_000, durationMs: 3_000, unique: REVISION_PLACEHOLDER })
+
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+    const scenarios: Record<string, unknown> = {}
+    const lines: string[] = []
+    let errors = 0
+    for (const scenario of SCENARIOS) {
+      const unique = scenario === 'unique' ? REVISION_PLACEHOLDER : undefined
+      const load = { connections: CONNECTIONS, warmupMs: 1_000, durationMs: SECONDS * 1000, ...(unique === undefined ? {} : { unique }) }
+      const cache0 = await cacheLookups(preflight)
+      const rounds: { preflight: Measured; minimal: Measured }[] = []
+      for (let i = 0; i < ROUNDS; i++) {
+        const order = i % 2 === 0 ? [preflight, minimal] : [minimal, preflight]
+        const got: Record<string, Measured> = {}
+        for (const s of order) {
+          const m = await measure(s, () => maxRate(s.target, bodies, load))
+          got[s.name] = m
+          say(`${scenario} round ${i + 1} ${s.name.padEnd(13)} ${fmt(m.rate, 0)} reviews/s, p50 ${fmt(m.p50)} ms, p99 ${fmt(m.p99)} ms, errors ${m.errors}`)
+        }
+        rounds.push({ preflight: got['pod-preflight'] as Measured, minimal: got['minimal'] as Measured })
+      }
+      const preflightMax = mean(rounds.map((r) => r.preflight.rate))
+      const minimalMax = mean(rounds.map((r) => r.minimal.rate))
+      const ratio = preflightMax / minimalMax
+      const halfRate = Math.round(preflightMax / 2)
+      say(`${scenario}: open loop at ${halfRate} reviews/s (half of pod-preflight's maximum)...`)
+      const atHalf = await measure(preflight, () => fixedRate(preflight.target, bodies, { ...load, rate: halfRate, warmupMs: 2_000 }))
+      const minimalAtHalf = await measure(minimal, () => fixedRate(minimal.target, bodies, { ...load, rate: halfRate, warmupMs: 2_000 }))
+      const cache1 = await cacheLookups(preflight)
+      const hits = cache1.hit - cache0.hit
+      const hitRate = hits / Math.max(1, hits + cache1.miss - cache0.miss)
+      errors += rounds.reduce((n, r) => n + r.preflight.errors + r.minimal.errors, 0) + atHalf.errors + minimalAtHalf.errors
+      scenarios[scenario] = { max: { preflight: preflightMax, minimal: minimalMax, ratio, rounds }, halfRate: { rate: halfRate, preflight: atHalf, minimal: minimalAtHalf }, cacheHitRate: hitRate }
+      lines.push(
+        '',
+        `${scenario === 'unique' ? 'Every review a new object (no evaluation cache hits)' : 'The same reviews again and again (evaluation cache hits)'}: cache hit rate ${fmt(hitRate * 100, 0)}%`,
+        '',
+        `| server | max reviews/s | at ${halfRate}/s: p50 | p90 | p99 | p99.9 |`,
+        '|---|---:|---:|---:|---:|---:|',
+        `| pod-preflight serve | ${fmt(preflightMax, 0)} | ${fmt(atHalf.p50)} ms | ${fmt(atHalf.p90)} ms | ${fmt(atHalf.p99)} ms | ${fmt(atHalf.p999)} ms |`,
+        `| minimal Fastify (allowed: true) | ${fmt(minimalMax, 0)} | ${fmt(minimalAtHalf.p50)} ms | ${fmt(minimalAtHalf.p90)} ms | ${fmt(minimalAtHalf.p99)} ms | ${fmt(minimalAtHalf.p999)} ms |`,
+        '',
+        `throughput ratio: ${fmt(ratio, 3)} (target >= 0.8: ${ratio >= 0.8 ? 'met' : 'NOT met'}); ` +
+          `p99 at half of the maximum rate: ${fmt(atHalf.p99)} ms (target < 5 ms: ${atHalf.p99 < 5 ? 'met' : 'NOT met'})`,
+        `CPU at saturation, share of a core: server ${fmt(mean(rounds.map((r) => r.preflight.serverCpu)))} / ${fmt(mean(rounds.map((r) => r.minimal.serverCpu)))}, ` +
+          `load generator ${fmt(mean(rounds.map((r) => r.preflight.clientCpu)))} / ${fmt(mean(rounds.map((r) => r.minimal.clientCpu)))}`,
+      )
+    }
+
+    const logLines = (await readFile(preflight.logPath, 'utf8')).split('\n').filter((l) => l.includes('"msg":"review"')).length
+    const result = {
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version, loadavg: loadavg() },
+      settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, reviews: reviews.length, bodyBytes: { min: Math.min(...sizes), max: Math.max(...sizes) } },
+      scenarios,
+      reviewLogLines: logLines,
+      errors,
+    }
+    if (JSON_ONLY) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      return
+    }
+    lines.push('', `errors: ${errors}; pod-preflight wrote ${logLines} review log lines; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`, '')
+    process.stdout.write(lines.join('\n'))
+  } finally {
+    for (const c of children) c.kill('SIGTERM')
+    await sleep(300)
+    for (const c of children) c.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

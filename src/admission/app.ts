@@ -1,0 +1,233 @@
+/**
+ * The webhook as a Fastify app: POST /validate, GET /healthz, /readyz, /metrics.
+ * buildApp() never listens; server.ts does (and tests use app.inject()).
+ */
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { PodRule } from '../engine/rule.js'
+import type { Policy } from '../policy/policy.js'
+import type { ClusterView } from '../cluster/view.js'
+import type { RelatedObjects } from '../engine/related.js'
+import { AdmissionHttpError, errorBody, httpError } from './errors.js'
+import { parseJsonBody } from './json-body.js'
+import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
+import { parseAdmissionReview, reviewResponse, type AdmissionReviewResponse } from './review.js'
+import { budgetedRules, createBudget } from './budget.js'
+import { judge, type JudgeOptions } from './verdict.js'
+import { DEFAULT_MAX_WARNINGS } from './warnings.js'
+import { DEFAULT_CACHE_ENTRIES, EvaluationCache } from './verdict-cache.js'
+
+/** Where the app gets the policy in force; undefined until one is loaded. */
+export interface PolicySource {
+  current(): Policy | undefined
+}
+
+/** Something /readyz waits for. */
+export interface ReadinessCheck {
+  name: string
+  ready(): boolean
+}
+
+export interface ClusterInputs {
+  view: ClusterView
+  related?: RelatedObjects
+}
+
+export interface AppDeps {
+  rules: readonly PodRule<unknown>[]
+  policy: PolicySource
+  logger: Logger
+  metrics?: WebhookMetrics
+  /** More checks for /readyz besides "a policy is loaded" (the cluster view, when enabled). */
+  readiness?: readonly ReadinessCheck[]
+  /** The live cluster state for cluster-scoped rules, when enabled. */
+  cluster?: ClusterInputs
+  /** Time from receiving a review to answering it, in ms, after which no further rule starts. */
+  budgetMs?: number
+  maxWarnings?: number
+  /** Largest accepted body, in bytes. */
+  bodyLimit?: number
+  /** Deepest accepted JSON nesting. */
+  maxDepth?: number
+  /** How many evaluations of identical objects to remember (0: none). */
+  cacheEntries?: number
+  /** TLS options; null or absent builds a plain HTTP app (for inject() in tests). */
+  https?: HttpsServerOptions | null
+  /** The budget clock (performance.now() by default); tests pass a fake one. */
+  now?: () => number
+}
+
+export const DEFAULT_BUDGET_MS = 2_500
+/** The API server caps request bodies at 3 MiB; an AdmissionReview holds up to two objects. */
+export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024
+export const DEFAULT_MAX_DEPTH = 100
+
+/** The app; its server is HTTPS when `https` options were given (plain HTTP for inject() otherwise). */
+export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>
+
+export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
+  const metrics = deps.metrics ?? createMetrics()
+  const budgetMs = deps.budgetMs ?? DEFAULT_BUDGET_MS
+  const maxWarnings = deps.maxWarnings ?? DEFAULT_MAX_WARNINGS
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT
+  const maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH
+  const budget = createBudget(deps.now)
+  const rules = budgetedRules(deps.rules, budget)
+  const log = deps.logger.child({ component: 'admission' })
+
+  const app: WebhookApp = fastify<HttpsServer, IncomingMessage, ServerResponse, Logger>({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    // One line per review is written by the route itself; no request/response lines, and no
+    // per-request child logger to build.
+    logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger) => logger,
+    bodyLimit,
+    // A slow client must not hold a connection forever; the API server sends a review in one go.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    https: deps.https ?? null,
+  })
+
+  const checks: ReadinessCheck[] = [{ name: 'policy', ready: () => deps.policy.current() !== undefined }, ...(deps.readiness ?? [])]
+  const unready = (): string[] => checks.filter((c) => !c.ready()).map((c) => c.name)
+  metrics.registry.onCollect(() => metrics.ready.set({}, unready().length === 0 ? 1 : 0))
+
+  // Every body is read as text and parsed as JSON here, whatever its Content-Type says.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(typeof body === 'string' ? Buffer.from(body) : body, maxDepth))
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)), undefined)
+    }
+  })
+
+  app.setErrorHandler((err: FastifyError | AdmissionHttpError, request: FastifyRequest, reply: FastifyReply) => {
+    const e = toHttpError(err, bodyLimit)
+    if (request.routeOptions.url === '/validate') metrics.badRequests.inc({ code: e.code })
+    if (e.statusCode >= 500 && e.statusCode !== 503) log.error({ err, code: e.code }, 'request failed')
+    else log.warn({ code: e.code, status: e.statusCode, reason: e.message }, 'request refused')
+    void reply.code(e.statusCode).type('application/json').send(errorBody(e))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    const e = httpError('NOT_FOUND', `${request.method} ${request.url.split('?')[0] ?? ''}`.slice(0, 200))
+    void reply.code(e.statusCode).send(errorBody(e))
+  })
+
+  // One cache per policy: a reloaded policy starts empty.
+  const cacheEntries = deps.cacheEntries ?? DEFAULT_CACHE_ENTRIES
+  let cache: { policy: Policy; cache: EvaluationCache } | undefined
+  const cacheFor = (policy: Policy): EvaluationCache | undefined => {
+    if (cacheEntries <= 0) return undefined
+    if (cache?.policy !== policy) cache = { policy, cache: new EvaluationCache(cacheEntries) }
+    return cache.cache
+  }
+  metrics.registry.onCollect(() => {
+    if (cache === undefined) return
+    metrics.cacheLookups.set({ result: 'hit' }, cache.cache.hits)
+    metrics.cacheLookups.set({ result: 'miss' }, cache.cache.misses)
+  })
+
+  const judgeOptions = (policy: Policy): JudgeOptions => {
+    const o: JudgeOptions = { policy, rules, budget, budgetMs, maxWarnings }
+    const c = cacheFor(policy)
+    if (c !== undefined) o.cache = c
+    if (deps.cluster !== undefined) {
+      o.cluster = deps.cluster.view
+      if (deps.cluster.related !== undefined) o.related = deps.cluster.related
+    }
+    return o
+  }
+
+  // A body sent without a Content-Type is still an AdmissionReview to read, not a 415.
+  const defaultContentType = async (request: FastifyRequest): Promise<void> => {
+    const ct = request.headers['content-type']
+    if (ct === undefined || ct === '') request.headers['content-type'] = 'application/json'
+  }
+
+  app.post('/validate', { onRequest: defaultContentType }, async (request, reply): Promise<AdmissionReviewResponse> => {
+    const policy = deps.policy.current()
+    if (policy === undefined) throw httpError('NOT_READY', 'no policy loaded yet')
+    const review = parseAdmissionReview(request.body)
+    // The budget counts from the moment the request arrived: time spent queued and parsing is spent.
+    const deadline = budget.now() + (budgetMs - reply.elapsedTime)
+    const j = judge(review, deadline, judgeOptions(policy))
+    const elapsed = reply.elapsedTime
+    metrics.countReview(review.kind.kind, review.operation, j.verdict)
+    metrics.duration.observe({}, elapsed / 1000)
+    if (j.verdict === 'over_budget') metrics.budgetExceeded.inc({})
+    const ruleIds: string[] = []
+    const denied: string[] = []
+    for (const f of j.findings) {
+      metrics.findings.inc({ rule: f.rule, action: f.action })
+      if (!ruleIds.includes(f.rule)) ruleIds.push(f.rule)
+      if (f.action === 'deny' && !denied.includes(f.rule)) denied.push(f.rule)
+    }
+    // One line per review; never the object itself (env values, annotations, Secret data).
+    log.info(
+      {
+        uid: review.uid,
+        kind: j.object.kind || review.kind.kind,
+        namespace: j.object.namespace ?? review.namespace,
+        name: j.object.name || review.name,
+        operation: review.operation,
+        dryRun: review.dryRun,
+        user: review.username,
+        verdict: j.verdict,
+        rules: ruleIds,
+        denied,
+        owner: j.owner,
+        durationMs: Math.round(elapsed * 1000) / 1000,
+      },
+      'review',
+    )
+    return reviewResponse(j.response)
+  })
+
+  app.get('/healthz', async (_request, reply) => {
+    return reply.type('text/plain').send('ok\n')
+  })
+
+  app.get('/readyz', async (_request, reply) => {
+    const missing = unready()
+    if (missing.length === 0) return reply.type('text/plain').send('ok\n')
+    return reply.code(503).type('text/plain').send(`not ready: waiting for ${missing.join(', ')}\n`)
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(metrics.registry.render())
+  })
+
+  return app
+}
+
+function hasCode(err: unknown): err is { code: string; statusCode?: number; message: string } {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && 'message' in err
+}
+
+/** Maps anything thrown while handling a request to an entry of the error table. */
+function toHttpError(err: unknown, bodyLimit: number): AdmissionHttpError {
+  if (err instanceof AdmissionHttpError) return err
+  if (hasCode(err)) {
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return httpError('BODY_TOO_LARGE', String(bodyLimit))
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return httpError('EMPTY_BODY')
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return httpError('NOT_JSON', 'the Content-Length does not match the body')
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return httpError('NOT_JSON', 'unsupported Content-Type; send application/json')
+      case 'FST_ERR_REQUEST_TIMEOUT':
+        return httpError('TIMEOUT')
+      default:
+        if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+          return httpError('NOT_REVIEW', err.message.slice(0, 200))
+        }
+    }
+  }
+  return httpError('INTERNAL', err instanceof Error ? err.message.slice(0, 200) : 'unknown')
+}

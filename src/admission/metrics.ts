@@ -1,0 +1,249 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the
+ * text exposition format 0.0.4. Small on purpose: the webhook needs a handful of series, and
+ * recording one must cost a Map lookup, not an allocation-heavy client library.
+ */
+import { memoryUsage, cpuUsage } from 'node:process'
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+type Labels<N extends string> = Readonly<Record<N, string>>
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN'
+  if (v === Infinity) return '+Inf'
+  if (v === -Infinity) return '-Inf'
+  return String(v)
+}
+
+interface Metric {
+  render(): string
+}
+
+abstract class Labelled<N extends string, S> implements Metric {
+  protected readonly series = new Map<string, { labels: string; value: S }>()
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly N[],
+  ) {
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new Error(`bad metric name ${name}`)
+  }
+
+  protected abstract initial(): S
+  abstract render(): string
+
+  protected get(labels: Labels<N>): S {
+    // The key is the label values in declared order; the rendered label text is kept with it.
+    let key = ''
+    for (const n of this.labelNames) key += `${labels[n]}\u0000`
+    let s = this.series.get(key)
+    if (s === undefined) {
+      const text = this.labelNames.map((n) => `${n}="${escapeLabel(labels[n])}"`).join(',')
+      s = { labels: text, value: this.initial() }
+      this.series.set(key, s)
+    }
+    return s.value
+  }
+
+  protected header(type: string): string {
+    return `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${type}\n`
+  }
+}
+
+export class Counter<N extends string = never> extends Labelled<N, { v: number }> {
+  protected initial(): { v: number } {
+    return { v: 0 }
+  }
+  inc(labels: Labels<N>, by = 1): void {
+    this.get(labels).v += by
+  }
+  /** Makes a series exist (at 0) before anything is counted, so rates start from a known point. */
+  touch(labels: Labels<N>): void {
+    this.get(labels)
+  }
+  value(labels: Labels<N>): number {
+    return this.get(labels).v
+  }
+  render(): string {
+    let out = this.header('counter')
+    for (const { labels, value } of this.series.values()) out += `${this.name}${labels === '' ? '' : `{${labels}}`} ${formatValue(value.v)}\n`
+    return out
+  }
+}
+
+export class Gauge<N extends string = never> extends Labelled<N, { v: number }> {
+  protected initial(): { v: number } {
+    return { v: 0 }
+  }
+  set(labels: Labels<N>, v: number): void {
+    this.get(labels).v = v
+  }
+  render(): string {
+    let out = this.header('gauge')
+    for (const { labels, value } of this.series.values()) out += `${this.name}${labels === '' ? '' : `{${labels}}`} ${formatValue(value.v)}\n`
+    return out
+  }
+}
+
+interface HistogramState {
+  counts: number[]
+  sum: number
+  count: number
+}
+
+export class Histogram<N extends string = never> extends Labelled<N, HistogramState> {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly N[],
+    readonly buckets: readonly number[],
+  ) {
+    super(name, help, labelNames)
+  }
+  protected initial(): HistogramState {
+    return { counts: this.buckets.map(() => 0), sum: 0, count: 0 }
+  }
+  observe(labels: Labels<N>, v: number): void {
+    const s = this.get(labels)
+    s.sum += v
+    s.count++
+    // Counts are per bucket here and made cumulative when rendered.
+    const b = this.buckets
+    for (let i = 0; i < b.length; i++) {
+      if (v <= (b[i] ?? Infinity)) {
+        s.counts[i] = (s.counts[i] ?? 0) + 1
+        return
+      }
+    }
+  }
+  render(): string {
+    let out = this.header('histogram')
+    for (const { labels, value } of this.series.values()) {
+      const prefix = labels === '' ? '' : `${labels},`
+      let cumulative = 0
+      this.buckets.forEach((le, i) => {
+        cumulative += value.counts[i] ?? 0
+        out += `${this.name}_bucket{${prefix}le="${formatValue(le)}"} ${cumulative}\n`
+      })
+      out += `${this.name}_bucket{${prefix}le="+Inf"} ${value.count}\n`
+      out += `${this.name}_sum${labels === '' ? '' : `{${labels}}`} ${formatValue(value.sum)}\n`
+      out += `${this.name}_count${labels === '' ? '' : `{${labels}}`} ${value.count}\n`
+    }
+    return out
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = []
+  private readonly collectors: (() => void)[] = []
+
+  counter<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Counter<N> {
+    return this.add(new Counter<N>(name, help, labelNames))
+  }
+  gauge<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Gauge<N> {
+    return this.add(new Gauge<N>(name, help, labelNames))
+  }
+  histogram<N extends string = never>(name: string, help: string, labelNames: readonly N[], buckets: readonly number[]): Histogram<N> {
+    return this.add(new Histogram<N>(name, help, labelNames, buckets))
+  }
+  /** Runs before each scrape, to refresh gauges that are read rather than recorded. */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn)
+  }
+  render(): string {
+    for (const c of this.collectors) c()
+    return this.metrics.map((m) => m.render()).join('')
+  }
+  private add<M extends Metric>(m: M): M {
+    this.metrics.push(m)
+    return m
+  }
+}
+
+/** The kinds the webhook is registered for; anything else is counted as "other" to bound the series. */
+const KNOWN_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob'])
+const KNOWN_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])
+
+export type ReviewVerdict = 'allowed' | 'warned' | 'denied' | 'unjudged' | 'over_budget' | 'not_applicable'
+
+/** Every series the webhook exposes. */
+export interface WebhookMetrics {
+  registry: Registry
+  reviews: Counter<'kind' | 'operation' | 'verdict'>
+  findings: Counter<'rule' | 'action'>
+  duration: Histogram<never>
+  budgetExceeded: Counter<never>
+  badRequests: Counter<'code'>
+  ready: Gauge<never>
+  policyReloads: Counter<'result'>
+  tlsReloads: Counter<'result'>
+  certificateExpiry: Gauge<never>
+  diagnoses: Counter<'cause'>
+  cacheLookups: Gauge<'result'>
+  countReview(kind: string, operation: string, verdict: ReviewVerdict): void
+}
+
+export function createMetrics(): WebhookMetrics {
+  const registry = new Registry()
+  const started = Date.now() / 1000
+  const reviews = registry.counter('pod_preflight_admission_reviews_total', 'AdmissionReviews answered, by object kind, operation and verdict.', ['kind', 'operation', 'verdict'])
+  const findings = registry.counter('pod_preflight_admission_findings_total', 'Findings reported in AdmissionReviews, by rule and the action taken.', ['rule', 'action'])
+  const duration = registry.histogram(
+    'pod_preflight_admission_review_duration_seconds',
+    'Time from receiving an AdmissionReview to answering it.',
+    [],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  )
+  const budgetExceeded = registry.counter('pod_preflight_admission_budget_exceeded_total', 'Reviews answered allowed because evaluation ran over the time budget.')
+  const badRequests = registry.counter('pod_preflight_admission_bad_requests_total', 'Requests to /validate refused as malformed, by error code.', ['code'])
+  const ready = registry.gauge('pod_preflight_ready', '1 when the webhook is ready to judge (policy loaded, cluster view synced when enabled).')
+  const policyReloads = registry.counter('pod_preflight_policy_reloads_total', 'Policy file reloads, by result.', ['result'])
+  const tlsReloads = registry.counter('pod_preflight_tls_reloads_total', 'Serving certificate reloads, by result.', ['result'])
+  const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).')
+  const diagnoses = registry.counter('pod_preflight_companion_diagnoses_total', 'Failed pods explained by the post-failure companion, by cause.', ['cause'])
+  const cacheLookups = registry.gauge('pod_preflight_admission_cache_lookups', 'Lookups in the evaluation cache of the policy in force, by result (reset when the policy is reloaded).', ['result'])
+  const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.')
+  const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
+  const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.')
+  const cpu = registry.counter('process_cpu_seconds_total', 'User and system CPU time spent in seconds.')
+  for (const r of ['ok', 'error']) {
+    policyReloads.touch({ result: r })
+    tlsReloads.touch({ result: r })
+  }
+  budgetExceeded.touch({})
+  registry.onCollect(() => {
+    startTime.set({}, started)
+    const m = memoryUsage()
+    rss.set({}, m.rss)
+    heap.set({}, m.heapUsed)
+    const c = cpuUsage()
+    const total = (c.user + c.system) / 1e6
+    cpu.inc({}, total - cpu.value({}))
+  })
+  return {
+    registry,
+    reviews,
+    findings,
+    duration,
+    budgetExceeded,
+    badRequests,
+    ready,
+    policyReloads,
+    tlsReloads,
+    certificateExpiry,
+    diagnoses,
+    cacheLookups,
+    countReview(kind, operation, verdict) {
+      reviews.inc({ kind: KNOWN_KINDS.has(kind) ? kind : 'other', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', verdict })
+    },
+  }
+}

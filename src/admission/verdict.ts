@@ -1,0 +1,262 @@
+/**
+ * From an AdmissionRequest to the answer: runs the engine on the object (and, on UPDATE, on the
+ * old object), then decides. Pure apart from the clock of the budget.
+ *
+ * The decisions, in order:
+ * - Only CREATE and UPDATE of a whole object are judged; subresources (status, scale...),
+ *   DELETE, CONNECT and objects already being deleted are allowed as they are.
+ * - A kind the engine does not know, or an object it cannot read, is allowed with a warning:
+ *   never a 500, never a denial for what we do not understand.
+ * - UPDATE: a denying finding the old object already had (same rule, same container, same
+ *   field) does not deny; it is reported as a warning. Scaling, relabelling or restarting a
+ *   legacy workload is never blocked; a change that brings a new problem is.
+ * - An object whose controller (ownerReferences[].controller) is a pod-bearing workload, e.g. a
+ *   Pod of a ReplicaSet, a ReplicaSet of a Deployment or a Job of a CronJob, is judged but not
+ *   denied: its template was judged when the workload was applied, and a denial here would only
+ *   make the controller fail silently (FailedCreate) long after the user has left.
+ * - When the time budget runs out, the object is allowed with a warning that says so.
+ */
+import { evaluateObject, type Evaluation } from '../engine/evaluate.js'
+import type { PodRule } from '../engine/rule.js'
+import type { Finding, ObjectRef } from '../engine/types.js'
+import type { Policy } from '../policy/policy.js'
+import type { ClusterView } from '../cluster/view.js'
+import type { RelatedObjects } from '../engine/related.js'
+import { POD_BEARING_KINDS, objectRef as refOfObject } from '../engine/workload.js'
+import { BUDGET_EXCEEDED, type Budget } from './budget.js'
+import type { ReviewVerdict } from './metrics.js'
+import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'
+import { boundWarnings, truncate } from './warnings.js'
+import { cacheKey, type EvaluationCache } from './verdict-cache.js'
+
+export interface JudgeOptions {
+  policy: Policy
+  /** The rules, wrapped by budgetedRules() with `budget`. */
+  rules: readonly PodRule<unknown>[]
+  budget: Budget
+  /** The budget in milliseconds, for the warning text. */
+  budgetMs: number
+  maxWarnings: number
+  cluster?: ClusterView
+  related?: RelatedObjects
+  /** Evaluations of identical objects under this policy (not used together with `related`). */
+  cache?: EvaluationCache
+}
+
+/** Why a denying finding was reported as a warning instead. */
+export type Downgrade = 'existing' | 'owned' | 'budget'
+
+export interface ReportedFinding extends Finding {
+  /** Set when the policy said deny but the webhook only warned. */
+  downgraded?: Downgrade
+}
+
+export interface Judgement {
+  response: AdmissionResponse
+  verdict: ReviewVerdict
+  object: ObjectRef
+  /** Deny and warn findings as reported (info findings are left out of admission answers). */
+  findings: ReportedFinding[]
+  /** The controlling owner, when the object has one we judge elsewhere. */
+  owner?: string
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/')
+  return slash < 0 ? '' : apiVersion.slice(0, slash)
+}
+
+const OWNER_GROUPS: Record<string, readonly string[]> = {
+  ReplicaSet: ['apps', 'extensions'],
+  ReplicationController: [''],
+  StatefulSet: ['apps'],
+  DaemonSet: ['apps', 'extensions'],
+  Deployment: ['apps', 'extensions'],
+  Job: ['batch'],
+  CronJob: ['batch'],
+}
+
+/** The controller that owns the object, when it is a workload whose template we judge: "ReplicaSet/web-7d4b9". */
+export function controllingWorkload(object: Record<string, unknown>): string | undefined {
+  const meta = object['metadata']
+  if (!isRecord(meta) || !Array.isArray(meta['ownerReferences'])) return undefined
+  for (const ref of meta['ownerReferences']) {
+    if (!isRecord(ref) || ref['controller'] !== true) continue
+    const kind = ref['kind']
+    const apiVersion = ref['apiVersion']
+    if (typeof kind !== 'string' || typeof apiVersion !== 'string' || !POD_BEARING_KINDS.includes(kind)) continue
+    if (!(OWNER_GROUPS[kind] ?? []).includes(groupOf(apiVersion))) continue
+    return `${kind}/${typeof ref['name'] === 'string' ? ref['name'] : '?'}`
+  }
+  return undefined
+}
+
+/** The identity of a finding across two versions of an object: rule, container and field, without list positions. */
+function findingKey(f: Finding): string {
+  return `${f.rule}\u0000${f.container ?? ''}\u0000${f.path.replace(/\[\d+\]/g, '[]')}`
+}
+
+function describe(ref: ObjectRef): string {
+  const name = ref.name === '' ? '(unnamed)' : ref.name
+  return `${ref.kind || 'object'} ${ref.namespace !== undefined ? `${ref.namespace}/` : ''}${name}`
+}
+
+function line(f: Finding): string {
+  return `- [${f.rule}] ${f.path}: ${f.message}\n  fix: ${f.fix}`
+}
+
+const MAX_LISTED = 100
+
+/** The status message of a denial: every denying finding with its fix, then the warnings. */
+export function denyMessage(ref: ObjectRef, denies: readonly Finding[], warns: readonly Finding[]): string {
+  const parts = [`pod-preflight: ${describe(ref)} would fail at run time (${denies.length} ${denies.length === 1 ? 'problem' : 'problems'}):`]
+  denies.slice(0, MAX_LISTED).forEach((f) => parts.push(line(f)))
+  if (denies.length > MAX_LISTED) parts.push(`...and ${denies.length - MAX_LISTED} more`)
+  if (warns.length > 0) {
+    parts.push(`Also ${warns.length} ${warns.length === 1 ? 'warning' : 'warnings'}:`)
+    warns.slice(0, MAX_LISTED).forEach((f) => parts.push(line(f)))
+    if (warns.length > MAX_LISTED) parts.push(`...and ${warns.length - MAX_LISTED} more`)
+  }
+  return parts.join('\n')
+}
+
+function allowed(uid: string, verdict: ReviewVerdict, object: ObjectRef, notes: string[] = [], maxWarnings = 0): Judgement {
+  const response: AdmissionResponse = { uid, allowed: true }
+  const warnings = boundWarnings(notes, maxWarnings)
+  if (warnings.length > 0) response.warnings = warnings
+  return { response, verdict, object, findings: [] }
+}
+
+function refOf(request: AdmissionRequest): ObjectRef {
+  const ref: ObjectRef = { apiVersion: request.kind.group === '' ? request.kind.version : `${request.kind.group}/${request.kind.version}`, kind: request.kind.kind, name: request.name ?? '' }
+  if (request.namespace !== undefined) ref.namespace = request.namespace
+  return ref
+}
+
+function evaluate(object: Record<string, unknown>, request: AdmissionRequest, o: JudgeOptions): Evaluation {
+  const typed = typedObject(object, request.kind)
+  const useCache = o.cache !== undefined && o.related === undefined
+  const key = useCache ? cacheKey(typed, request.namespace, o.cluster === undefined ? '' : `${o.cluster.synced ? 's' : 'u'}${o.cluster.revision}`) : ''
+  if (useCache) {
+    const hit = o.cache?.get(key)
+    if (hit !== undefined) return hit
+  }
+  const options: Parameters<typeof evaluateObject>[1] = { policy: o.policy, rules: o.rules }
+  if (request.namespace !== undefined) options.namespace = request.namespace
+  if (o.cluster !== undefined) options.cluster = o.cluster
+  if (o.related !== undefined) options.related = o.related
+  const evaluation = evaluateObject(typed, options)
+  // An evaluation cut short by the budget is not the object's verdict; never keep it.
+  if (useCache && !o.budget.exceeded) o.cache?.set(key, evaluation)
+  return evaluation
+}
+
+function hasClusterRules(o: JudgeOptions): boolean {
+  return o.rules.some((r) => r.scope.includes('cluster') && !r.scope.includes('static') && (o.policy.rules.get(r.id)?.action ?? r.defaultAction) !== 'off')
+}
+
+/**
+ * Judges one request. Never throws for anything about the object: an engine failure is
+ * answered "allowed, not checked".
+ * `deadline` is the budget clock's value after which no further rule may start.
+ */
+export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptions): Judgement {
+  const ref = refOf(request)
+  const uid = request.uid
+  const object = request.object
+  if ((request.operation !== 'CREATE' && request.operation !== 'UPDATE') || request.subResource !== undefined || object === undefined) {
+    return allowed(uid, 'not_applicable', ref)
+  }
+  const meta = object['metadata']
+  if (isRecord(meta) && meta['deletionTimestamp'] !== undefined && meta['deletionTimestamp'] !== null) {
+    // Finalizers being removed from an object on its way out: nothing will be started.
+    return allowed(uid, 'not_applicable', ref)
+  }
+
+  o.budget.deadline = deadline
+  o.budget.exceeded = false
+  let current: Evaluation
+  let previous: Evaluation | undefined
+  try {
+    current = evaluate(object, request, o)
+    if (request.operation === 'UPDATE' && request.oldObject !== undefined && current.findings.some((f) => f.action === 'deny')) {
+      previous = evaluate(request.oldObject, request, o)
+    }
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    return allowed(uid, 'unjudged', ref, [`pod-preflight could not check this ${ref.kind || 'object'} (${reason}); allowed unchecked`], o.maxWarnings)
+  }
+  // From the object itself, not from the evaluation: a cached evaluation may be of a copy with another name.
+  const own = refOfObject(typedObject(object, request.kind))
+  const objectRef: ObjectRef = own.name !== '' ? own : { ...ref, kind: own.kind || ref.kind }
+  if (objectRef.namespace === undefined && request.namespace !== undefined) objectRef.namespace = request.namespace
+
+  if (!current.recognised) {
+    return allowed(uid, 'unjudged', objectRef, [`pod-preflight does not check ${truncate(ref.kind || 'this kind', 40)} objects; allowed unchecked`], o.maxWarnings)
+  }
+
+  const notes: string[] = []
+  const errors = current.problems.filter((p) => p.severity === 'error')
+  if (errors.length > 0) {
+    const first = errors[0]?.message ?? 'unreadable'
+    notes.push(`pod-preflight could not read all of this ${ref.kind}: ${first}${errors.length > 1 ? ` (+${errors.length - 1} more)` : ''}`)
+  }
+  for (const p of current.problems) {
+    if (p.severity === 'warning' && !p.message.includes(BUDGET_EXCEEDED)) notes.push(p.message)
+  }
+  if (o.cluster !== undefined && !o.cluster.synced && hasClusterRules(o)) {
+    notes.push('pod-preflight has not synced the cluster state yet; rules that need it were skipped')
+  }
+
+  const owner = controllingWorkload(object)
+  const existing = new Set(previous?.findings.map(findingKey) ?? [])
+  const findings: ReportedFinding[] = []
+  let existingCount = 0
+  for (const f of current.findings) {
+    if (f.action === 'info') continue
+    if (f.action !== 'deny') {
+      findings.push(f)
+      continue
+    }
+    let downgraded: Downgrade | undefined
+    if (o.budget.exceeded) downgraded = 'budget'
+    else if (owner !== undefined) downgraded = 'owned'
+    else if (existing.has(findingKey(f))) {
+      downgraded = 'existing'
+      existingCount++
+    }
+    findings.push(downgraded === undefined ? f : { ...f, action: 'warn', downgraded })
+  }
+
+  if (o.budget.exceeded) {
+    notes.unshift(`pod-preflight ran out of its ${o.budgetMs} ms time budget; this ${ref.kind} was not fully checked and is allowed`)
+  }
+  if (owner !== undefined && findings.some((f) => f.downgraded === 'owned')) {
+    notes.push(`not denied: created by ${truncate(owner, 60)}, which is checked when it is applied`)
+  }
+  if (existingCount > 0) {
+    notes.push(`${existingCount} ${existingCount === 1 ? 'problem was' : 'problems were'} already there before this update; not denied, but fix ${existingCount === 1 ? 'it' : 'them'}`)
+  }
+
+  const denies = findings.filter((f) => f.action === 'deny')
+  const warns = findings.filter((f) => f.action === 'warn')
+  const warningLines = [...notes, ...warns.map((f) => `${f.rule}: ${f.message}`)]
+  const response: AdmissionResponse = { uid, allowed: denies.length === 0 }
+  if (denies.length > 0) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(objectRef, denies, warns) }
+  const warnings = boundWarnings(warningLines, o.maxWarnings)
+  if (warnings.length > 0) response.warnings = warnings
+
+  let verdict: ReviewVerdict
+  if (denies.length > 0) verdict = 'denied'
+  else if (o.budget.exceeded) verdict = 'over_budget'
+  else if (errors.length > 0 && current.findings.length === 0) verdict = 'unjudged'
+  else verdict = warnings.length > 0 ? 'warned' : 'allowed'
+
+  const judgement: Judgement = { response, verdict, object: objectRef, findings }
+  if (owner !== undefined) judgement.owner = owner
+  return judgement
+}

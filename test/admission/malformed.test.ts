@@ -1,0 +1,122 @@
+import t, { type Test } from 'tap'
+import { jsonDepth } from '../../src/admission/json-body.js'
+import { DEFAULT_BODY_LIMIT } from '../../src/admission/app.js'
+import { pod, post, review, testApp } from './helpers.js'
+
+interface ErrorAnswer {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+}
+
+async function refused(t: Test, payload: string | Buffer, code: string, message: RegExp, headers: Record<string, string> = {}): Promise<void> {
+  const { app, metrics } = await testApp()
+  const res = await app.inject({ method: 'POST', url: '/validate', payload, headers: { 'content-type': 'application/json', ...headers } })
+  t.equal(res.statusCode, 400, `400 for ${code}`)
+  const body = JSON.parse(res.body) as ErrorAnswer
+  t.equal(body.code, code)
+  t.equal(body.statusCode, 400)
+  t.match(body.message, message)
+  t.equal(metrics.badRequests.value({ code }), 1, 'counted')
+  // The process and the app are fine afterwards.
+  const ok = await post(app, review(pod()))
+  t.equal(ok.allowed, true, 'the next review is answered')
+}
+
+t.test('not JSON', (t) => refused(t, '{"apiVersion": "admission.k8s.io/v1", kind: ', 'PP_ADM_NOT_JSON', /^the body is not JSON: /))
+t.test('not JSON, as text/plain', (t) => refused(t, 'hello', 'PP_ADM_NOT_JSON', /not JSON/, { 'content-type': 'text/plain' }))
+t.test('empty body', (t) => refused(t, '', 'PP_ADM_EMPTY_BODY', /empty/))
+t.test('JSON but not an object', (t) => refused(t, '[1,2,3]', 'PP_ADM_NOT_ADMISSION_REVIEW', /must be a JSON object/))
+t.test('JSON null', (t) => refused(t, 'null', 'PP_ADM_EMPTY_BODY', /empty/))
+t.test('another kind', (t) =>
+  refused(t, JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }), 'PP_ADM_NOT_ADMISSION_REVIEW', /kind must be AdmissionReview, not "Pod"/))
+t.test('wrong apiVersion (v1beta1)', (t) => {
+  const body = review(pod())
+  body['apiVersion'] = 'admission.k8s.io/v1beta1'
+  return refused(t, JSON.stringify(body), 'PP_ADM_WRONG_API_VERSION', /admission\.k8s\.io\/v1beta1" is not served; .*admissionReviewVersions: \["v1"\]/)
+})
+t.test('missing request', (t) => {
+  const body = review(pod())
+  delete body['request']
+  return refused(t, JSON.stringify(body), 'PP_ADM_NO_REQUEST', /has no request/)
+})
+t.test('missing uid', (t) => {
+  const body = review(pod())
+  delete (body['request'] as Record<string, unknown>)['uid']
+  return refused(t, JSON.stringify(body), 'PP_ADM_BAD_REQUEST_FIELD', /^request\.uid is missing/)
+})
+t.test('bad operation', (t) => {
+  const body = review(pod())
+  ;(body['request'] as Record<string, unknown>)['operation'] = 'PATCH'
+  return refused(t, JSON.stringify(body), 'PP_ADM_BAD_REQUEST_FIELD', /^request\.operation must be one of/)
+})
+t.test('missing object on CREATE', (t) => {
+  const body = review(pod())
+  delete (body['request'] as Record<string, unknown>)['object']
+  return refused(t, JSON.stringify(body), 'PP_ADM_NO_OBJECT', /request\.object is missing; a CREATE review must carry the object/)
+})
+t.test('object is not an object', (t) => {
+  const body = review(pod())
+  ;(body['request'] as Record<string, unknown>)['object'] = 'a pod'
+  return refused(t, JSON.stringify(body), 'PP_ADM_BAD_REQUEST_FIELD', /object must be a JSON object/)
+})
+t.test('a 10 MB body', (t) => {
+  const body = review(pod())
+  ;((body['request'] as Record<string, unknown>)['object'] as Record<string, unknown>)['padding'] = 'x'.repeat(10 * 1024 * 1024)
+  return refused(t, JSON.stringify(body), 'PP_ADM_BODY_TOO_LARGE', new RegExp(`larger than ${DEFAULT_BODY_LIMIT} bytes`))
+})
+t.test('deeply nested JSON', (t) => {
+  const deep = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":${'['.repeat(200_000)}${']'.repeat(200_000)}}`
+  return refused(t, deep, 'PP_ADM_TOO_DEEP', /nested deeper than 100 levels/)
+})
+t.test('deep nesting hidden in an unclosed document', (t) => refused(t, '['.repeat(5_000_000), 'PP_ADM_TOO_DEEP', /nested deeper/))
+
+t.test('brackets inside strings do not count as nesting', async (t) => {
+  const depth = (s: string): number => jsonDepth(Buffer.from(s), 10)
+  t.equal(depth('{"a":"[[[[[[{{{{\\"[[["}'), 1)
+  t.equal(depth('[[],[[]]]'), 3)
+  t.equal(depth('"\\\\"[['), 2, 'an escaped backslash ends the escape')
+  t.equal(depth('["a\\\\\\"[[[["]'), 1, 'three backslashes escape the quote')
+  t.equal(depth('"unterminated [[['), 0)
+  const { app } = await testApp()
+  const p = pod()
+  ;(p['metadata'] as Record<string, unknown>)['annotations'] = { note: '['.repeat(10_000) }
+  t.equal((await post(app, review(p))).allowed, true)
+})
+
+t.test('a real pod with managedFields is well within the depth limit', async (t) => {
+  const { app } = await testApp()
+  const p = pod()
+  let fields: Record<string, unknown> = {}
+  const root = fields
+  for (let i = 0; i < 30; i++) {
+    const next: Record<string, unknown> = {}
+    fields[`f:level${i}`] = next
+    fields = next
+  }
+  ;(p['metadata'] as Record<string, unknown>)['managedFields'] = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: root }]
+  t.equal((await post(app, review(p))).allowed, true)
+})
+
+t.test('other routes and methods', async (t) => {
+  const { app } = await testApp()
+  const res = await app.inject({ method: 'GET', url: '/validate' })
+  t.equal(res.statusCode, 404)
+  t.equal((JSON.parse(res.body) as ErrorAnswer).code, 'PP_ADM_NOT_FOUND')
+  const nf = await app.inject({ method: 'POST', url: '/nope', payload: '{}', headers: { 'content-type': 'application/json' } })
+  t.equal(nf.statusCode, 404)
+})
+
+t.test('a review without a Content-Type is still read', async (t) => {
+  const { app } = await testApp()
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: JSON.stringify(review(pod())), headers: { 'content-type': '' } })
+  t.equal(res.statusCode, 200, res.body)
+})
+
+t.test('no policy loaded yet: 503, so the API server applies the failurePolicy', async (t) => {
+  const { app } = await testApp({}, null)
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: JSON.stringify(review(pod())), headers: { 'content-type': 'application/json' } })
+  t.equal(res.statusCode, 503)
+  t.equal((JSON.parse(res.body) as ErrorAnswer).code, 'PP_ADM_NOT_READY')
+})

@@ -1,0 +1,36 @@
+import t from 'tap'
+import { parseDuration, parseServeArgs, run } from '../../src/cli/commands/serve.js'
+import { main } from '../../src/cli/main.js'
+import { memoryIO, UsageError } from '../../src/cli/io.js'
+
+t.test('durations', async (t) => {
+  t.equal(parseDuration('500ms', 'x'), 500)
+  t.equal(parseDuration('2.5s', 'x'), 2500)
+  t.equal(parseDuration('1m', 'x'), 60_000)
+  t.equal(parseDuration('0', 'x'), 0)
+  t.throws(() => parseDuration('5', '--time-budget'), UsageError)
+  t.throws(() => parseDuration('fast', '--time-budget'), /--time-budget: 'fast' is not a duration/)
+})
+
+t.test('flags', async (t) => {
+  t.equal(parseServeArgs(['--help']), undefined)
+  const c = parseServeArgs(['--tls-cert', 'a.crt', '--tls-key', 'a.key'])
+  t.same(c?.options, { host: '127.0.0.1', port: 8443, tlsCert: 'a.crt', tlsKey: 'a.key', reloadIntervalMs: 10_000 })
+  t.equal(c?.logLevel, 'info')
+  const d = parseServeArgs(['--tls-cert=a', '--tls-key=b', '--host=0.0.0.0', '--port=9443', '--policy=p.yaml', '--time-budget=1s', '--max-warnings=3', '--cache-size=0', '--cluster', '--companion', '--kubeconfig=k', '--log-level=debug', '--shutdown-delay=5s', '--reload-interval=2s'])
+  t.same(d?.options, { host: '0.0.0.0', port: 9443, tlsCert: 'a', tlsKey: 'b', reloadIntervalMs: 2000, policyFile: 'p.yaml', budgetMs: 1000, maxWarnings: 3, cacheEntries: 0, cluster: true, companion: true, kubeconfig: 'k' })
+  t.equal(d?.shutdownDelayMs, 5000)
+  t.throws(() => parseServeArgs([]), /--tls-cert and --tls-key are required/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--port=70000']), /--port: 70000 is outside/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--log-level=loud']), /--log-level/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--bogus']), /Unknown option '--bogus'/)
+})
+
+t.test('serve --help, and errors through the CLI', async (t) => {
+  const io = memoryIO()
+  t.equal(await run(['--help'], io), 0)
+  t.match(io.out(), /^Usage: pod-preflight serve --tls-cert FILE --tls-key FILE/)
+  const err = memoryIO()
+  t.equal(await main(['serve', '--tls-cert', '/nonexistent/tls.crt', '--tls-key', '/nonexistent/tls.key'], err), 2)
+  t.match(err.err(), /^pod-preflight serve: cannot read the TLS certificate \/nonexistent\/tls\.crt \(no such file\)/)
+})
