@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type KubectlResult, type TestCluster } from './harness/cluster.js'
-import { WEBHOOK, deniedBy, ensureBuilt, sleep, startWebhook, webhookConfiguration, type Webhook } from './harness/webhook.js'
+import { WEBHOOK, deniedBy, ensureBuilt, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(600_000)
 
@@ -162,15 +162,7 @@ t.before(async () => {
   // Ready only once the cluster view has synced.
   webhook = await startWebhook(dir, ['--cluster', `--kubeconfig=${cluster.kubeconfigPath}`], 120_000)
   await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`)
-  await cluster.applyYaml(await webhookConfiguration(webhook))
-  // The API server picks the configuration up asynchronously; wait until it calls the webhook.
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const r = await dryRun(BAD_POD)
-    if (deniedBy(r)) break
-    if (Date.now() > deadline) throw new Error(`the API server never called the webhook; last answer (${r.code}): ${r.stderr}${r.stdout}`)
-    await sleep(500)
-  }
+  await registerWebhook(cluster, webhook, BAD_POD)
 })
 
 t.teardown(async () => {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type TestCluster } from './harness/cluster.js'
-import { WEBHOOK, deniedBy, ensureBuilt, get, sleep, startWebhook, webhookConfiguration, type Webhook } from './harness/webhook.js'
+import { WEBHOOK, deniedBy, ensureBuilt, get, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(600_000)
 
@@ -82,15 +82,7 @@ t.before(async () => {
   webhook = await startWebhook(dir)
   await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`)
   // Register only once the webhook answers (its failurePolicy would let requests through otherwise).
-  await cluster.applyYaml(await webhookConfiguration(webhook))
-  // The API server picks the configuration up asynchronously; wait until it calls the webhook.
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const r = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: BAD_POD })
-    if (deniedBy(r)) break
-    if (Date.now() > deadline) throw new Error(`the API server never called the webhook; last answer (${r.code}): ${r.stderr}${r.stdout}`)
-    await sleep(500)
-  }
+  await registerWebhook(cluster, webhook, BAD_POD)
 })
 
 t.teardown(async () => {

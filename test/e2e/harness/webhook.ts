@@ -14,7 +14,7 @@ import { open, readFile } from 'node:fs/promises'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { freePort, run } from './cluster.js'
+import { freePort, run, type TestCluster } from './cluster.js'
 
 export const ROOT = new URL('../../../', import.meta.url).pathname
 export const BIN = join(ROOT, 'dist/cli/bin.js')
@@ -169,4 +169,20 @@ export async function webhookConfiguration(webhook: Webhook): Promise<string> {
 /** kubectl failed because our webhook denied the request. */
 export function deniedBy(r: { code: number; stderr: string }): boolean {
   return r.code !== 0 && r.stderr.includes(`admission webhook "${WEBHOOK}" denied the request`)
+}
+
+/**
+ * Registers the webhook with the API server (only once it answers: its failurePolicy would let
+ * requests through unchecked otherwise) and waits until the API server calls it, which it does
+ * asynchronously: `probe` is a manifest the webhook denies.
+ */
+export async function registerWebhook(cluster: TestCluster, webhook: Webhook, probe: string, timeoutMs = 60_000): Promise<void> {
+  await cluster.applyYaml(await webhookConfiguration(webhook))
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const r = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: probe })
+    if (deniedBy(r)) return
+    if (Date.now() > deadline) throw new Error(`the API server never called the webhook; last answer (${r.code}): ${r.stderr}${r.stdout}`)
+    await sleep(500)
+  }
 }
