@@ -53,17 +53,19 @@ export function argPath(e: ExecArgv, i: number): string {
   return i < e.commandLength ? `${e.containerPath}.command[${i}]` : `${e.containerPath}.args[${i - e.commandLength}]`
 }
 
-const argvCache = new WeakMap<Container, readonly ExecArgv[]>()
-const envCache = new WeakMap<Container, ContainerEnv>()
+/**
+ * The argvs of the containers seen last, by identity of the spec (as a WeakMap would, but a small
+ * ring costs less when pods come and go by the thousand): the rules of one evaluation ask about
+ * the same container objects one after the other. Results are shared: do not mutate them.
+ */
+const RECENT = 32
+const recentSpecs: (Container | undefined)[] = new Array<Container | undefined>(RECENT).fill(undefined)
+const recentArgvs: (readonly ExecArgv[] | undefined)[] = new Array<readonly ExecArgv[] | undefined>(RECENT).fill(undefined)
+let recentNext = 0
 
-/** The container's environment for command/args expansion (env.ts), computed once per container. */
+/** The container's environment for command/args expansion (env.ts, which memoises it per container). */
 export function processEnv(c: ContainerView): ContainerEnv {
-  let env = envCache.get(c.spec)
-  if (env === undefined) {
-    env = containerEnv(c.spec, c.path)
-    envCache.set(c.spec, env)
-  }
-  return env
+  return containerEnv(c.spec, c.path)
 }
 
 function nonEmpty(list: readonly string[] | undefined): list is readonly string[] {
@@ -83,8 +85,20 @@ export function processArgv(c: ContainerView): ExecArgv | undefined {
 
 /** Every exec argv of a container: its process (when command or args is set), exec probes, exec hooks. */
 export function execArgvs(c: ContainerView): readonly ExecArgv[] {
-  const cached = argvCache.get(c.spec)
-  if (cached !== undefined) return cached
+  for (let i = 0; i < RECENT; i++) {
+    if (recentSpecs[i] === c.spec) {
+      const hit = recentArgvs[i]
+      if (hit !== undefined) return hit
+    }
+  }
+  const out = computeArgvs(c)
+  recentSpecs[recentNext] = c.spec
+  recentArgvs[recentNext] = out
+  recentNext = (recentNext + 1) % RECENT
+  return out
+}
+
+function computeArgvs(c: ContainerView): ExecArgv[] {
   const out: ExecArgv[] = []
   const spec = c.spec
   const command = nonEmpty(spec.command) ? spec.command : undefined
@@ -143,7 +157,6 @@ export function execArgvs(c: ContainerView): readonly ExecArgv[] {
       label: `${hook} hook command`,
     })
   }
-  argvCache.set(c.spec, out)
   return out
 }
 

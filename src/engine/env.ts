@@ -23,7 +23,34 @@ export interface ContainerEnv {
   hasEnvFrom: boolean
 }
 
+/**
+ * The environments of the containers seen last, compared by identity: the rules of one
+ * evaluation (and the heap analysis) ask for the same container objects one after the other.
+ * A small ring, not a WeakMap, as objects come and go by the thousand. Results are shared: do not
+ * mutate them.
+ */
+const RECENT = 32
+const recentKeys: (Container | undefined)[] = new Array<Container | undefined>(RECENT).fill(undefined)
+const recentPaths: string[] = new Array<string>(RECENT).fill('')
+const recentResults: (ContainerEnv | undefined)[] = new Array<ContainerEnv | undefined>(RECENT).fill(undefined)
+let recentNext = 0
+
 export function containerEnv(c: Container, containerPath: string): ContainerEnv {
+  for (let i = 0; i < RECENT; i++) {
+    if (recentKeys[i] === c && recentPaths[i] === containerPath) {
+      const hit = recentResults[i]
+      if (hit !== undefined) return hit
+    }
+  }
+  const result = computeEnv(c, containerPath)
+  recentKeys[recentNext] = c
+  recentPaths[recentNext] = containerPath
+  recentResults[recentNext] = result
+  recentNext = (recentNext + 1) % RECENT
+  return result
+}
+
+function computeEnv(c: Container, containerPath: string): ContainerEnv {
   const vars = new Map<string, EnvEntry>()
   const envFrom = c.envFrom ?? []
   // envFrom is applied first and its names are unknown here; explicit env entries override it.

@@ -69,6 +69,34 @@ function objectSkipList(meta: ObjectMeta): { ids: string[]; where: string } | un
 
 const ACTION_ORDER: Record<ReportAction, number> = { deny: 0, warn: 1, info: 2 }
 
+interface RuleSet {
+  /** The list as it was when this was derived (a caller may change its list between calls). */
+  all: readonly PodRule<unknown>[]
+  ids: readonly string[]
+  /** The pod rules, in order. */
+  pod: readonly PodRule<unknown>[]
+  /** The ids of all rules. */
+  known: ReadonlySet<string>
+}
+
+function sameRules(set: RuleSet, rules: readonly PodRule<unknown>[]): boolean {
+  const { all, ids } = set
+  if (all.length !== rules.length) return false
+  for (let i = 0; i < all.length; i++) if (all[i] !== rules[i] || ids[i] !== rules[i]!.id) return false
+  return true
+}
+
+/** What evaluations derive from a rule list, kept per list: callers pass the same list for every object. */
+const ruleSets = new WeakMap<readonly PodRule<unknown>[], RuleSet>()
+function ruleSet(rules: readonly PodRule<unknown>[]): RuleSet {
+  let set = ruleSets.get(rules)
+  if (set === undefined || !sameRules(set, rules)) {
+    set = { all: rules.slice(), ids: rules.map((r) => r.id), pod: rules.filter((r) => !isObjectRule(r)), known: new Set(rules.map((r) => r.id)) }
+    ruleSets.set(rules, set)
+  }
+  return set
+}
+
 export function evaluateObject(value: unknown, options: EvaluateOptions): Evaluation {
   const object = objectRef(value)
   const result: Evaluation = { recognised: false, object, findings: [], problems: [], skipped: [] }
@@ -80,7 +108,7 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
 
   const namespace = object.namespace ?? options.namespace
   if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
-  const podRules = options.rules.filter((r) => !isObjectRule(r))
+  const podRules = ruleSet(options.rules).pod
   runRules(podRules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
     rule.check(pod, ctx),
   )
@@ -121,7 +149,7 @@ function runRules(
   invoke: (rule: PodRule<unknown>, ctx: RuleContext<unknown>) => RuleFinding[],
 ): void {
   const { object, namespace, labels, skip } = target
-  const known = new Set(options.rules.map((r) => r.id))
+  const known = ruleSet(options.rules).known
   for (const id of skip?.ids ?? []) {
     if (id !== '*' && !known.has(id)) {
       result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${id}'; it skips nothing` })
@@ -129,6 +157,7 @@ function runRules(
   }
   // A view that is not synced (still listing, or stale) is never read: its rules are skipped, and say so.
   const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
+  const exemptions = options.policy.exemptions
 
   for (const rule of rules) {
     const setting = options.policy.rules.get(rule.id)
@@ -140,7 +169,7 @@ function runRules(
       }
       continue
     }
-    const ex = options.policy.exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
+    const ex = exemptions.length === 0 ? undefined : exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
     if (ex !== undefined) {
       result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}` })
       continue

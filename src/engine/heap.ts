@@ -203,8 +203,8 @@ export function limitRangeMemoryDefault(pod: PodView, cluster: ClusterView | und
  */
 export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: ClusterView): MemoryLimit | undefined {
   const raw = c.spec.resources?.limits?.['memory']
-  const path = `${c.path}.resources.limits.memory`
   if (raw === undefined) {
+    const path = `${c.path}.resources.limits.memory`
     const d = pod === undefined ? undefined : limitRangeMemoryDefault(pod, cluster)
     if (d === undefined) return undefined
     return {
@@ -216,6 +216,28 @@ export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: 
       },
     }
   }
+  // The container's own limit does not depend on the pod or the cluster: the rules of one
+  // evaluation share it (a small ring of the containers seen last, compared by identity).
+  for (let i = 0; i < LIMITS_RECENT; i++) {
+    if (limitSpecs[i] === c.spec && limitPaths[i] === c.path && limitRaws[i] === raw) return limitResults[i]
+  }
+  const result = ownMemoryLimit(raw, `${c.path}.resources.limits.memory`)
+  limitSpecs[limitNext] = c.spec
+  limitPaths[limitNext] = c.path
+  limitRaws[limitNext] = raw
+  limitResults[limitNext] = result
+  limitNext = (limitNext + 1) % LIMITS_RECENT
+  return result
+}
+
+const LIMITS_RECENT = 16
+const limitSpecs: (Container | undefined)[] = new Array<Container | undefined>(LIMITS_RECENT).fill(undefined)
+const limitPaths: string[] = new Array<string>(LIMITS_RECENT).fill('')
+const limitRaws: unknown[] = new Array<unknown>(LIMITS_RECENT).fill(undefined)
+const limitResults: (MemoryLimit | undefined)[] = new Array<MemoryLimit | undefined>(LIMITS_RECENT).fill(undefined)
+let limitNext = 0
+
+function ownMemoryLimit(raw: string | number, path: string): MemoryLimit | undefined {
   const q = parseResource(raw)
   if (q === undefined || q.n <= 0n) return undefined
   // Messages are rare; the text is only built when one needs it.
@@ -229,6 +251,17 @@ export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: 
 }
 
 const POD_LIMIT_PATH = ['spec', 'resources', 'limits', 'memory']
+/** The path of the pod-level limit under other spec paths (`spec.template.spec`…): a few, kept. */
+const podLimitPaths = new Map<string, readonly string[]>()
+function podLimitPath(specPath: string): readonly string[] {
+  let path = podLimitPaths.get(specPath)
+  if (path === undefined) {
+    path = [...specPath.split('.'), 'resources', 'limits', 'memory']
+    if (podLimitPaths.size >= 64) podLimitPaths.clear()
+    podLimitPaths.set(specPath, path)
+  }
+  return path
+}
 
 /**
  * A pod-level memory limit (`spec.resources.limits.memory`, Kubernetes 1.32+ PodLevelResources):
@@ -237,7 +270,7 @@ const POD_LIMIT_PATH = ['spec', 'resources', 'limits', 'memory']
  */
 export function podMemoryLimit(pod: PodView): ResourceValue | undefined {
   let cur: unknown = pod.raw
-  for (const seg of pod.specPath === 'spec' ? POD_LIMIT_PATH : [...pod.specPath.split('.'), 'resources', 'limits', 'memory']) {
+  for (const seg of pod.specPath === 'spec' ? POD_LIMIT_PATH : podLimitPath(pod.specPath)) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined
     cur = (cur as Record<string, unknown>)[seg]
   }
@@ -1258,6 +1291,29 @@ function pctText(q: Quantity): string {
  * for small memory MinRAMPercentage (50 by default) of it.
  */
 export function jvmMaxHeap(jvm: JvmSettings, limit: Quantity | undefined): HeapResult {
+  // The JVM rules of one evaluation ask about the same settings and limit objects one after the
+  // other: a small ring of the last answers, compared by identity (the inputs are never modified).
+  for (let i = 0; i < HEAP_RECENT; i++) {
+    if (heapJvms[i] === jvm && heapLimits[i] === limit) {
+      const hit = heapResults[i]
+      if (hit !== undefined) return hit
+    }
+  }
+  const result = computeMaxHeap(jvm, limit)
+  heapJvms[heapNext] = jvm
+  heapLimits[heapNext] = limit
+  heapResults[heapNext] = result
+  heapNext = (heapNext + 1) % HEAP_RECENT
+  return result
+}
+
+const HEAP_RECENT = 16
+const heapJvms: (JvmSettings | undefined)[] = new Array<JvmSettings | undefined>(HEAP_RECENT).fill(undefined)
+const heapLimits: (Quantity | undefined)[] = new Array<Quantity | undefined>(HEAP_RECENT).fill(undefined)
+const heapResults: (HeapResult | undefined)[] = new Array<HeapResult | undefined>(HEAP_RECENT).fill(undefined)
+let heapNext = 0
+
+function computeMaxHeap(jvm: JvmSettings, limit: Quantity | undefined): HeapResult {
   const f = jvm.flags
   const explicit = f.MaxHeapSize
   if (explicit !== undefined) {

@@ -23,6 +23,9 @@ const MAX_EXPONENT = 100
 
 const QUANTITY_RE = /^([+-]?)(\d+\.?\d*|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([mkMGTPE]?)|[eE]([+-]?\d+))$/
 
+const PARSED = new Map<string | number, Quantity | undefined>()
+const PARSED_MAX = 1024
+
 function gcd(a: bigint, b: bigint): bigint {
   a = a < 0n ? -a : a
   b = b < 0n ? -b : b
@@ -63,40 +66,15 @@ export class Quantity {
    * Returns undefined when it is not a valid quantity.
    */
   static parse(input: unknown): Quantity | undefined {
-    let text: string
-    if (typeof input === 'number') {
-      if (!Number.isFinite(input)) return undefined
-      text = String(input)
-    } else if (typeof input === 'string') {
-      text = input.trim()
-      if (text !== input) return undefined
-    } else {
-      return undefined
-    }
-    const m = QUANTITY_RE.exec(text)
-    if (m === null) return undefined
-    const sign = m[1] === '-' ? -1n : 1n
-    const digits = m[2] ?? '0'
-    const [whole = '', frac = ''] = digits.split('.')
-    let n = BigInt((whole || '0') + frac) * sign
-    let d = 10n ** BigInt(frac.length)
-    let suffix = ''
-    if (m[3] !== undefined) {
-      suffix = m[3]
-      n *= BINARY[suffix] ?? 1n
-    } else if (m[5] !== undefined) {
-      const e = Number(m[5])
-      if (!Number.isSafeInteger(e) || Math.abs(e) > MAX_EXPONENT) return undefined
-      suffix = `e${e}`
-      if (e >= 0) n *= 10n ** BigInt(e)
-      else d *= 10n ** BigInt(-e)
-    } else {
-      suffix = m[4] ?? ''
-      const e = DECIMAL[suffix] ?? 0
-      if (e >= 0) n *= 10n ** BigInt(e)
-      else d *= 10n ** BigInt(-e)
-    }
-    return new Quantity(n, d, suffix, text)
+    if (typeof input !== 'string' && typeof input !== 'number') return undefined
+    // Quantities are immutable, and objects carry the same few texts (`256Mi`, `500m`) again
+    // and again: parses are memoised, in a bounded map so that hostile input cannot grow it.
+    const hit = PARSED.get(input)
+    if (hit !== undefined || PARSED.has(input)) return hit
+    const q = parseQuantity(input)
+    if (PARSED.size >= PARSED_MAX) PARSED.clear()
+    PARSED.set(input, q)
+    return q
   }
 
   cmp(other: Quantity): -1 | 0 | 1 {
@@ -144,12 +122,51 @@ export class Quantity {
   }
 }
 
+function parseQuantity(input: string | number): Quantity | undefined {
+  let text: string
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return undefined
+    text = String(input)
+  } else if (typeof input === 'string') {
+    text = input.trim()
+    if (text !== input) return undefined
+  } else {
+    return undefined
+  }
+  const m = QUANTITY_RE.exec(text)
+  if (m === null) return undefined
+  const sign = m[1] === '-' ? -1n : 1n
+  const digits = m[2] ?? '0'
+  const [whole = '', frac = ''] = digits.split('.')
+  let n = BigInt((whole || '0') + frac) * sign
+  let d = 10n ** BigInt(frac.length)
+  let suffix = ''
+  if (m[3] !== undefined) {
+    suffix = m[3]
+    n *= BINARY[suffix] ?? 1n
+  } else if (m[5] !== undefined) {
+    const e = Number(m[5])
+    if (!Number.isSafeInteger(e) || Math.abs(e) > MAX_EXPONENT) return undefined
+    suffix = `e${e}`
+    if (e >= 0) n *= 10n ** BigInt(e)
+    else d *= 10n ** BigInt(-e)
+  } else {
+    suffix = m[4] ?? ''
+    const e = DECIMAL[suffix] ?? 0
+    if (e >= 0) n *= 10n ** BigInt(e)
+    else d *= 10n ** BigInt(-e)
+  }
+  return new Quantity(n, d, suffix, text)
+}
+
+const BYTE_UNITS: ReadonlyArray<readonly [string, bigint, Quantity]> = (
+  [['Ei', 1n << 60n], ['Pi', 1n << 50n], ['Ti', 1n << 40n], ['Gi', 1n << 30n], ['Mi', 1n << 20n], ['Ki', 1n << 10n]] as const
+).map(([unit, size]) => [unit, size, new Quantity(size, 1n)] as const)
+
 /** A byte count in the unit people write: `768Mi`, `2Gi`, `1.5Gi`, or plain bytes. */
 export function formatBytes(q: Quantity): string {
-  const units: Array<[string, bigint]> = [['Ei', 1n << 60n], ['Pi', 1n << 50n], ['Ti', 1n << 40n], ['Gi', 1n << 30n], ['Mi', 1n << 20n], ['Ki', 1n << 10n]]
   if (q.n < 0n) return `-${formatBytes(new Quantity(-q.n, q.d))}`
-  for (const [unit, size] of units) {
-    const whole = new Quantity(size, 1n)
+  for (const [unit, size, whole] of BYTE_UNITS) {
     if (q.gte(whole)) {
       const value = q.toNumber() / Number(size)
       const rounded = Math.round(value * 100) / 100

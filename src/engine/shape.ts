@@ -61,18 +61,38 @@ export const quantityText: Shape<string | number> = {
 /** Any JSON value, unchecked: for parts that are only compared as a whole. */
 export const anything: Shape<unknown> = { describe: 'anything', check: (v) => v }
 
+// The combinators below share one path array per walk: a segment is pushed before an item
+// is checked and popped after, so no path is allocated unless an error is reported (errors
+// format the path when they are recorded). The caller's array is left as it was given.
+
 export function list<T>(item: Shape<T>): Shape<T[]> {
+  const message = `a list of ${item.describe}s`.replace(/^a list of a /, 'a list of ')
   return {
     describe: `a list of ${item.describe}`,
     check(v, p, e) {
       if (v === null || v === undefined) return undefined
-      if (!Array.isArray(v)) return mismatch(p, `a list of ${item.describe}s`.replace(/^a list of a /, 'a list of '), v, e)
-      const out: T[] = []
-      v.forEach((x, i) => {
-        const c = item.check(x, [...p, i], e)
+      if (!Array.isArray(v)) return mismatch(p, message, v, e)
+      // The result is the input list itself while every item checks to itself (lists of
+      // valid strings, say); a copy is made from the first item that differs.
+      let out: T[] | undefined
+      const n = v.length
+      for (let i = 0; i < n; i++) {
+        if (!(i in v)) {
+          // a hole of a sparse list: skipped, as forEach does
+          out ??= v.slice(0, i) as T[]
+          continue
+        }
+        const x: unknown = v[i]
+        p.push(i)
+        const c = item.check(x, p, e)
+        p.pop()
+        if (out === undefined) {
+          if (c === x && c !== undefined) continue
+          out = v.slice(0, i) as T[]
+        }
         if (c !== undefined) out.push(c)
-      })
-      return out
+      }
+      return out ?? (Object.getPrototypeOf(v) === Array.prototype ? (v as T[]) : (v.slice() as T[]))
     },
   }
 }
@@ -83,12 +103,31 @@ export function record<T>(item: Shape<T>): Shape<Record<string, T>> {
     check(v, p, e) {
       if (v === null || v === undefined) return undefined
       if (typeof v !== 'object' || Array.isArray(v)) return mismatch(p, 'a map', v, e)
-      const out: Record<string, T> = {}
-      for (const [k, x] of Object.entries(v)) {
-        const c = item.check(x, [...p, k], e)
-        if (c !== undefined) out[k] = c
+      // As for lists: the input map itself while every value checks to itself, it is a plain
+      // object and no key is `__proto__` (which the copy below would not keep as a key).
+      let same = Object.getPrototypeOf(v) === Object.prototype
+      let out: Record<string, T> | undefined
+      const entries = Object.entries(v)
+      for (let i = 0; i < entries.length; i++) {
+        const [k, x] = entries[i]!
+        p.push(k)
+        const c = item.check(x, p, e)
+        p.pop()
+        if (same && (c !== x || c === undefined || k === '__proto__')) same = false
+        if (!same) {
+          if (out === undefined) {
+            out = {}
+            for (let j = 0; j < i; j++) {
+              const [kj, xj] = entries[j]!
+              out[kj] = xj as T
+            }
+          }
+          if (c !== undefined) out[k] = c
+        }
       }
-      return out
+      if (out !== undefined) return out
+      if (same) return v as Record<string, T>
+      return {}
     },
   }
 }
@@ -101,6 +140,10 @@ type FromFields<F extends Fields> = { [K in keyof F]?: F[K] extends Shape<infer 
  * by any rule) but not reported: Kubernetes objects carry many fields we do not judge.
  */
 export function object<F extends Fields>(fields: F): Shape<FromFields<F>> {
+  const entries = Object.entries(fields)
+  const keys = entries.map(([k]) => k)
+  const shapes = entries.map(([, shape]) => shape)
+  const n = keys.length
   return {
     describe: 'a map',
     check(v, p, e) {
@@ -108,9 +151,14 @@ export function object<F extends Fields>(fields: F): Shape<FromFields<F>> {
       if (typeof v !== 'object' || Array.isArray(v)) return mismatch(p, 'a map', v, e)
       const src = v as Record<string, unknown>
       const out: Record<string, unknown> = {}
-      for (const [k, shape] of Object.entries(fields)) {
-        if (!(k in src)) continue
-        const c = shape.check(src[k], [...p, k], e)
+      for (let i = 0; i < n; i++) {
+        const k = keys[i]!
+        // One lookup for a field that is there; `in` only tells an absent field from one set to undefined.
+        const x = src[k]
+        if (x === undefined && !(k in src)) continue
+        p.push(k)
+        const c = shapes[i]!.check(x, p, e)
+        p.pop()
         if (c !== undefined) out[k] = c
       }
       return out as FromFields<F>
