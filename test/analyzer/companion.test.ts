@@ -135,6 +135,8 @@ t.test('a failing pod gets one PreflightDiagnosis event; a restart loop does not
   t.equal((e['metadata'] as Json)['generateName'], 'orders-api-7d4b9c8f6d-x2x7k.preflight-')
   t.same((e['metadata'] as Json)['annotations'], { 'pod-preflight/failure-key': '676f6909-3ce8-ffd4-2f20-d3c1c650d77b/api/oom-killed/6' })
   t.ok(fake.requests.some((r) => r === 'GET /api/v1/namespaces/shop/events?fieldSelector=involvedObject.uid%3D676f6909-3ce8-ffd4-2f20-d3c1c650d77b'))
+  // The server records the POST before the companion has its answer and counts the diagnosis.
+  await until('the diagnosis is counted', () => causes.length > 0)
   t.same(causes, ['oom-killed'])
 
   // Two more restarts of the same failure.
