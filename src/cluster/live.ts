@@ -464,9 +464,23 @@ export function startLiveClusterView(options: LiveClusterViewOptions): LiveClust
     return reflectors.every((r) => r.status.healthy || r.status.unhealthySince === undefined || now - r.status.unhealthySince < opts.staleAfterMs)
   }
   const byKind = new Map<StateKind, Reflector>()
+  // Say when the view goes stale and when it recovers, at the first moment anyone (a review, or
+  // the monitor below) sees it change, so that a short outage is never missed by the log.
+  const observe = (): boolean => {
+    const now = isSynced()
+    if (now !== wasSynced && allListed() && !stopped) {
+      if (now) log.info({}, 'cluster view synced')
+      else {
+        const down = reflectors.filter((r) => !r.status.healthy).map((r) => ({ kind: r.kind, err: r.status.lastError }))
+        log.warn({ down }, `cluster view is stale (a watch has been down over ${Math.round(opts.staleAfterMs / 1000)} s): cluster rules are skipped`)
+      }
+    }
+    wasSynced = now
+    return now
+  }
   const store = new ClusterStore({
     source: 'live cluster',
-    synced: isSynced,
+    synced: observe,
     knows: (kind) => {
       const r = byKind.get(kind)
       return r !== undefined && r.status.listed && r.status.unavailable === undefined
@@ -482,21 +496,8 @@ export function startLiveClusterView(options: LiveClusterViewOptions): LiveClust
   }
   if (reflectors.length === 0) resolveReady()
 
-  // Say when the view goes stale and when it recovers; the engine reads `synced` itself.
-  const monitor = setInterval(
-    () => {
-      const now = isSynced()
-      if (now !== wasSynced && allListed()) {
-        if (now) log.info({}, 'cluster view synced')
-        else {
-          const down = reflectors.filter((r) => !r.status.healthy).map((r) => ({ kind: r.kind, err: r.status.lastError }))
-          log.warn({ down }, `cluster view is stale (a watch has been down over ${Math.round(opts.staleAfterMs / 1000)} s): cluster rules are skipped`)
-        }
-      }
-      wasSynced = now
-    },
-    Math.max(100, Math.min(1000, opts.staleAfterMs / 4)),
-  )
+  // The monitor notices changes while nobody reads the view.
+  const monitor = setInterval(observe, Math.max(100, Math.min(1000, opts.staleAfterMs / 4)))
   monitor.unref()
 
   const loops = reflectors.map((r) =>
