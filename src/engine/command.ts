@@ -12,6 +12,7 @@
  * Everything here is pure and caches per container spec object, so the seven command rules
  * share one parse of each script.
  */
+import { RecentAnswers } from './recent.js'
 import type { Container } from './k8s.js'
 import { containerEnv, expand, type ContainerEnv, type EnvEntry } from './env.js'
 import type { ContainerView, PodView } from './types.js'
@@ -53,15 +54,8 @@ export function argPath(e: ExecArgv, i: number): string {
   return i < e.commandLength ? `${e.containerPath}.command[${i}]` : `${e.containerPath}.args[${i - e.commandLength}]`
 }
 
-/**
- * The argvs of the containers seen last, by identity of the spec (as a WeakMap would, but a small
- * ring costs less when pods come and go by the thousand): the rules of one evaluation ask about
- * the same container objects one after the other. Results are shared: do not mutate them.
- */
-const RECENT = 32
-const recentSpecs: (Container | undefined)[] = new Array<Container | undefined>(RECENT).fill(undefined)
-const recentArgvs: (readonly ExecArgv[] | undefined)[] = new Array<readonly ExecArgv[] | undefined>(RECENT).fill(undefined)
-let recentNext = 0
+/** The argvs of the containers seen last, by identity of the spec. Results are shared: do not mutate them. */
+const recentArgvs = new RecentAnswers<Container, undefined, undefined, readonly ExecArgv[]>(32)
 
 /** The container's environment for command/args expansion (env.ts, which memoises it per container). */
 export function processEnv(c: ContainerView): ContainerEnv {
@@ -85,17 +79,7 @@ export function processArgv(c: ContainerView): ExecArgv | undefined {
 
 /** Every exec argv of a container: its process (when command or args is set), exec probes, exec hooks. */
 export function execArgvs(c: ContainerView): readonly ExecArgv[] {
-  for (let i = 0; i < RECENT; i++) {
-    if (recentSpecs[i] === c.spec) {
-      const hit = recentArgvs[i]
-      if (hit !== undefined) return hit
-    }
-  }
-  const out = computeArgvs(c)
-  recentSpecs[recentNext] = c.spec
-  recentArgvs[recentNext] = out
-  recentNext = (recentNext + 1) % RECENT
-  return out
+  return recentArgvs.get(c.spec, undefined, undefined, () => computeArgvs(c))
 }
 
 function computeArgvs(c: ContainerView): ExecArgv[] {

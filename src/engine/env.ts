@@ -4,6 +4,7 @@
  * reference to an undefined variable is left as it is. Values that come from `valueFrom` or
  * `envFrom` cannot be known from the manifest: they are marked unknown, never guessed.
  */
+import { RecentAnswers } from './recent.js'
 import type { Container } from './k8s.js'
 
 export interface EnvEntry {
@@ -24,30 +25,14 @@ export interface ContainerEnv {
 }
 
 /**
- * The environments of the containers seen last, compared by identity: the rules of one
- * evaluation (and the heap analysis) ask for the same container objects one after the other.
- * A small ring, not a WeakMap, as objects come and go by the thousand. Results are shared: do not
+ * The environments of the containers seen last: the rules of one evaluation (and the heap
+ * analysis) ask for the same container objects one after the other. Results are shared: do not
  * mutate them.
  */
-const RECENT = 32
-const recentKeys: (Container | undefined)[] = new Array<Container | undefined>(RECENT).fill(undefined)
-const recentPaths: string[] = new Array<string>(RECENT).fill('')
-const recentResults: (ContainerEnv | undefined)[] = new Array<ContainerEnv | undefined>(RECENT).fill(undefined)
-let recentNext = 0
+const recentEnvs = new RecentAnswers<Container, string, undefined, ContainerEnv>(32)
 
 export function containerEnv(c: Container, containerPath: string): ContainerEnv {
-  for (let i = 0; i < RECENT; i++) {
-    if (recentKeys[i] === c && recentPaths[i] === containerPath) {
-      const hit = recentResults[i]
-      if (hit !== undefined) return hit
-    }
-  }
-  const result = computeEnv(c, containerPath)
-  recentKeys[recentNext] = c
-  recentPaths[recentNext] = containerPath
-  recentResults[recentNext] = result
-  recentNext = (recentNext + 1) % RECENT
-  return result
+  return recentEnvs.get(c, containerPath, undefined, () => computeEnv(c, containerPath))
 }
 
 function computeEnv(c: Container, containerPath: string): ContainerEnv {

@@ -20,6 +20,7 @@
  * `@argfiles`) are recorded as unknown: a result they could change is reported as unknown, never
  * guessed. The analysis of a container is computed once and cached for the rules that share it.
  */
+import { RecentAnswers } from './recent.js'
 import type { Container } from './k8s.js'
 import type { ContainerView, PodView } from './types.js'
 import type { ClusterView } from '../cluster/view.js'
@@ -218,24 +219,10 @@ export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: 
   }
   // The container's own limit does not depend on the pod or the cluster: the rules of one
   // evaluation share it (a small ring of the containers seen last, compared by identity).
-  for (let i = 0; i < LIMITS_RECENT; i++) {
-    if (limitSpecs[i] === c.spec && limitPaths[i] === c.path && limitRaws[i] === raw) return limitResults[i]
-  }
-  const result = ownMemoryLimit(raw, `${c.path}.resources.limits.memory`)
-  limitSpecs[limitNext] = c.spec
-  limitPaths[limitNext] = c.path
-  limitRaws[limitNext] = raw
-  limitResults[limitNext] = result
-  limitNext = (limitNext + 1) % LIMITS_RECENT
-  return result
+  return recentLimits.get(c.spec, c.path, raw, () => ownMemoryLimit(raw, `${c.path}.resources.limits.memory`))
 }
 
-const LIMITS_RECENT = 16
-const limitSpecs: (Container | undefined)[] = new Array<Container | undefined>(LIMITS_RECENT).fill(undefined)
-const limitPaths: string[] = new Array<string>(LIMITS_RECENT).fill('')
-const limitRaws: unknown[] = new Array<unknown>(LIMITS_RECENT).fill(undefined)
-const limitResults: (MemoryLimit | undefined)[] = new Array<MemoryLimit | undefined>(LIMITS_RECENT).fill(undefined)
-let limitNext = 0
+const recentLimits = new RecentAnswers<Container, string, string | number, MemoryLimit | undefined>(16)
 
 function ownMemoryLimit(raw: string | number, path: string): MemoryLimit | undefined {
   const q = parseResource(raw)
@@ -1047,16 +1034,8 @@ export interface ContainerRuntimes {
   runtimes: RuntimeSettings
 }
 
-/**
- * The results for the containers seen last. The rules of one evaluation ask about the same
- * container objects one after the other, so a small ring (compared by identity) serves them all;
- * a WeakMap costs more than the analysis itself when pods come and go by the thousand.
- */
-const RECENT = 64
-const recentKeys: (Container | undefined)[] = new Array<Container | undefined>(RECENT).fill(undefined)
-const recentPaths: string[] = new Array<string>(RECENT).fill('')
-const recentResults: (ContainerRuntimes | undefined)[] = new Array<ContainerRuntimes | undefined>(RECENT).fill(undefined)
-let recentNext = 0
+/** The results for the containers seen last: the rules of one evaluation share them. */
+const recentRuntimes = new RecentAnswers<Container, string, undefined, ContainerRuntimes>(64)
 
 /** Variables some runtime reads (besides the JVM's). */
 const RUNTIME_ENV = new Set(['NODE_OPTIONS', 'GOMEMLIMIT', 'DOTNET_GCHeapHardLimit', 'COMPlus_GCHeapHardLimit', 'DOTNET_GCHeapHardLimitPercent', 'COMPlus_GCHeapHardLimitPercent'])
@@ -1086,18 +1065,7 @@ const NOTHING: ContainerRuntimes = Object.freeze({
  * are analysed once for all the rules of an evaluation (they share the PodView's container objects).
  */
 export function analyzeContainer(c: Container, containerPath: string): ContainerRuntimes {
-  for (let i = 0; i < RECENT; i++) {
-    if (recentKeys[i] === c && recentPaths[i] === containerPath) {
-      const hit = recentResults[i]
-      if (hit !== undefined) return hit
-    }
-  }
-  const result = mayHaveSettings(c) ? compute(c, containerPath) : NOTHING
-  recentKeys[recentNext] = c
-  recentPaths[recentNext] = containerPath
-  recentResults[recentNext] = result
-  recentNext = (recentNext + 1) % RECENT
-  return result
+  return recentRuntimes.get(c, containerPath, undefined, () => (mayHaveSettings(c) ? compute(c, containerPath) : NOTHING))
 }
 
 /** A variable as a runtime sees it: assigned by the container's script, else from env. */
@@ -1293,25 +1261,10 @@ function pctText(q: Quantity): string {
 export function jvmMaxHeap(jvm: JvmSettings, limit: Quantity | undefined): HeapResult {
   // The JVM rules of one evaluation ask about the same settings and limit objects one after the
   // other: a small ring of the last answers, compared by identity (the inputs are never modified).
-  for (let i = 0; i < HEAP_RECENT; i++) {
-    if (heapJvms[i] === jvm && heapLimits[i] === limit) {
-      const hit = heapResults[i]
-      if (hit !== undefined) return hit
-    }
-  }
-  const result = computeMaxHeap(jvm, limit)
-  heapJvms[heapNext] = jvm
-  heapLimits[heapNext] = limit
-  heapResults[heapNext] = result
-  heapNext = (heapNext + 1) % HEAP_RECENT
-  return result
+  return recentHeaps.get(jvm, limit, undefined, () => computeMaxHeap(jvm, limit))
 }
 
-const HEAP_RECENT = 16
-const heapJvms: (JvmSettings | undefined)[] = new Array<JvmSettings | undefined>(HEAP_RECENT).fill(undefined)
-const heapLimits: (Quantity | undefined)[] = new Array<Quantity | undefined>(HEAP_RECENT).fill(undefined)
-const heapResults: (HeapResult | undefined)[] = new Array<HeapResult | undefined>(HEAP_RECENT).fill(undefined)
-let heapNext = 0
+const recentHeaps = new RecentAnswers<JvmSettings, Quantity | undefined, undefined, HeapResult>(16)
 
 function computeMaxHeap(jvm: JvmSettings, limit: Quantity | undefined): HeapResult {
   const f = jvm.flags

@@ -1,0 +1,40 @@
+/**
+ * A small ring of the last answers of a function, found by the identity of its inputs.
+ *
+ * The rules of one evaluation ask about the same container objects one after the other, so the
+ * last few answers serve them all; a WeakMap costs more than most analyses when pods come and go
+ * by the thousand. Inputs must not be modified after they are first asked about, and answers are
+ * shared: callers must not modify them either.
+ */
+export class RecentAnswers<A, B, C, R> {
+  private readonly as: (A | undefined)[]
+  private readonly bs: (B | undefined)[]
+  private readonly cs: (C | undefined)[]
+  private readonly answers: (R | undefined)[]
+  private readonly filled: boolean[]
+  private next = 0
+
+  constructor(private readonly size: number) {
+    this.as = new Array<A | undefined>(size).fill(undefined)
+    this.bs = new Array<B | undefined>(size).fill(undefined)
+    this.cs = new Array<C | undefined>(size).fill(undefined)
+    this.answers = new Array<R | undefined>(size).fill(undefined)
+    this.filled = new Array<boolean>(size).fill(false)
+  }
+
+  /** The answer for (a, b, c), computed on a miss and remembered in place of the oldest. */
+  get(a: A, b: B, c: C, compute: () => R): R {
+    for (let i = 0; i < this.size; i++) {
+      if (this.filled[i] === true && this.as[i] === a && this.bs[i] === b && this.cs[i] === c) return this.answers[i] as R
+    }
+    const answer = compute()
+    const i = this.next
+    this.as[i] = a
+    this.bs[i] = b
+    this.cs[i] = c
+    this.answers[i] = answer
+    this.filled[i] = true
+    this.next = (i + 1) % this.size
+    return answer
+  }
+}
