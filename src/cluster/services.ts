@@ -68,3 +68,18 @@ export function selectPods(selector: Readonly<Record<string, string>>, namespace
 export function namespaceOfObject(o: ObjectView): string {
   return o.object.namespace ?? 'default'
 }
+
+/**
+ * A Service with a selector, and the pods it selects; undefined for Services the rules skip:
+ * without a selector (endpoints managed by hand) or of type ExternalName.
+ */
+export function serviceSelection(
+  o: ObjectView,
+  ctx: RuleContext<unknown>,
+): { spec: ServiceSpec; selector: Record<string, string>; namespace: string; selected: Selected } | undefined {
+  const spec = serviceSpecShape.check(o.raw['spec'], ['spec'], [])
+  const selector = spec?.selector
+  if (spec === undefined || selector === undefined || Object.keys(selector).length === 0 || spec.type === 'ExternalName') return undefined
+  const namespace = namespaceOfObject(o)
+  return { spec, selector, namespace, selected: selectPods(selector, namespace, ctx) }
+}

@@ -1,6 +1,6 @@
 import { defineObjectRule, NO_PARAMS } from '../engine/rule.js'
 import { podTemplatesIn } from '../engine/related.js'
-import { serviceSpecShape, selectPods, namespaceOfObject } from '../cluster/services.js'
+import { serviceSelection } from '../cluster/services.js'
 
 export const rule = defineObjectRule({
   id: 'service-selector-matches-nothing',
@@ -21,11 +21,9 @@ export const rule = defineObjectRule({
     fix: 'Make spec.selector equal to labels the pod template carries (spec.template.metadata.labels), or fix the template labels.',
   },
   checkObject(o, ctx) {
-    const spec = serviceSpecShape.check(o.raw['spec'], ['spec'], [])
-    const selector = spec?.selector
-    if (spec === undefined || selector === undefined || Object.keys(selector).length === 0 || spec.type === 'ExternalName') return []
-    const ns = namespaceOfObject(o)
-    const sel = selectPods(selector, ns, ctx)
+    const service = serviceSelection(o, ctx)
+    if (service === undefined) return []
+    const { selector, namespace: ns, selected: sel } = service
     if (!sel.judgeable || sel.templates.length > 0 || sel.pods.length > 0) return []
     const pairs = Object.entries(selector)
     let hint = ''

@@ -1,5 +1,5 @@
 import { defineObjectRule, NO_PARAMS, type RuleFinding } from '../engine/rule.js'
-import { serviceSpecShape, selectPods, namespaceOfObject } from '../cluster/services.js'
+import { serviceSelection } from '../cluster/services.js'
 import type { PodView } from '../engine/types.js'
 
 const DIGITS = /^\d+$/
@@ -44,11 +44,9 @@ export const rule = defineObjectRule({
     fix: 'Set targetPort to the containerPort (or its name) the application listens on, or declare that port in the container.',
   },
   checkObject(o, ctx) {
-    const spec = serviceSpecShape.check(o.raw['spec'], ['spec'], [])
-    const selector = spec?.selector
-    if (spec === undefined || selector === undefined || Object.keys(selector).length === 0 || spec.type === 'ExternalName') return []
-    const ns = namespaceOfObject(o)
-    const sel = selectPods(selector, ns, ctx)
+    const service = serviceSelection(o, ctx)
+    if (service === undefined) return []
+    const { spec, namespace: ns, selected: sel } = service
     const sets: { label: string; ports: PortSet }[] = [
       ...sel.templates.map((p) => ({ label: `${p.kind} "${p.object.name}"`, ports: templatePorts(p) })),
       ...sel.pods.map((p) => ({
