@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type KubectlResult, type TestCluster } from './harness/cluster.js'
-import { WEBHOOK, deniedBy, ensureBuilt, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
+import { WEBHOOK, deniedBy, ensureBuilt, badPod, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(600_000)
 
@@ -84,19 +84,7 @@ ${container(o.cpu ?? '50m', '        ')}
 `
 }
 
-/** busybox without a command exits at once: denied by command-missing, with no cluster state needed. */
-const BAD_POD = `apiVersion: v1
-kind: Pod
-metadata:
-  name: bad-pod
-  namespace: ${NS}
-spec:
-  containers:
-    - name: shell
-      image: busybox:1.36.1
-      resources:
-        limits: { memory: 512m }
-`
+const BAD_POD = badPod(NS)
 
 const warningsOf = (r: KubectlResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('Warning: '))
 const warningFor = (r: KubectlResult, rule: string): string | undefined => warningsOf(r).find((w) => w.startsWith(`Warning: ${rule}: `))

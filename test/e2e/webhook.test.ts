@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startCluster, type TestCluster } from './harness/cluster.js'
-import { WEBHOOK, deniedBy, ensureBuilt, get, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
+import { WEBHOOK, deniedBy, ensureBuilt, get, badPod, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(600_000)
 
@@ -24,19 +24,7 @@ const resources = `
             requests: { cpu: 50m, memory: 64Mi, ephemeral-storage: 64Mi }
             limits: { memory: 64Mi, ephemeral-storage: 64Mi }`
 
-/** busybox without a command exits at once (command-missing); 512m is half a byte (memory-quantity-suspicious). */
-const BAD_POD = `apiVersion: v1
-kind: Pod
-metadata:
-  name: bad-pod
-  namespace: ${NS}
-spec:
-  containers:
-    - name: shell
-      image: busybox:1.36.1
-      resources:
-        limits: { memory: 512m }
-`
+const BAD_POD = badPod(NS)
 
 function deployment(name: string, container: string, extra = ''): string {
   return `apiVersion: apps/v1

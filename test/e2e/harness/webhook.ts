@@ -186,3 +186,22 @@ export async function registerWebhook(cluster: TestCluster, webhook: Webhook, pr
     await sleep(500)
   }
 }
+
+/**
+ * A Pod every policy denies without cluster state: busybox without a command exits at once
+ * (command-missing), and 512m of memory is half a byte (memory-quantity-suspicious).
+ */
+export function badPod(namespace: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: bad-pod
+  namespace: ${namespace}
+spec:
+  containers:
+    - name: shell
+      image: busybox:1.36.1
+      resources:
+        limits: { memory: 512m }
+`
+}
