@@ -1,8 +1,10 @@
-import { readFile, readdir, stat } from 'node:fs/promises'
-import { join, relative, extname, resolve } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { relative, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml'
 import { formatPath, type PathSegment } from './field-path.js'
+import { WalkMemory, walkManifestDirectory } from './walk.js'
 
 /** Where something came from, for messages and for SARIF regions. */
 export interface SourceLocation {
@@ -41,7 +43,6 @@ export interface ReadOptions {
 
 export const DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024
 const DEFAULT_MAX_ALIAS_COUNT = 1000
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json'])
 
 function mib(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(1)} MiB`
@@ -203,8 +204,10 @@ function decode(buf: Buffer, file: string, options: ReadOptions): ReadResult {
 }
 
 /**
- * Reads files, directories (recursively: *.yaml, *.yml, *.json) and `-` for standard input.
- * Every problem is returned as an InputError naming the file; the other inputs are still read.
+ * Reads files, directories (recursively: *.yaml, *.yml, *.json, following symbolic links, see
+ * walk.ts) and `-` for standard input. Each real file is read once per call, however many
+ * names lead to it. Every problem is returned as an InputError naming the file; the other
+ * inputs are still read.
  */
 export async function readInputs(
   paths: readonly string[],
@@ -221,46 +224,8 @@ export async function readInputs(
     const rel = relative(io.cwd, abs)
     return rel === '' || rel.startsWith('..') ? abs : rel
   }
-  const readOne = async (abs: string, name: string, explicit: boolean): Promise<void> => {
-    let st
-    try {
-      st = await stat(abs)
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      result.errors.push({ file: name, message: code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code ?? String(err)}` })
-      return
-    }
-    if (st.isDirectory()) {
-      let entries
-      try {
-        entries = await readdir(abs, { withFileTypes: true })
-      } catch (err) {
-        result.errors.push({ file: name, message: `cannot list directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
-        return
-      }
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      for (const e of entries) {
-        if (e.name.startsWith('.')) continue
-        const child = join(abs, e.name)
-        if (e.isDirectory()) await readOne(child, display(child), false)
-        else if (MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) await readOne(child, display(child), false)
-      }
-      return
-    }
-    if (!st.isFile()) {
-      if (explicit) {
-        // A named pipe or a process substitution (<(kubectl get ...)) is read like a file.
-        try {
-          const { createReadStream } = await import('node:fs')
-          const buf = await readStream(createReadStream(abs), maxBytes)
-          if ('message' in buf) result.errors.push({ file: name, message: buf.message.replace('standard input', 'this input') })
-          else add(decode(buf, name, options))
-        } catch (err) {
-          result.errors.push({ file: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
-        }
-      }
-      return
-    }
+  const memory = new WalkMemory()
+  const readFileAt = async (abs: string, name: string, st: Stats): Promise<void> => {
     if (st.size > maxBytes) {
       result.errors.push({ file: name, message: `file is ${mib(st.size)}, above the ${mib(maxBytes)} limit; split it or raise --max-file-size` })
       return
@@ -274,6 +239,37 @@ export async function readInputs(
     }
     add(decode(buf, name, options))
   }
+  const readArgument = async (abs: string, name: string): Promise<void> => {
+    let st
+    try {
+      st = await stat(abs)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      result.errors.push({ file: name, message: code === 'ENOENT' ? 'no such file or directory' : code === 'ELOOP' ? 'symbolic link loop' : `cannot read: ${code ?? String(err)}` })
+      return
+    }
+    if (st.isDirectory()) {
+      const walked = await walkManifestDirectory(abs, memory)
+      for (const p of walked.problems) result.errors.push({ file: display(p.path), message: p.message })
+      for (const f of walked.files) await readFileAt(f.path, display(f.path), f.stats)
+      return
+    }
+    // The same file named twice, or named and also found in a named directory, is read once.
+    if (!memory.first(st)) return
+    if (!st.isFile()) {
+      // A named pipe or a process substitution (<(kubectl get ...)) is read like a file.
+      try {
+        const { createReadStream } = await import('node:fs')
+        const buf = await readStream(createReadStream(abs), maxBytes)
+        if ('message' in buf) result.errors.push({ file: name, message: buf.message.replace('standard input', 'this input') })
+        else add(decode(buf, name, options))
+      } catch (err) {
+        result.errors.push({ file: name, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` })
+      }
+      return
+    }
+    await readFileAt(abs, name, st)
+  }
   for (const p of paths) {
     if (p === '-') {
       const buf = await readStream(io.stdin, maxBytes)
@@ -282,7 +278,7 @@ export async function readInputs(
       continue
     }
     const abs = resolve(io.cwd, p)
-    await readOne(abs, p, true)
+    await readArgument(abs, p)
   }
   return result
 }
