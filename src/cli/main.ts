@@ -5,6 +5,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rules: { summary: 'list every rule with its default action and scope', load: async () => (await import('./commands/rules.js')).run },
   explain: { summary: 'explain why a pod failed, from files or the live cluster', load: async () => (await import('./commands/explain.js')).run },
   serve: { summary: 'run the admission webhook over HTTPS', load: async () => (await import('./commands/serve.js')).run },
+  audit: { summary: 'judge every workload in the cluster, joined with why its pods fail now', load: async () => (await import('./commands/audit.js')).run },
   snapshot: { summary: 'save the cluster state the cluster-aware rules read', load: async () => (await import('./commands/snapshot.js')).run },
 }
 

@@ -125,25 +125,7 @@ export async function loadClusterStateFiles(
   paths: readonly string[],
   io: { cwd?: string; stdin?: Readable; maxFileBytes?: number } = {},
 ): Promise<{ view: FileClusterView; errors: InputError[] }> {
-  const cwd = io.cwd ?? process.cwd()
-  const stdin = io.stdin ?? process.stdin
-  // A dump of a large cluster is far bigger than any manifest: allow 1 GiB unless told otherwise.
-  const maxFileBytes = io.maxFileBytes ?? 1024 * 1024 * 1024
-  const documents: unknown[] = []
-  const errors: InputError[] = []
-  for (const p of paths) {
-    // `kubectl get -o json` output is read with JSON.parse: the YAML reader keeps positions for
-    // every node, which a 50 MB dump of a large cluster cannot afford. Anything else (YAML, a
-    // directory, standard input) goes through the manifest reader, with lines in its messages.
-    const json = p === '-' ? undefined : await readJsonFile(resolve(cwd, p), p, maxFileBytes, errors)
-    if (json === 'not-json') {
-      const r = await readInputs([p], { stdin, cwd }, { maxFileBytes })
-      documents.push(...r.documents)
-      errors.push(...r.errors)
-    } else if (json !== undefined) {
-      expandList(json, documents)
-    }
-  }
+  const { documents, errors } = await readClusterStateDocuments(paths, io)
   const source = paths.length === 1 ? (paths[0] ?? 'cluster state') : `${paths.length} cluster state files`
   const view = clusterViewFromObjects(documents, source, errors)
   if (documents.length > 0 && Object.keys(view.summary.counts).length === 0 && view.summary.capturedKinds.length === 0) {
@@ -155,6 +137,37 @@ export async function loadClusterStateFiles(
     })
   }
   return { view, errors }
+}
+
+/**
+ * Reads the objects of state files (Lists expanded; JSON through JSON.parse, anything else
+ * through the manifest reader with positions) without building a view: `audit` reads
+ * workloads and state from the same files.
+ */
+export async function readClusterStateDocuments(
+  paths: readonly string[],
+  io: { cwd?: string; stdin?: Readable; maxFileBytes?: number } = {},
+): Promise<{ documents: unknown[]; errors: InputError[] }> {
+  const cwd = io.cwd ?? process.cwd()
+  const stdin = io.stdin ?? process.stdin
+  // A dump of a large cluster is far bigger than any manifest: allow 1 GiB unless told otherwise.
+  const maxFileBytes = io.maxFileBytes ?? 1024 * 1024 * 1024
+  const documents: unknown[] = []
+  const errors: InputError[] = []
+  for (const p of paths) {
+    // `kubectl get -o json` output is read with JSON.parse: the YAML reader keeps positions for
+    // every node, which a 50 MB dump of a large cluster cannot afford. Anything else (YAML, a
+    // directory, standard input) goes through the manifest reader, with lines in its messages.
+    const json = p === '-' ? undefined : await readJsonFile(resolve(cwd, p), p, maxFileBytes, errors)
+    if (json === 'not-json' || p === '-') {
+      const r = await readInputs([p], { stdin, cwd }, { maxFileBytes })
+      documents.push(...r.documents)
+      errors.push(...r.errors)
+    } else if (json !== undefined) {
+      expandList(json, documents)
+    }
+  }
+  return { documents, errors }
 }
 
 /** Reads a JSON file whole; 'not-json' when it does not start like JSON (or is not a regular file). */

@@ -538,17 +538,30 @@ export type ListableKind = StateKind | 'Namespace'
  */
 export async function listObjects(kc: KubeConfig, kind: ListableKind, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<unknown[]> {
   const def: ResourceDef = kind === 'Namespace' ? { path: '/api/v1/namespaces' } : RESOURCES[kind]
+  const query: Record<string, string> = def.fieldSelector !== undefined ? { fieldSelector: def.fieldSelector } : {}
+  return listPath(kc, def.path, { ...options, query, metadataOnly: def.metadataOnly === true })
+}
+
+/**
+ * Lists every object under an API path (e.g. `/apis/apps/v1/namespaces/web/deployments`), page
+ * by page, with the kubeconfig's credentials; `metadataOnly` asks for PartialObjectMetadata.
+ * Throws an Error with `status` (see httpStatusOf) on HTTP errors.
+ */
+export async function listPath(
+  kc: KubeConfig,
+  path: string,
+  options: { pageSize?: number; signal?: AbortSignal; query?: Record<string, string>; metadataOnly?: boolean } = {},
+): Promise<unknown[]> {
   const signal = options.signal ?? new AbortController().signal
   const out: unknown[] = []
   let token = ''
   do {
-    const p = new URLSearchParams({ limit: String(options.pageSize ?? 500) })
+    const p = new URLSearchParams({ ...options.query, limit: String(options.pageSize ?? 500) })
     if (token !== '') p.set('continue', token)
-    if (def.fieldSelector !== undefined) p.set('fieldSelector', def.fieldSelector)
-    const res = await open(kc, `${def.path}?${p.toString()}`, def.metadataOnly === true ? ACCEPT_METADATA_LIST : ACCEPT_JSON, signal, 60_000)
+    const res = await open(kc, `${path}?${p.toString()}`, options.metadataOnly === true ? ACCEPT_METADATA_LIST : ACCEPT_JSON, signal, 60_000)
     const body = await readBody(res)
     const list = isRecord(body) ? body['items'] : undefined
-    if (Array.isArray(list)) out.push(...(list as unknown[]))
+    if (Array.isArray(list)) for (const item of list) out.push(item)
     const meta = isRecord(body) && isRecord(body['metadata']) ? body['metadata'] : {}
     token = typeof meta['continue'] === 'string' ? meta['continue'] : ''
   } while (token !== '')
