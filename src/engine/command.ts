@@ -12,9 +12,11 @@
  * Everything here is pure and caches per container spec object, so the seven command rules
  * share one parse of each script.
  */
-import { RecentAnswers } from './recent.js'
+import { RecentAnswers, forgetWithRecentAnswers } from './recent.js'
+import { checkDeadline } from './deadline.js'
+import { ByteBoundedCache, stringBytes } from './bounded-cache.js'
 import type { Container } from './k8s.js'
-import { containerEnv, expand, type ContainerEnv, type EnvEntry } from './env.js'
+import { containerEnv, expand, expansionRoom, type ContainerEnv, type EnvEntry } from './env.js'
 import type { ContainerView, PodView } from './types.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +94,8 @@ function computeArgvs(c: ContainerView): ExecArgv[] {
     let expanded = argv
     if (hasRef(argv)) {
       const vars = processEnv(c).vars
-      expanded = argv.map((w) => (w.includes('$(') ? expand(w, vars).text : w))
+      const room = expansionRoom()
+      expanded = argv.map((w) => (w.includes('$(') ? expand(w, vars, room).text : w))
     }
     out.push({
       site: 'process',
@@ -112,7 +115,8 @@ function computeArgvs(c: ContainerView): ExecArgv[] {
     let expanded = cmd
     if (hasRef(cmd)) {
       const vars = staticVars(spec)
-      expanded = cmd.map((w) => (w.includes('$(') ? expand(w, vars).text : w))
+      const room = expansionRoom()
+      expanded = cmd.map((w) => (w.includes('$(') ? expand(w, vars, room).text : w))
     }
     out.push({
       site: probe,
@@ -202,6 +206,7 @@ export function kubeRefs(text: string): KubeRef[] {
   const refs: KubeRef[] = []
   let i = text.indexOf('$')
   while (i >= 0 && i < text.length) {
+    checkDeadline()
     const next = text[i + 1]
     if (next === '(') {
       const close = text.indexOf(')', i + 2)
@@ -428,6 +433,10 @@ function skipBacktick(src: string, open: number): number {
 const OP_START = new Set(['&', '|', ';', '(', ')', '<', '>'])
 const BLANK = new Set([' ', '\t', '\r'])
 const DIGITS = /^\d+$/
+/** Characters that end a run of plain word characters (everything the lexer's branches look at). */
+const WORD_SPECIAL = new Set([' ', '\t', '\r', '\n', '\\', "'", '"', '$', '`', '&', '|', ';', '(', ')', '<', '>'])
+/** Characters that end a plain run inside double quotes. */
+const DOUBLE_SPECIAL = new Set(['"', '\\', '$', '`'])
 
 function lex(src: string): Token[] {
   const tokens: Token[] = []
@@ -444,6 +453,7 @@ function lex(src: string): Token[] {
   let i = 0
   const n = src.length
   while (i < n) {
+    checkDeadline()
     const ch = src[i] ?? ''
     if (BLANK.has(ch)) {
       endWord()
@@ -499,8 +509,11 @@ function lex(src: string): Token[] {
           word += src.slice(j, k)
           j = k
         } else {
-          word += c
-          j++
+          // A run of plain characters is copied as one slice.
+          let k = j + 1
+          while (k < n && !DOUBLE_SPECIAL.has(src[k] ?? '')) k++
+          word += src.slice(j, k)
+          j = k
         }
       }
       inWord = true
@@ -589,9 +602,12 @@ function lex(src: string): Token[] {
       }
       continue
     }
-    word += ch
+    // A run of plain characters is copied as one slice, not one character at a time.
+    let k = i + 1
+    while (k < n && !WORD_SPECIAL.has(src[k] ?? '')) k++
+    word += src.slice(i, k)
     inWord = true
-    i++
+    i = k
   }
   endWord()
   return tokens
@@ -616,16 +632,29 @@ const OPENERS = new Set(['if', 'while', 'until', 'for', 'case', 'select', '{'])
 const MIDDLES = new Set(['then', 'do', 'else', 'elif', '!'])
 const CLOSERS = new Set(['fi', 'done', 'esac', '}'])
 
-const scriptCache = new Map<string, ShellCommand[]>()
-const SCRIPT_CACHE_MAX = 512
+/**
+ * Parsed scripts, shared across reviews: the same few entrypoint scripts come back all day.
+ * Bounded in bytes: a parse takes roughly eight times the script's own bytes (word slices,
+ * token and command objects), scripts above 16 KiB are never kept, and the whole holds 8 MiB.
+ */
+const scriptCache = new ByteBoundedCache<string, ShellCommand[]>({
+  maxBytes: 8 << 20,
+  maxEntryBytes: 16 * 1024 * 2 * 8,
+  sizeOf: (script, commands) => stringBytes(script) * 8 + commands.length * 64,
+})
+/** The last script too large for the cache: the rules of one object ask for it one after the other; forgotten after the object. */
+let lastLarge: { script: string; commands: ShellCommand[] } | undefined
+forgetWithRecentAnswers(() => {
+  lastLarge = undefined
+})
 
-/** Splits a shell script into its simple commands, with nesting depth and the operators around each. */
+/** Splits a shell script into its simple commands, with nesting depth and the operators around each. Linear in the script. */
 export function parseScript(script: string): ShellCommand[] {
   const hit = scriptCache.get(script)
   if (hit !== undefined) return hit
+  if (lastLarge !== undefined && lastLarge.script === script) return lastLarge.commands
   const commands = assemble(lex(script))
-  if (scriptCache.size >= SCRIPT_CACHE_MAX) scriptCache.clear()
-  scriptCache.set(script, commands)
+  if (!scriptCache.set(script, commands)) lastLarge = { script, commands }
   return commands
 }
 
@@ -643,6 +672,7 @@ function assemble(tokens: Token[]): ShellCommand[] {
     atStart = true
   }
   for (let t = 0; t < tokens.length; t++) {
+    checkDeadline()
     const tok = tokens[t]
     if (tok === undefined) continue
     if (tok.type === 'word') {

@@ -5,6 +5,7 @@
  * `envFrom` cannot be known from the manifest: they are marked unknown, never guessed.
  */
 import { RecentAnswers } from './recent.js'
+import { checkDeadline } from './deadline.js'
 import type { Container } from './k8s.js'
 
 export interface EnvEntry {
@@ -38,8 +39,10 @@ export function containerEnv(c: Container, containerPath: string): ContainerEnv 
 function computeEnv(c: Container, containerPath: string): ContainerEnv {
   const vars = new Map<string, EnvEntry>()
   const envFrom = c.envFrom ?? []
+  const room = expansionRoom()
   // envFrom is applied first and its names are unknown here; explicit env entries override it.
   ;(c.env ?? []).forEach((e, i) => {
+    checkDeadline()
     if (e.name === undefined) return
     const path = `${containerPath}.env[${i}]`
     if (e.valueFrom !== undefined) {
@@ -48,7 +51,7 @@ function computeEnv(c: Container, containerPath: string): ContainerEnv {
       vars.set(e.name, { name: e.name, value: undefined, path, from })
       return
     }
-    vars.set(e.name, { name: e.name, value: expand(e.value ?? '', vars).text, path })
+    vars.set(e.name, { name: e.name, value: expand(e.value ?? '', vars, room).text, path })
   })
   return { vars, hasEnvFrom: envFrom.length > 0 }
 }
@@ -61,39 +64,65 @@ export interface Expansion {
   unknownRefs: string[]
 }
 
-/** Expands `$(VAR)` the way the kubelet does. */
-export function expand(text: string, vars: ReadonlyMap<string, EnvEntry>): Expansion {
+/**
+ * How much longer than what was written expansion may make the texts of one container, in
+ * characters. Each variable can reference the one before it many times, so a few hundred bytes
+ * of env can expand to gigabytes; past this, references are left unexpanded and counted as
+ * unknown (what the kubelet would make of them cannot be told cheaply, so it is not guessed).
+ */
+export const MAX_EXPANSION_GROWTH = 1 << 20
+
+/** A growth allowance shared by the expansions of one container. */
+export interface ExpansionRoom {
+  left: number
+}
+
+export function expansionRoom(): ExpansionRoom {
+  return { left: MAX_EXPANSION_GROWTH }
+}
+
+/** Expands `$(VAR)` the way the kubelet does; linear in the text, growth bounded by `room`. */
+export function expand(text: string, vars: ReadonlyMap<string, EnvEntry>, room: ExpansionRoom = expansionRoom()): Expansion {
   const undefinedRefs: string[] = []
   const unknownRefs: string[] = []
-  let out = ''
-  let i = 0
-  while (i < text.length) {
-    const ch = text[i]
-    if (ch === '$' && text[i + 1] === '$') {
-      out += '$'
-      i += 2
+  const parts: string[] = []
+  // Plain text is copied in slices from `from` up to the next `$`.
+  let from = 0
+  let i = text.indexOf('$')
+  while (i >= 0 && i < text.length) {
+    checkDeadline()
+    const next = text[i + 1]
+    if (next === '$') {
+      parts.push(text.slice(from, i + 1))
+      from = i + 2
+      i = text.indexOf('$', from)
       continue
     }
-    if (ch === '$' && text[i + 1] === '(') {
+    if (next === '(') {
       const close = text.indexOf(')', i + 2)
       if (close > 0) {
         const name = text.slice(i + 2, close)
         const entry = vars.get(name)
+        parts.push(text.slice(from, i))
+        const written = close + 1 - i
         if (entry === undefined) {
           undefinedRefs.push(name)
-          out += text.slice(i, close + 1)
-        } else if (entry.value === undefined) {
+          parts.push(text.slice(i, close + 1))
+        } else if (entry.value === undefined || entry.value.length - written > room.left) {
           unknownRefs.push(name)
-          out += text.slice(i, close + 1)
+          parts.push(text.slice(i, close + 1))
         } else {
-          out += entry.value
+          room.left -= Math.max(0, entry.value.length - written)
+          parts.push(entry.value)
         }
-        i = close + 1
+        from = close + 1
+        i = text.indexOf('$', from)
         continue
       }
     }
-    out += ch
-    i++
+    i = text.indexOf('$', i + 1)
   }
-  return { text: out, undefinedRefs, unknownRefs }
+  if (from === 0 && parts.length === 0) return { text, undefinedRefs, unknownRefs }
+  parts.push(text.slice(from))
+  return { text: parts.join(''), undefinedRefs, unknownRefs }
 }

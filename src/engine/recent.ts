@@ -5,7 +5,25 @@
  * last few answers serve them all; a WeakMap costs more than most analyses when pods come and go
  * by the thousand. Inputs must not be modified after they are first asked about, and answers are
  * shared: callers must not modify them either.
+ *
+ * The engine forgets every ring at the end of each evaluation (`forgetRecentAnswers`): an
+ * answer serves only the rules of the object it was computed for, and no ring keeps a past
+ * request, or an analysis as large as one, alive after its review.
  */
+const rings: RecentAnswers<unknown, unknown, unknown, unknown>[] = []
+const forgetters: (() => void)[] = []
+
+/** Registers another per-object memo to be emptied with the rings. */
+export function forgetWithRecentAnswers(forget: () => void): void {
+  forgetters.push(forget)
+}
+
+/** Empties every ring and per-object memo; called by the engine after each object. */
+export function forgetRecentAnswers(): void {
+  for (const r of rings) r.clear()
+  for (const f of forgetters) f()
+}
+
 export class RecentAnswers<A, B, C, R> {
   private readonly as: (A | undefined)[]
   private readonly bs: (B | undefined)[]
@@ -20,6 +38,18 @@ export class RecentAnswers<A, B, C, R> {
     this.cs = new Array<C | undefined>(size).fill(undefined)
     this.answers = new Array<R | undefined>(size).fill(undefined)
     this.filled = new Array<boolean>(size).fill(false)
+    rings.push(this as RecentAnswers<unknown, unknown, unknown, unknown>)
+  }
+
+  /** Forgets every answer and the inputs it was found by. */
+  clear(): void {
+    if (!this.filled.includes(true)) return
+    this.as.fill(undefined)
+    this.bs.fill(undefined)
+    this.cs.fill(undefined)
+    this.answers.fill(undefined)
+    this.filled.fill(false)
+    this.next = 0
   }
 
   /** The answer for (a, b, c), computed on a miss and remembered in place of the oldest. */
