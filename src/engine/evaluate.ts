@@ -3,13 +3,30 @@
  * findings in the same order, whichever face (CLI, webhook) asks.
  */
 import type { Policy, Exemption } from '../policy/policy.js'
-import { isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding } from './rule.js'
+import { MAX_FINDINGS_PER_RULE, isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding } from './rule.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from './related.js'
 import { selectorMatches } from './labels.js'
 import { extractPod, isPodBearing, objectRef } from './workload.js'
 import { objectMetaShape, type ObjectMeta } from './k8s.js'
 import type { Finding, InputProblem, ObjectRef, PodView, ReportAction } from './types.js'
+import { forgetRecentAnswers } from './recent.js'
+import { safeText } from '../text/sanitize.js'
+
+/**
+ * At most this many findings of one rule on one object are listed, and at most
+ * `MAX_FINDINGS_PER_OBJECT` in all: a hostile or generated object (100,000 `$(UNDEFINED)`
+ * arguments, thousands of containers) gives an answer of bounded size. The rest are counted in
+ * one summary finding per rule ("…and 99,990 more").
+ */
+export { MAX_FINDINGS_PER_RULE }
+export const MAX_FINDINGS_PER_OBJECT = 100
+/** Problems of one object listed at most; the rest are counted. */
+export const MAX_PROBLEMS_PER_OBJECT = 50
+/** Longest message or fix a finding carries, in characters; longer ones are cut (rules quote excerpts, this is the backstop). */
+export const MAX_MESSAGE_LENGTH = 1_000
+/** Longest field path and container name a finding carries. */
+export const MAX_PATH_LENGTH = 300
 
 /** The annotation that skips rules for one object: a comma-separated list of rule ids. */
 export const SKIP_ANNOTATION = 'pod-preflight/skip'
@@ -98,6 +115,33 @@ function ruleSet(rules: readonly PodRule<unknown>[]): RuleSet {
 }
 
 export function evaluateObject(value: unknown, options: EvaluateOptions): Evaluation {
+  try {
+    return boundResult(evaluateUnbounded(value, options))
+  } finally {
+    // Analyses shared by the rules of this object serve no other; let them and the object go.
+    forgetRecentAnswers()
+  }
+}
+
+const fmt = new Intl.NumberFormat('en-US')
+
+/** Problems capped and made safe to show: their texts may quote the input. */
+function boundResult(result: Evaluation): Evaluation {
+  const problems = result.problems
+  if (problems.length > MAX_PROBLEMS_PER_OBJECT) {
+    const rest = problems.length - (MAX_PROBLEMS_PER_OBJECT - 1)
+    const errors = problems.slice(MAX_PROBLEMS_PER_OBJECT - 1).some((p) => p.severity === 'error')
+    problems.length = MAX_PROBLEMS_PER_OBJECT - 1
+    problems.push({ object: result.object, severity: errors ? 'error' : 'warning', message: `…and ${fmt.format(rest)} more problems with this object, not listed` })
+  }
+  for (const p of problems) {
+    p.message = safeText(p.message, MAX_MESSAGE_LENGTH)
+    if (p.path !== undefined) p.path = safeText(p.path, MAX_PATH_LENGTH)
+  }
+  return result
+}
+
+function evaluateUnbounded(value: unknown, options: EvaluateOptions): Evaluation {
   const object = objectRef(value)
   const result: Evaluation = { recognised: false, object, findings: [], problems: [], skipped: [] }
   if (!isPodBearing(value)) return evaluateOther(value, object, result, options)
@@ -193,20 +237,62 @@ function runRules(
       })
       continue
     }
-    for (const f of found) {
-      const finding: Finding = {
-        rule: rule.id,
-        action: f.action !== undefined && action !== 'info' ? f.action : action,
-        object: target.reported,
-        path: f.path,
-        message: f.message,
-        fix: f.fix,
-      }
-      if (f.container !== undefined) finding.container = f.container
-      result.findings.push(finding)
+    const actionOf = (f: RuleFinding): ReportAction => (f.action !== undefined && action !== 'info' ? f.action : action)
+    // The most severe first, so that a cap never hides a deny behind warnings.
+    let total = found.length
+    for (const f of found) total += f.more ?? 0
+    const ordered = total > MAX_FINDINGS_PER_RULE ? found.slice().sort((a, b) => ACTION_ORDER[actionOf(a)] - ACTION_ORDER[actionOf(b)]) : found
+    const listed = total > MAX_FINDINGS_PER_RULE ? Math.min(ordered.length, MAX_FINDINGS_PER_RULE - 1) : ordered.length
+    for (let k = 0; k < listed; k++) {
+      const f = ordered[k]
+      if (f !== undefined) result.findings.push(toFinding(rule.id, actionOf(f), target.reported, f))
+    }
+    if (listed < total) {
+      const example = ordered[listed] ?? ordered[listed - 1]
+      if (example !== undefined) result.findings.push(summaryFinding(rule.id, actionOf(example), target.reported, example, total - listed, ordered[listed] !== undefined))
     }
   }
-  result.findings.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule))
+  result.findings.sort(byActionPathRule)
+  if (result.findings.length > MAX_FINDINGS_PER_OBJECT) {
+    const rest = result.findings.splice(MAX_FINDINGS_PER_OBJECT - 1)
+    const first = rest[0]
+    if (first !== undefined) {
+      result.findings.push({
+        rule: first.rule,
+        action: first.action,
+        object: target.reported,
+        path: first.path,
+        message: `…and ${fmt.format(rest.length)} more findings on this object, not listed (at most ${MAX_FINDINGS_PER_OBJECT} are)`,
+        fix: 'fix the findings listed and check again to see the rest',
+      })
+    }
+  }
+}
+
+function byActionPathRule(a: Finding, b: Finding): number {
+  return ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule)
+}
+
+/** A finding as reported: texts escaped and capped here, once, for every face and format. */
+function toFinding(rule: string, action: ReportAction, object: ObjectRef, f: RuleFinding): Finding {
+  const finding: Finding = {
+    rule,
+    action,
+    object,
+    path: safeText(f.path, MAX_PATH_LENGTH),
+    message: safeText(f.message, MAX_MESSAGE_LENGTH),
+    fix: safeText(f.fix, MAX_MESSAGE_LENGTH),
+  }
+  if (f.container !== undefined) finding.container = safeText(f.container, MAX_PATH_LENGTH)
+  return finding
+}
+
+/** The findings of one rule beyond the cap, counted in one. */
+function summaryFinding(rule: string, action: ReportAction, object: ObjectRef, example: RuleFinding, rest: number, unlisted: boolean): Finding {
+  const finding = toFinding(rule, action, object, example)
+  finding.message = `…and ${fmt.format(rest)} more ${rule} findings, not listed (at most ${MAX_FINDINGS_PER_RULE} per rule)${unlisted ? `; the next: ${finding.message}` : ''}`
+  finding.message = safeText(finding.message, MAX_MESSAGE_LENGTH)
+  return finding
 }
 
 /** Static rules always run; batch and cluster rules only when their data is there. */

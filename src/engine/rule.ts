@@ -30,6 +30,13 @@ export interface RuleContext<P> {
   related?: RelatedObjects
 }
 
+/**
+ * At most this many findings of one rule on one object are listed (the engine summarises the
+ * rest). A rule whose findings grow with the input builds only this many and counts the rest
+ * in `more`, so that 100,000 bad arguments cost a counter, not 100,000 messages.
+ */
+export const MAX_FINDINGS_PER_RULE = 20
+
 /** What a rule reports; the engine adds the rule id, the action and the object. */
 export interface RuleFinding {
   path: string
@@ -38,6 +45,8 @@ export interface RuleFinding {
   fix: string
   /** Set only by rules whose action depends on the finding (see the rule's docs); policy `off` still wins. */
   action?: ReportAction
+  /** How many further findings like this one the rule counted without building them. */
+  more?: number
 }
 
 export interface PodRule<P = Record<string, unknown>> {
