@@ -16,7 +16,7 @@
  *   make the controller fail silently (FailedCreate) long after the user has left.
  * - When the time budget runs out, the object is allowed with a warning that says so.
  */
-import { evaluateObject, type Evaluation } from '../engine/evaluate.js'
+import { MAX_MESSAGE_LENGTH, MAX_PATH_LENGTH, evaluateObject, type Evaluation } from '../engine/evaluate.js'
 import type { PodRule } from '../engine/rule.js'
 import type { Finding, ObjectRef } from '../engine/types.js'
 import type { Policy } from '../policy/policy.js'
@@ -27,6 +27,7 @@ import { BUDGET_EXCEEDED, type Budget } from './budget.js'
 import type { ReviewVerdict } from './metrics.js'
 import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'
 import { boundWarnings, truncate } from './warnings.js'
+import { safeText } from '../text/sanitize.js'
 import { cacheKey, type EvaluationCache } from './verdict-cache.js'
 
 export interface JudgeOptions {
@@ -100,26 +101,48 @@ function findingKey(f: Finding): string {
   return `${f.rule}\u0000${f.container ?? ''}\u0000${f.path.replace(/\[\d+\]/g, '[]')}`
 }
 
+/** The object for the first line of a deny message: names escaped and shortened, so no name can forge a line. */
 function describe(ref: ObjectRef): string {
-  const name = ref.name === '' ? '(unnamed)' : ref.name
-  return `${ref.kind || 'object'} ${ref.namespace !== undefined ? `${ref.namespace}/` : ''}${name}`
+  const name = ref.name === '' ? '(unnamed)' : safeText(ref.name, 253)
+  return `${safeText(ref.kind, 63) || 'object'} ${ref.namespace !== undefined ? `${safeText(ref.namespace, 63)}/` : ''}${name}`
 }
 
+/** One finding of the deny message; its texts are escaped again here (idempotent), whatever built them. */
 function line(f: Finding): string {
-  return `- [${f.rule}] ${f.path}: ${f.message}\n  fix: ${f.fix}`
+  return `- [${safeText(f.rule, 63)}] ${safeText(f.path, MAX_PATH_LENGTH)}: ${safeText(f.message, MAX_MESSAGE_LENGTH)}\n  fix: ${safeText(f.fix, MAX_MESSAGE_LENGTH)}`
 }
 
 const MAX_LISTED = 100
+/** The longest deny message, in characters: kubectl prints all of it, and the API server stores it in events. */
+export const MAX_DENY_MESSAGE = 16 * 1024
 
-/** The status message of a denial: every denying finding with its fix, then the warnings. */
+/** The status message of a denial: every denying finding with its fix, then the warnings, within MAX_DENY_MESSAGE. */
 export function denyMessage(ref: ObjectRef, denies: readonly Finding[], warns: readonly Finding[]): string {
   const parts = [`pod-preflight: ${describe(ref)} would fail at run time (${denies.length} ${denies.length === 1 ? 'problem' : 'problems'}):`]
-  denies.slice(0, MAX_LISTED).forEach((f) => parts.push(line(f)))
-  if (denies.length > MAX_LISTED) parts.push(`...and ${denies.length - MAX_LISTED} more`)
+  let size = parts[0]?.length ?? 0
+  const room = MAX_DENY_MESSAGE - 200
+  const list = (fs: readonly Finding[]): void => {
+    let shown = 0
+    for (const f of fs) {
+      if (shown >= MAX_LISTED) break
+      const l = line(f)
+      if (size + l.length + 1 > room) break
+      parts.push(l)
+      size += l.length + 1
+      shown++
+    }
+    if (shown < fs.length) {
+      const more = `...and ${fs.length - shown} more; run 'pod-preflight check' on the manifest to see them all`
+      parts.push(more)
+      size += more.length + 1
+    }
+  }
+  list(denies)
   if (warns.length > 0) {
-    parts.push(`Also ${warns.length} ${warns.length === 1 ? 'warning' : 'warnings'}:`)
-    warns.slice(0, MAX_LISTED).forEach((f) => parts.push(line(f)))
-    if (warns.length > MAX_LISTED) parts.push(`...and ${warns.length - MAX_LISTED} more`)
+    const head = `Also ${warns.length} ${warns.length === 1 ? 'warning' : 'warnings'}:`
+    parts.push(head)
+    size += head.length + 1
+    list(warns)
   }
   return parts.join('\n')
 }
@@ -196,7 +219,7 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
   if (objectRef.namespace === undefined && request.namespace !== undefined) objectRef.namespace = request.namespace
 
   if (!current.recognised) {
-    return allowed(uid, 'unjudged', objectRef, [`pod-preflight does not check ${truncate(ref.kind || 'this kind', 40)} objects; allowed unchecked`], o.maxWarnings)
+    return allowed(uid, 'unjudged', objectRef, [`pod-preflight does not check ${safeText(ref.kind || 'this kind', 40)} objects; allowed unchecked`], o.maxWarnings)
   }
 
   const notes: string[] = []
@@ -236,7 +259,7 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
     notes.unshift(`pod-preflight ran out of its ${o.budgetMs} ms time budget; this ${ref.kind} was not fully checked and is allowed`)
   }
   if (owner !== undefined && findings.some((f) => f.downgraded === 'owned')) {
-    notes.push(`not denied: created by ${truncate(owner, 60)}, which is checked when it is applied`)
+    notes.push(`not denied: created by ${safeText(owner, 60)}, which is checked when it is applied`)
   }
   if (existingCount > 0) {
     notes.push(`${existingCount} ${existingCount === 1 ? 'problem was' : 'problems were'} already there before this update; not denied, but fix ${existingCount === 1 ? 'it' : 'them'}`)

@@ -3,40 +3,51 @@
  * "Warning:" prefix (kubectl adds its own), and only a bounded number of them; the full list
  * is in the deny message and the log.
  */
+import { escapeControls, shorten } from '../text/sanitize.js'
+
 export const MAX_WARNING_LENGTH = 120
 export const DEFAULT_MAX_WARNINGS = 10
 
-/** One printable line: control characters become spaces, runs of spaces collapse, a "Warning:" prefix goes. */
-const NEEDS_CLEANING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|\s\s|^\s|\s$|^warning:/i
+/**
+ * One printable line: control characters, bidirectional overrides and lone surrogates escaped
+ * visibly (a name with a newline or U+202E in it cannot forge or disguise a line), runs of
+ * spaces collapsed, a "Warning:" prefix removed.
+ */
+const NEEDS_CLEANING = /\s\s|^\s|\s$|^warning:/i
 
 export function sanitizeWarning(text: string): string {
-  if (!NEEDS_CLEANING.test(text)) return text
-  let s = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
+  // Only a bounded head of a text can reach the warning; escaping reads no more than that.
+  const head = text.length > 4 * MAX_WARNING_LENGTH ? text.slice(0, 4 * MAX_WARNING_LENGTH) : text
+  const cutMark = head !== text ? '…' : ''
+  const escaped = escapeControls(head)
+  if (!NEEDS_CLEANING.test(escaped)) return escaped + cutMark
+  let s = escaped.replace(/\s+/g, ' ').trim()
   while (/^warning:\s*/i.test(s)) s = s.replace(/^warning:\s*/i, '')
-  return s
+  return s + cutMark
 }
 
-/** Cuts to `max` characters (code points, never half a surrogate pair), ending in "…" when cut. */
+/** Cuts to `max` characters (code points, never half a surrogate pair), ending in "…" when cut. Reads at most `max` characters. */
 export function truncate(text: string, max = MAX_WARNING_LENGTH): string {
-  // UTF-16 length is never less than the number of characters.
-  if (text.length <= max) return text
-  const chars = Array.from(text)
-  if (chars.length <= max) return text
-  let cut = chars.slice(0, max - 1).join('')
+  const short = shorten(text, max)
+  if (short === text) return text
+  let cut = short.slice(0, -1)
   // End at a word when one ends near the limit, so the cut reads as a cut, not a typo.
   const space = cut.lastIndexOf(' ')
   if (space >= cut.length * 0.75) cut = cut.slice(0, space)
   return `${cut.replace(/[\s,;:]+$/, '')}…`
 }
 
-// The same findings come back review after review; their formatted lines are kept.
+// The same findings come back review after review; their formatted lines are kept. Bounded in
+// bytes: only texts up to FORMATTED_KEY_MAX characters are kept, at most FORMATTED_MAX of them.
 const formatted = new Map<string, string>()
-const FORMATTED_MAX = 5_000
+const FORMATTED_MAX = 2_000
+const FORMATTED_KEY_MAX = 1_024
 
 export function formatWarning(text: string): string {
   const known = formatted.get(text)
   if (known !== undefined) return known
   const line = truncate(sanitizeWarning(text))
+  if (text.length > FORMATTED_KEY_MAX) return line
   if (formatted.size >= FORMATTED_MAX) formatted.clear()
   formatted.set(text, line)
   return line

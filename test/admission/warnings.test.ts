@@ -3,8 +3,9 @@ import { boundWarnings, formatWarning, sanitizeWarning, truncate, MAX_WARNING_LE
 import { controllingWorkload, denyMessage } from '../../src/admission/verdict.js'
 
 t.test('sanitize: one printable line without a Warning: prefix', async (t) => {
-  t.equal(sanitizeWarning('Warning: warning:  a\nb\t\u0000c  '), 'a b c')
-  t.equal(sanitizeWarning('line\u2028separator'), 'line separator')
+  t.equal(sanitizeWarning('Warning: warning:  a\nb\t\u0000c  '), 'a\\nb\\t\\0c', 'controls are escaped visibly')
+  t.equal(sanitizeWarning('line\u2028separator'), 'line\\u2028separator')
+  t.equal(sanitizeWarning('abc\u202edcba \u001b[2J\u009b1m\u0007'), 'abc\\u202edcba \\x1b[2J\\x9b1m\\a', 'bidi override, ESC, 8-bit CSI and BEL')
 })
 
 t.test('truncate by characters, never half a surrogate pair', async (t) => {
