@@ -49,6 +49,8 @@ export interface FailureSummary {
 
 export interface AuditedWorkload {
   object: ObjectRef
+  /** metadata.uid, when the object has one (live objects do). */
+  uid?: string
   /** For a Pod that stands for the pods of an owner the audit does not list. */
   owner?: { kind: string; name: string }
   findings: Finding[]
@@ -58,6 +60,8 @@ export interface AuditedWorkload {
   failingPods: FailingPod[]
   /** Notes about the object (a malformed field, a rule that could not judge it). */
   notes: string[]
+  /** Rules an exemption or the skip annotation kept from judging it. */
+  skipped: string[]
 }
 
 export interface ActionCounts {
@@ -250,7 +254,11 @@ export function runAudit(objects: Iterable<unknown>, options: AuditOptions): Aud
     const notes: string[] = evaluation.problems.map((p) => (p.path !== undefined ? `${p.path}: ${p.message}` : p.message))
     for (const sk of evaluation.skipped) if (sk.reason.startsWith('the cluster state')) skippedCluster.add(sk.reason)
     const { failures, failingPods, failing } = failuresOf(w, evaluation.findings, events, now)
-    const audited: AuditedWorkload = { object: evaluation.object, findings: evaluation.findings, pods: { total: w.pods.length, failing }, failures, failingPods, notes }
+    const skipped = evaluation.skipped.filter((sk) => !sk.reason.startsWith('the cluster state')).map((sk) => sk.rule)
+    const audited: AuditedWorkload = { object: evaluation.object, findings: evaluation.findings, pods: { total: w.pods.length, failing }, failures, failingPods, notes, skipped }
+    const meta = w.raw['metadata']
+    const uid = isRecord(meta) ? meta['uid'] : undefined
+    if (typeof uid === 'string' && uid !== '') audited.uid = uid
     if (w.owner !== undefined) audited.owner = w.owner
     report.workloads.push(audited)
 
