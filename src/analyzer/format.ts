@@ -1,3 +1,4 @@
+import { jsonForTerminal, safeText } from '../text/sanitize.js'
 import type { Diagnosis, PodRef } from './types.js'
 
 /** Output of `explain`: JSON for programs, text for people. Pure string building. */
@@ -24,7 +25,7 @@ export function toJson(results: readonly ExplainedPod[]): string {
       pod: { namespace: r.pod.namespace, name: r.pod.name },
     })),
   )
-  return `${JSON.stringify({ diagnoses }, null, 2)}\n`
+  return `${jsonForTerminal(JSON.stringify({ diagnoses }, null, 2))}\n`
 }
 
 export interface TextStyle {
@@ -40,31 +41,34 @@ function paint(style: TextStyle, s: string, ...names: (keyof typeof CODES)[]): s
 
 const MILD = new Set(['completed', 'terminated'])
 
+/** Text from the pod (names, messages, log lines, evidence) escaped and shortened before our colours are added. */
+const t = (s: string, max = 1_000): string => safeText(s, max)
+
 export function toText(results: readonly ExplainedPod[], style: TextStyle): string {
   const out: string[] = []
   for (const r of results) {
-    const title = `Pod ${r.pod.namespace}/${r.pod.name}`
+    const title = `Pod ${t(r.pod.namespace, 63)}/${t(r.pod.name, 253)}`
     if (r.diagnoses.length === 0) {
-      out.push(`${paint(style, title, 'bold')} (${r.status}): ${paint(style, 'nothing wrong found', 'green')}.`, '')
+      out.push(`${paint(style, title, 'bold')} (${t(r.status, 100)}): ${paint(style, 'nothing wrong found', 'green')}.`, '')
       continue
     }
-    out.push(`${paint(style, title, 'bold')} (${r.status})`)
+    out.push(`${paint(style, title, 'bold')} (${t(r.status, 100)})`)
     for (const d of r.diagnoses) {
-      const facts = [d.container !== undefined ? `container ${d.container}` : 'pod']
-      if (d.exitCode !== undefined) facts.push(`exit ${d.exitCode}${d.signal ? ` (${d.signal})` : ''}`)
+      const facts = [d.container !== undefined ? `container ${t(d.container, 253)}` : 'pod']
+      if (d.exitCode !== undefined) facts.push(`exit ${d.exitCode}${d.signal ? ` (${t(d.signal, 40)})` : ''}`)
       const colour = d.cause === 'completed' ? 'green' : MILD.has(d.cause) || d.cause === 'not-ready' ? 'yellow' : 'red'
-      out.push(`  ${paint(style, `[${d.cause}]`, 'bold', colour)} ${facts.join(', ')}`)
-      out.push(`    ${d.summary}`)
+      out.push(`  ${paint(style, `[${t(d.cause, 60)}]`, 'bold', colour)} ${facts.join(', ')}`)
+      out.push(`    ${t(d.summary)}`)
       if (d.evidence.length > 0) {
         out.push(`    ${paint(style, 'Evidence:', 'dim')}`)
-        for (const e of d.evidence) out.push(`      ${e}`)
+        for (const e of d.evidence) out.push(`      ${t(e)}`)
       }
       if (d.next.length > 0) {
         out.push(`    ${paint(style, 'Next:', 'dim')}`)
-        for (const n of d.next) out.push(`      ${n.startsWith('kubectl ') ? paint(style, n, 'cyan') : n}`)
+        for (const n of d.next) out.push(`      ${n.startsWith('kubectl ') ? paint(style, t(n), 'cyan') : t(n)}`)
       }
       if (d.preventedBy !== undefined) {
-        out.push(`    Would have been caught by: ${paint(style, d.preventedBy, 'bold')} (pod-preflight check)`)
+        out.push(`    Would have been caught by: ${paint(style, t(d.preventedBy, 100), 'bold')} (pod-preflight check)`)
       }
     }
     out.push('')

@@ -154,3 +154,15 @@ export function safeText(s: string, max: number): string {
 export function quote(s: string, max = 80): string {
   return `"${render(s, Math.max(1, limitOf(max) - 2), escapeForQuote)}"`
 }
+
+/** Characters JSON.stringify leaves raw that a terminal would act on: DEL, C1 controls, bidi controls, line separators. */
+const JSON_RAW_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+
+/**
+ * JSON text (from JSON.stringify) made safe to print: the characters JSON.stringify leaves raw
+ * but a terminal acts on become `\uXXXX` escapes. The JSON still parses to exactly the same
+ * values: nothing is lost, it is only written differently.
+ */
+export function jsonForTerminal(json: string): string {
+  return json.replace(JSON_RAW_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

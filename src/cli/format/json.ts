@@ -1,4 +1,5 @@
 import type { CheckReport } from '../report.js'
+import { jsonForTerminal } from '../../text/sanitize.js'
 
 /** Exactly one JSON object: findings, errors, warnings, summary. */
 export function formatJson(report: CheckReport): string {
@@ -14,5 +15,5 @@ export function formatJson(report: CheckReport): string {
       source: { file: (f.source ?? o.source).file, line: (f.source ?? o.source).line ?? null },
     })),
   )
-  return `${JSON.stringify({ findings, errors: report.errors, warnings: report.warnings, summary: report.summary }, null, 2)}\n`
+  return `${jsonForTerminal(JSON.stringify({ findings, errors: report.errors, warnings: report.warnings, summary: report.summary }, null, 2))}\n`
 }

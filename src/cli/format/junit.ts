@@ -5,11 +5,12 @@
  */
 import type { CheckReport } from '../report.js'
 import { objectLabel } from '../report.js'
+import { escapeControlsKeepNewlines } from '../../text/sanitize.js'
 
 function esc(s: string): string {
-  // XML 1.0 cannot carry most control characters at all, even escaped.
-  return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+  // XML 1.0 cannot carry most control characters at all, even as references: they are written
+  // as visible escapes (`\x1b`), as are C1 and bidi controls, so nothing is dropped silently.
+  return escapeControlsKeepNewlines(s)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -3,6 +3,7 @@
  * result per finding with a physical location (file and line) and a logical one (object + path).
  */
 import type { CheckReport } from '../report.js'
+import { jsonForTerminal } from '../../text/sanitize.js'
 import type { PodRule } from '../../engine/rule.js'
 import type { Action, ReportAction } from '../../engine/types.js'
 import { version } from '../../version.js'
@@ -91,5 +92,5 @@ export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown
       },
     ],
   }
-  return `${JSON.stringify(sarif, null, 2)}\n`
+  return `${jsonForTerminal(JSON.stringify(sarif, null, 2))}\n`
 }

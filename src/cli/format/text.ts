@@ -1,6 +1,10 @@
 import type { CheckReport, ReportError } from '../report.js'
 import { objectLabel } from '../report.js'
 import type { ReportAction } from '../../engine/types.js'
+import { safeText } from '../../text/sanitize.js'
+
+/** Every text from the input is escaped (controls, bidi overrides) and shortened before our colours are added. */
+const t = (s: string, max = 1_000): string => safeText(s, max)
 
 export interface TextOptions {
   color: boolean
@@ -17,7 +21,7 @@ function paint(on: boolean): (c: keyof typeof CODES, s: string) => string {
 const MARK: Record<ReportAction, string> = { deny: 'DENY', warn: 'WARN', info: 'INFO' }
 
 function where(e: ReportError): string {
-  return `${e.file}${e.line !== undefined ? `:${e.line}` : ''}${e.column !== undefined ? `:${e.column}` : ''}`
+  return `${t(e.file, 300)}${e.line !== undefined ? `:${e.line}` : ''}${e.column !== undefined ? `:${e.column}` : ''}`
 }
 
 /** For people: findings grouped by object, the fix under each, a summary at the end. */
@@ -28,29 +32,29 @@ export function formatText(report: CheckReport, options: TextOptions): string {
   for (const o of report.objects) {
     const shown = o.findings.filter((f) => options.showInfo || f.action !== 'info')
     if (shown.length === 0) continue
-    const loc = `${o.source.file}${o.source.line !== undefined ? `:${o.source.line}` : ''}`
-    out.push(`${c('bold', objectLabel(o.object))}  ${c('dim', loc)}`)
+    const loc = `${t(o.source.file, 300)}${o.source.line !== undefined ? `:${o.source.line}` : ''}`
+    out.push(`${c('bold', t(objectLabel(o.object), 400))}  ${c('dim', loc)}`)
     for (const f of shown) {
       const line = f.source?.line !== undefined && f.source.file === o.source.file ? c('dim', ` (line ${f.source.line})`) : ''
-      out.push(`  ${c(colorOf[f.action], MARK[f.action])} ${f.rule}  ${f.path}${line}`)
-      out.push(`       ${f.message}`)
-      out.push(`       ${c('dim', 'fix:')} ${f.fix}`)
+      out.push(`  ${c(colorOf[f.action], MARK[f.action])} ${t(f.rule, 100)}  ${t(f.path, 300)}${line}`)
+      out.push(`       ${t(f.message)}`)
+      out.push(`       ${c('dim', 'fix:')} ${t(f.fix)}`)
     }
     out.push('')
   }
   if (report.errors.length > 0) {
     out.push(c('bold', 'Input errors'))
-    for (const e of report.errors) out.push(`  ${c('red', 'ERROR')} ${where(e)}: ${e.message}`)
+    for (const e of report.errors) out.push(`  ${c('red', 'ERROR')} ${where(e)}: ${t(e.message)}`)
     out.push('')
   }
   if (report.warnings.length > 0) {
-    for (const w of report.warnings) out.push(`  ${c('yellow', 'NOTE')} ${where(w)}: ${w.message}`)
+    for (const w of report.warnings) out.push(`  ${c('yellow', 'NOTE')} ${where(w)}: ${t(w.message)}`)
     out.push('')
   }
   const s = report.summary
   const notJudged = Object.entries(s.notJudged)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, n]) => `${n} ${k}`)
+    .map(([k, n]) => `${n} ${t(k, 100)}`)
     .join(', ')
   const parts = [
     `${s.objects} object${s.objects === 1 ? '' : 's'} checked in ${s.files} file${s.files === 1 ? '' : 's'}`,
