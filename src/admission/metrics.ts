@@ -87,6 +87,10 @@ export class Gauge<N extends string = never> extends Labelled<N, { v: number }> 
   set(labels: Labels<N>, v: number): void {
     this.get(labels).v = v
   }
+  /** Drops every series (before setting a new full set, so that series that went away disappear). */
+  clear(): void {
+    this.series.clear()
+  }
   render(): string {
     let out = this.header('gauge')
     for (const { labels, value } of this.series.values()) out += `${this.name}${labels === '' ? '' : `{${labels}}`} ${formatValue(value.v)}\n`
@@ -189,6 +193,9 @@ export interface WebhookMetrics {
   certificateExpiry: Gauge<never>
   diagnoses: Counter<'cause'>
   cacheLookups: Gauge<'result'>
+  auditFindings: Gauge<'rule' | 'namespace' | 'action'>
+  auditLeader: Gauge<never>
+  auditWrites: Counter<'result'>
   countReview(kind: string, operation: string, verdict: ReviewVerdict): void
 }
 
@@ -211,6 +218,9 @@ export function createMetrics(): WebhookMetrics {
   const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).')
   const diagnoses = registry.counter('pod_preflight_companion_diagnoses_total', 'Failed pods explained by the post-failure companion, by cause.', ['cause'])
   const cacheLookups = registry.gauge('pod_preflight_admission_cache_lookups', 'Lookups in the evaluation cache of the policy in force, by result (reset when the policy is reloaded).', ['result'])
+  const auditFindings = registry.gauge('pod_preflight_audit_findings', 'Findings of the last background audit scan (serve --audit), by rule, namespace and action.', ['rule', 'namespace', 'action'])
+  const auditLeader = registry.gauge('pod_preflight_audit_leader', '1 while this replica holds the audit Lease and writes the policy reports.')
+  const auditWrites = registry.counter('pod_preflight_audit_report_writes_total', 'PolicyReport and ClusterPolicyReport writes (server-side apply), by result.', ['result'])
   const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.')
   const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.')
@@ -242,6 +252,9 @@ export function createMetrics(): WebhookMetrics {
     certificateExpiry,
     diagnoses,
     cacheLookups,
+    auditFindings,
+    auditLeader,
+    auditWrites,
     countReview(kind, operation, verdict) {
       reviews.inc({ kind: KNOWN_KINDS.has(kind) ? kind : 'other', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', verdict })
     },

@@ -42,6 +42,8 @@ export interface ServerOptions {
   cluster?: boolean
   /** Start the post-failure companion (src/analyzer/companion.ts). */
   companion?: boolean
+  /** Run the background audit scan that writes PolicyReports (src/audit/scan.ts). */
+  audit?: { intervalMs: number; leaseNamespace: string; leaseDurationMs?: number; retryPeriodMs?: number }
   /** Kubeconfig for --cluster/--companion; KUBECONFIG, ~/.kube/config or in-cluster when absent. */
   kubeconfig?: string
   /** Replace the seam loaders (tests). */
@@ -75,9 +77,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   let live: LiveClusterViewHandle | undefined
   let companion: CompanionHandle | undefined
+  let auditScan: { stop(): Promise<void> } | undefined
   const stopExtras = async (): Promise<void> => {
     for (const w of watches) w.stop()
-    await Promise.allSettled([live?.stop(), companion?.stop()])
+    await Promise.allSettled([live?.stop(), companion?.stop(), auditScan?.stop()])
   }
 
   let cluster: ClusterInputs | undefined
@@ -137,6 +140,29 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     if (o.policyFile !== undefined) {
       watches.push(await startPolicyReloader({ file: o.policyFile, rules: o.rules, store, intervalMs: interval, logger: o.logger, metrics }))
+    }
+
+    if (o.audit !== undefined) {
+      const { startAuditScan } = await import('../audit/scan.js')
+      const kubeConfig = await loadKubeConfig(o.kubeconfig)
+      auditScan = startAuditScan({
+        kubeConfig,
+        rules: o.rules,
+        policy: () => store.current(),
+        logger: o.logger.child({ component: 'audit' }),
+        intervalMs: o.audit.intervalMs,
+        leaseNamespace: o.audit.leaseNamespace,
+        ...(o.audit.leaseDurationMs !== undefined ? { leaseDurationMs: o.audit.leaseDurationMs, renewDeadlineMs: Math.round((o.audit.leaseDurationMs * 2) / 3) } : {}),
+        ...(o.audit.retryPeriodMs !== undefined ? { retryPeriodMs: o.audit.retryPeriodMs } : {}),
+        metrics: {
+          setFindings: (rows) => {
+            metrics.auditFindings.clear()
+            for (const r of rows) metrics.auditFindings.set({ rule: r.rule, namespace: r.namespace, action: r.action }, r.count)
+          },
+          setLeader: (l) => metrics.auditLeader.set({}, l ? 1 : 0),
+          countWrite: (result) => metrics.auditWrites.inc({ result }),
+        },
+      })
     }
 
     if (o.companion === true) {

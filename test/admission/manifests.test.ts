@@ -136,6 +136,13 @@ t.test('RBAC: read-only cluster view without Secrets; the companion may only wri
     if (writes.length > 0) t.same(r['resources'], ['events'], 'writes only Events')
   }
   const bindings = objects.filter((o) => o['kind'] === 'ClusterRoleBinding')
-  t.same(bindings.map((b) => at(b, 'roleRef', 'name')).sort(), ['pod-preflight:cluster-view', 'pod-preflight:companion'])
+  t.same(bindings.map((b) => at(b, 'roleRef', 'name')).sort(), ['pod-preflight:audit', 'pod-preflight:cluster-view', 'pod-preflight:companion'])
+  // The background audit (manifests/audit/) lists, and writes only its reports; never Secrets.
+  const audit = roles.find((r) => at(r, 'metadata', 'name') === 'pod-preflight:audit')
+  for (const r of at(audit, 'rules') as Obj[]) {
+    t.notOk((r['resources'] as string[]).includes('secrets'))
+    const writes = (r['verbs'] as string[]).filter((v) => !['get', 'list', 'watch'].includes(v))
+    if (writes.length > 0) t.same(r['resources'], ['policyreports', 'clusterpolicyreports'], 'the audit writes only policy reports')
+  }
   t.equal(find('ServiceAccount')['automountServiceAccountToken'], false)
 })

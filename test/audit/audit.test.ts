@@ -184,3 +184,23 @@ t.test('HTML: self-contained, escaped, the data of every workload embedded', asy
   t.notMatch(html, /(src|href)=["']?https?:/, 'nothing is loaded from the network')
   t.match(html, /Content-Security-Policy/)
 })
+
+t.test('PolicyReports: fail/warn/pass per the action, deterministic, digest blind to key order', async (t) => {
+  const { toPolicyReports, reportDigest } = await import('../../src/audit/policy-report.js')
+  const policy = await loadDefaultPolicy(RULES)
+  const { report } = await auditJson()
+  const one = toPolicyReports(report, { rules: RULES, policy, clusterSynced: true })
+  const two = toPolicyReports(report, { rules: RULES, policy, clusterSynced: true })
+  t.same([...one.namespaced.keys()], ['data', 'shop'])
+  const shop = one.namespaced.get('shop')
+  const results = (name: string, rule: string) => shop?.results.filter((r) => r.resources[0]?.name === name && r.rule === rule).map((r) => r.result)
+  t.same(results('billing', 'jvm-heap-exceeds-memory-limit'), ['fail'])
+  t.same(results('web', 'jvm-heap-exceeds-memory-limit'), ['pass'])
+  t.same(results('billing', 'ephemeral-storage-limit-missing'), ['pass'], 'an info finding is a pass, with its message')
+  t.equal(shop?.results.find((r) => r.result === 'fail')?.properties?.['failingPods'], '3 pods oom-killed; jvm-heap-exceeds-memory-limit would have denied this')
+  t.equal(reportDigest(shop ?? {}), reportDigest(two.namespaced.get('shop') ?? {}), 'the same audit, the same digest')
+  const reordered = JSON.parse(JSON.stringify(shop, (_k, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).reverse()) : v))) as object
+  t.equal(reportDigest(reordered), reportDigest(shop ?? {}), 'key order does not matter')
+  const total = one.cluster.summary
+  t.equal(total.fail, [...one.namespaced.values()].reduce((n, r) => n + r.summary.fail, 0), 'the cluster summary adds up')
+})
