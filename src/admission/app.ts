@@ -15,6 +15,7 @@ import { parseJsonBody } from './json-body.js'
 import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
 import { parseAdmissionReview, reviewResponse, type AdmissionReviewResponse } from './review.js'
 import { budgetedRules, createBudget } from './budget.js'
+import { shorten } from '../text/sanitize.js'
 import { judge, type JudgeOptions } from './verdict.js'
 import { DEFAULT_MAX_WARNINGS } from './warnings.js'
 import { DEFAULT_CACHE_ENTRIES, EvaluationCache } from './verdict-cache.js'
@@ -57,6 +58,11 @@ export interface AppDeps {
   https?: HttpsServerOptions | null
   /** The budget clock (performance.now() by default); tests pass a fake one. */
   now?: () => number
+}
+
+/** A field of the request for the log: shortened (pino escapes controls in JSON itself). */
+function logField(v: string | undefined, max: number): string | undefined {
+  return v === undefined ? undefined : shorten(v, max)
 }
 
 export const DEFAULT_BUDGET_MS = 2_500
@@ -169,17 +175,18 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     // One line per review; never the object itself (env values, annotations, Secret data).
     log.info(
       {
-        uid: review.uid,
-        kind: j.object.kind || review.kind.kind,
-        namespace: j.object.namespace ?? review.namespace,
-        name: j.object.name || review.name,
-        operation: review.operation,
+        // Fields from the request are shortened: a 3 MB name must not make a 3 MB log line.
+        uid: logField(review.uid, 64),
+        kind: logField(j.object.kind || review.kind.kind, 63),
+        namespace: logField(j.object.namespace ?? review.namespace, 63),
+        name: logField(j.object.name || review.name, 253),
+        operation: logField(review.operation, 16),
         dryRun: review.dryRun,
-        user: review.username,
+        user: logField(review.username, 253),
         verdict: j.verdict,
         rules: ruleIds,
         denied,
-        owner: j.owner,
+        owner: logField(j.owner, 320),
         durationMs: Math.round(elapsed * 1000) / 1000,
       },
       'review',

@@ -13,6 +13,9 @@ import type { Finding, InputProblem, ObjectRef, PodView, ReportAction } from './
 import { forgetRecentAnswers } from './recent.js'
 import { safeText } from '../text/sanitize.js'
 
+/** Unknown rule ids of a skip annotation named one by one; the rest are counted. */
+const MAX_UNKNOWN_SKIPS = 5
+
 /**
  * At most this many findings of one rule on one object are listed, and at most
  * `MAX_FINDINGS_PER_OBJECT` in all: a hostile or generated object (100,000 `$(UNDEFINED)`
@@ -194,10 +197,16 @@ function runRules(
 ): void {
   const { object, namespace, labels, skip } = target
   const known = ruleSet(options.rules).known
-  for (const id of skip?.ids ?? []) {
-    if (id !== '*' && !known.has(id)) {
-      result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${id}'; it skips nothing` })
-    }
+  // Distinct ids only, and at most a few named: the annotation can hold half a million of them.
+  const skipIds = new Set(skip?.ids ?? [])
+  let unknown = 0
+  for (const id of skipIds) {
+    if (id === '*' || known.has(id)) continue
+    if (++unknown > MAX_UNKNOWN_SKIPS) continue
+    result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${safeText(id, 80)}'; it skips nothing` })
+  }
+  if (unknown > MAX_UNKNOWN_SKIPS) {
+    result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names ${fmt.format(unknown - MAX_UNKNOWN_SKIPS)} more unknown rules; they skip nothing` })
   }
   // A view that is not synced (still listing, or stale) is never read: its rules are skipped, and say so.
   const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
@@ -218,7 +227,7 @@ function runRules(
       result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}` })
       continue
     }
-    if (skip !== undefined && (skip.ids.includes(rule.id) || skip.ids.includes('*'))) {
+    if (skip !== undefined && (skipIds.has(rule.id) || skipIds.has('*'))) {
       result.skipped.push({ rule: rule.id, reason: `skipped by ${skip.where}` })
       continue
     }
