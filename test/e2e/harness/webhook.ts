@@ -18,7 +18,7 @@ import { freePort, run, type TestCluster } from './cluster.js'
 
 export const ROOT = new URL('../../../', import.meta.url).pathname
 export const BIN = join(ROOT, 'dist/cli/bin.js')
-/** The name of the webhook in manifests/40-validatingwebhookconfiguration.yaml. */
+/** The name of the webhook in manifests/base/40-validatingwebhookconfiguration.yaml. */
 export const WEBHOOK = 'validate.pod-preflight.io'
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -158,7 +158,7 @@ export async function startWebhook(dir: string, extraArgs: string[] = [], readyT
 
 /** The ValidatingWebhookConfiguration from manifests/, pointed at the webhook on loopback. */
 export async function webhookConfiguration(webhook: Webhook): Promise<string> {
-  const text = await readFile(join(ROOT, 'manifests/40-validatingwebhookconfiguration.yaml'), 'utf8')
+  const text = await readFile(join(ROOT, 'manifests/base/40-validatingwebhookconfiguration.yaml'), 'utf8')
   const config = parse(text) as { webhooks: { clientConfig: unknown }[] }
   for (const w of config.webhooks) {
     w.clientConfig = { url: `${webhook.url}/validate`, caBundle: Buffer.from(webhook.caPem).toString('base64') }

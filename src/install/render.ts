@@ -1,0 +1,464 @@
+/**
+ * Every object of an installation of the webhook, from a typed set of options: what
+ * `pod-preflight install` prints and what manifests/ is generated from. Pure: no I/O.
+ *
+ * Objects come out in the order `kubectl apply -f -` needs them: the namespace first, the
+ * ValidatingWebhookConfiguration last (so the API server is told about the webhook only after
+ * everything it calls exists).
+ */
+import { atLeast, formatKubeVersion, type KubeVersion } from './kube-version.js'
+import type { PolicyMode } from './policy.js'
+
+export type CertificateMode = 'self-managed' | 'cert-manager' | 'provided'
+export const CERTIFICATE_MODES: readonly CertificateMode[] = ['self-managed', 'cert-manager', 'provided']
+
+export interface InstallOptions {
+  namespace: string
+  replicas: number
+  image: string
+  kubeVersion: KubeVersion
+  /** Run `serve --cluster` and bind the read-only cluster view role. */
+  clusterView: boolean
+  /** Run `serve --companion` and bind its role (pods list/watch, events create/patch). */
+  companion: boolean
+  certificates: CertificateMode
+  /** The Secret holding the serving certificate: made by the webhook, by cert-manager, or by the user. */
+  tlsSecretName: string
+  /** provided mode: the CA (PEM) the API server checks the serving certificate against. */
+  caBundlePem?: string
+  /** The policy file to ship, with its mode already written in (see shipPolicy). */
+  policyText: string
+  mode: PolicyMode
+  /** Render the NetworkPolicy. */
+  networkPolicy: boolean
+  /** Source ranges of the API server's calls; empty: the webhook port admits any source. */
+  apiserverCidrs: readonly string[]
+}
+
+export const NAME = 'pod-preflight'
+export const WEBHOOK_NAME = 'validate.pod-preflight.io'
+export const POLICY_CONFIGMAP = 'pod-preflight-policy'
+export const POLICY_KEY = 'policy.yaml'
+export const DEFAULT_TLS_SECRET = 'pod-preflight-tls'
+export const OPT_OUT_LABEL = 'pod-preflight.io/webhook'
+export const WEBHOOK_PORT = 8443
+/** The webhook's own answer deadline; the API server's timeout sits just above it. */
+export const TIME_BUDGET_MS = 2500
+/** 2.5 s of judging plus the round trip, whole seconds as the API server wants them. */
+export const TIMEOUT_SECONDS = 3
+/** Above every workload's default (0), below the system-* classes (2,000,000,000 and up). */
+export const PRIORITY_VALUE = 1_000_000
+
+const POLICY_DIR = '/etc/pod-preflight/policy'
+const TLS_DIR = '/etc/pod-preflight/tls'
+
+export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> }
+
+const LABELS = { 'app.kubernetes.io/name': NAME }
+
+function meta(name: string, namespace?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, ...(namespace !== undefined ? { namespace } : {}), labels: { ...LABELS }, ...extra }
+}
+
+/** Whether the ServiceAccount needs a token: any feature that talks to the API server. */
+export function needsApiAccess(o: InstallOptions): boolean {
+  return o.certificates === 'self-managed' || o.clusterView || o.companion
+}
+
+/** The namespace label every namespace carries from Kubernetes 1.21 (NamespaceDefaultLabelName). */
+export function hasNamespaceNameLabel(v: KubeVersion): boolean {
+  return atLeast(v, 1, 21)
+}
+
+/** Namespaces the webhook never judges. */
+export function exemptNamespaces(o: Pick<InstallOptions, 'namespace'>): string[] {
+  return o.namespace === 'kube-system' ? ['kube-system'] : ['kube-system', o.namespace]
+}
+
+function namespaceObject(o: InstallOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: meta(o.namespace, undefined, {
+      labels: {
+        ...LABELS,
+        // Opts the webhook's own namespace out on every version, with or without the name label.
+        [OPT_OUT_LABEL]: 'disabled',
+        'pod-security.kubernetes.io/enforce': 'restricted',
+      },
+    }),
+  }
+}
+
+function priorityClass(): KubeObject {
+  return {
+    apiVersion: 'scheduling.k8s.io/v1',
+    kind: 'PriorityClass',
+    metadata: meta(NAME),
+    value: PRIORITY_VALUE,
+    globalDefault: false,
+    description: 'pod-preflight admission webhook: scheduled ahead of ordinary workloads, since it judges their creation.',
+  }
+}
+
+function serviceAccount(o: InstallOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: meta(NAME, o.namespace),
+    automountServiceAccountToken: false,
+  }
+}
+
+function policyConfigMap(o: InstallOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(POLICY_CONFIGMAP, o.namespace),
+    data: { [POLICY_KEY]: o.policyText },
+  }
+}
+
+function clusterRole(name: string, rules: unknown[]): KubeObject {
+  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(name), rules }
+}
+
+function subjects(o: InstallOptions): unknown[] {
+  return [{ kind: 'ServiceAccount', name: NAME, namespace: o.namespace }]
+}
+
+function clusterRoleBinding(o: InstallOptions, name: string): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: meta(name),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+    subjects: subjects(o),
+  }
+}
+
+/** RBAC for the features turned on, and nothing for those turned off. */
+function rbac(o: InstallOptions): KubeObject[] {
+  const out: KubeObject[] = []
+  if (o.certificates === 'self-managed') {
+    // resourceNames cannot restrict create (the name is not known to the authorizer before the
+    // object exists), so create is granted on Secrets of this namespace only, and get/update on
+    // the one Secret name. Nothing may list or watch Secrets.
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(`${NAME}:tls-secret`, o.namespace),
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [o.tlsSecretName], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      ],
+    })
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(`${NAME}:tls-secret`, o.namespace),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}:tls-secret` },
+      subjects: subjects(o),
+    })
+    out.push(
+      clusterRole(`${NAME}:webhook-configuration`, [
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: [NAME], verbs: ['get', 'patch'] },
+      ]),
+    )
+    out.push(clusterRoleBinding(o, `${NAME}:webhook-configuration`))
+  }
+  if (o.clusterView) {
+    // Read-only, list/watch only. Secrets are left out: RBAC cannot grant "metadata only".
+    out.push(
+      clusterRole(`${NAME}:cluster-view`, [
+        {
+          apiGroups: [''],
+          resources: ['namespaces', 'nodes', 'pods', 'resourcequotas', 'limitranges', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts', 'services'],
+          verbs: ['list', 'watch'],
+        },
+      ]),
+    )
+    out.push(clusterRoleBinding(o, `${NAME}:cluster-view`))
+  }
+  if (o.companion) {
+    out.push(
+      clusterRole(`${NAME}:companion`, [
+        { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'create', 'patch'] },
+      ]),
+    )
+    out.push(clusterRoleBinding(o, `${NAME}:companion`))
+  }
+  return out
+}
+
+function service(o: InstallOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(NAME, o.namespace),
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...LABELS },
+      ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
+    },
+  }
+}
+
+function serveArgs(o: InstallOptions): string[] {
+  const args = ['serve', '--host=0.0.0.0', `--port=${WEBHOOK_PORT}`]
+  if (o.certificates === 'self-managed') {
+    args.push(`--tls-secret=${o.tlsSecretName}`, `--webhook-configuration=${NAME}`, `--service=${NAME}`)
+  } else {
+    args.push(`--tls-cert=${TLS_DIR}/tls.crt`, `--tls-key=${TLS_DIR}/tls.key`)
+  }
+  args.push(`--policy=${POLICY_DIR}/${POLICY_KEY}`, `--time-budget=${TIME_BUDGET_MS}ms`, '--shutdown-delay=5s')
+  if (o.clusterView) args.push('--cluster')
+  if (o.companion) args.push('--companion')
+  return args
+}
+
+function probe(path: string, periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Record<string, unknown> {
+  return { httpGet: { path, port: 'https', scheme: 'HTTPS' }, periodSeconds, timeoutSeconds, failureThreshold }
+}
+
+function deployment(o: InstallOptions): KubeObject {
+  const mountsTls = o.certificates !== 'self-managed'
+  const volumeMounts: unknown[] = [{ name: 'policy', mountPath: POLICY_DIR, readOnly: true }]
+  const volumes: unknown[] = [{ name: 'policy', configMap: { name: POLICY_CONFIGMAP } }]
+  if (mountsTls) {
+    volumeMounts.push({ name: 'tls', mountPath: TLS_DIR, readOnly: true })
+    volumes.push({ name: 'tls', secret: { secretName: o.tlsSecretName, defaultMode: 0o440 } })
+  }
+  volumeMounts.push({ name: 'tmp', mountPath: '/tmp' })
+  volumes.push({ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } })
+  const env: unknown[] = [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=96' }]
+  if (needsApiAccess(o)) env.push({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } })
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(NAME, o.namespace, { labels: { ...LABELS, 'app.kubernetes.io/component': 'admission-webhook' } }),
+    spec: {
+      replicas: o.replicas,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: { ...LABELS } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: { ...LABELS, 'app.kubernetes.io/component': 'admission-webhook' } },
+        spec: {
+          serviceAccountName: NAME,
+          automountServiceAccountToken: needsApiAccess(o),
+          enableServiceLinks: false,
+          priorityClassName: NAME,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { ...LABELS } } },
+          ],
+          containers: [
+            {
+              name: 'webhook',
+              image: o.image,
+              imagePullPolicy: 'IfNotPresent',
+              args: serveArgs(o),
+              env,
+              ports: [{ name: 'https', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
+              startupProbe: probe('/healthz', 2, 2, 30),
+              livenessProbe: probe('/healthz', 10, 3, 3),
+              readinessProbe: probe('/readyz', 5, 2, 2),
+              resources: {
+                requests: { cpu: '100m', memory: '192Mi', 'ephemeral-storage': '16Mi' },
+                limits: { memory: '192Mi', 'ephemeral-storage': '64Mi' },
+              },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  }
+}
+
+function podDisruptionBudget(o: InstallOptions): KubeObject {
+  return {
+    // policy/v1 from 1.21; policy/v1beta1 is served up to 1.24.
+    apiVersion: atLeast(o.kubeVersion, 1, 21) ? 'policy/v1' : 'policy/v1beta1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(NAME, o.namespace),
+    spec: { minAvailable: 1, selector: { matchLabels: { ...LABELS } } },
+  }
+}
+
+function networkPolicy(o: InstallOptions): KubeObject {
+  const webhookRule: Record<string, unknown> = { ports: [{ protocol: 'TCP', port: WEBHOOK_PORT }] }
+  if (o.apiserverCidrs.length > 0) webhookRule['from'] = o.apiserverCidrs.map((cidr) => ({ ipBlock: { cidr } }))
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(NAME, o.namespace),
+    spec: {
+      podSelector: { matchLabels: { ...LABELS } },
+      policyTypes: ['Ingress'],
+      ingress: [webhookRule],
+    },
+  }
+}
+
+function certManagerObjects(o: InstallOptions): KubeObject[] {
+  const dns = [NAME, `${NAME}.${o.namespace}`, `${NAME}.${o.namespace}.svc`, `${NAME}.${o.namespace}.svc.cluster.local`]
+  const ecdsa = { algorithm: 'ECDSA', size: 256 }
+  return [
+    { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(`${NAME}-selfsigned`, o.namespace), spec: { selfSigned: {} } },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: meta(`${NAME}-ca`, o.namespace),
+      spec: {
+        isCA: true,
+        commonName: 'pod-preflight webhook CA',
+        secretName: `${NAME}-ca`,
+        duration: '87600h',
+        privateKey: ecdsa,
+        issuerRef: { name: `${NAME}-selfsigned`, kind: 'Issuer' },
+      },
+    },
+    { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta(`${NAME}-ca`, o.namespace), spec: { ca: { secretName: `${NAME}-ca` } } },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: meta(o.tlsSecretName, o.namespace),
+      spec: {
+        secretName: o.tlsSecretName,
+        duration: '2160h',
+        renewBefore: '360h',
+        dnsNames: dns,
+        privateKey: { ...ecdsa, rotationPolicy: 'Always' },
+        usages: ['server auth', 'digital signature', 'key encipherment'],
+        issuerRef: { name: `${NAME}-ca`, kind: 'Issuer' },
+      },
+    },
+  ]
+}
+
+function namespaceSelector(o: InstallOptions): Record<string, unknown> {
+  const optOut = { key: OPT_OUT_LABEL, operator: 'NotIn', values: ['disabled'] }
+  // Before 1.21 namespaces carry no name label: kube-system is exempted in the shipped policy
+  // instead (the AdmissionReview names the namespace), and the webhook's own namespace by the
+  // opt-out label it is created with.
+  if (!hasNamespaceNameLabel(o.kubeVersion)) return { matchExpressions: [optOut] }
+  return { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: exemptNamespaces(o) }, optOut] }
+}
+
+function webhookConfiguration(o: InstallOptions): KubeObject {
+  const clientConfig: Record<string, unknown> = { service: { name: NAME, namespace: o.namespace, path: '/validate', port: 443 } }
+  if (o.certificates === 'provided' && o.caBundlePem !== undefined) clientConfig['caBundle'] = Buffer.from(o.caBundlePem, 'utf8').toString('base64')
+  const annotations = o.certificates === 'cert-manager' ? { annotations: { 'cert-manager.io/inject-ca-from': `${o.namespace}/${o.tlsSecretName}` } } : {}
+  const rule = (apiGroups: string[], apiVersions: string[], resources: string[]) => ({
+    apiGroups,
+    apiVersions,
+    operations: ['CREATE', 'UPDATE'],
+    resources,
+    scope: 'Namespaced',
+  })
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: meta(NAME, undefined, annotations),
+    webhooks: [
+      {
+        name: WEBHOOK_NAME,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        timeoutSeconds: TIMEOUT_SECONDS,
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        namespaceSelector: namespaceSelector(o),
+        rules: [
+          rule([''], ['v1'], ['pods', 'replicationcontrollers']),
+          rule(['apps'], ['v1'], ['deployments', 'statefulsets', 'daemonsets', 'replicasets']),
+          rule(['batch'], ['v1'], ['jobs', 'cronjobs']),
+          // Clusters before 1.21 serve CronJobs only as batch/v1beta1.
+          rule(['batch'], ['v1beta1'], ['cronjobs']),
+        ],
+        clientConfig,
+      },
+    ],
+  }
+}
+
+/** Every object of the installation, in apply order. */
+export function renderInstall(o: InstallOptions): KubeObject[] {
+  const objects: KubeObject[] = [namespaceObject(o), priorityClass(), serviceAccount(o), policyConfigMap(o), ...rbac(o)]
+  if (o.certificates === 'cert-manager') objects.push(...certManagerObjects(o))
+  objects.push(service(o), deployment(o))
+  // One replica cannot keep answering through a drain; a budget would only block the drain.
+  if (o.replicas > 1) objects.push(podDisruptionBudget(o))
+  if (o.networkPolicy) objects.push(networkPolicy(o))
+  objects.push(webhookConfiguration(o))
+  return objects
+}
+
+/** A line for the top of the YAML output: what was rendered, for whom. */
+export function describeInstall(o: InstallOptions, version: string): string {
+  const features = [o.clusterView ? 'cluster view' : '', o.companion ? 'companion' : ''].filter((s) => s !== '').join(', ')
+  return (
+    `pod-preflight ${version} in namespace ${o.namespace}: ${o.replicas} replica(s), mode ${o.mode}, certificates ${o.certificates}` +
+    `${features !== '' ? `, ${features}` : ''}; for Kubernetes ${formatKubeVersion(o.kubeVersion)}${hasNamespaceNameLabel(o.kubeVersion) ? ' and later' : ''}`
+  )
+}
+
+export interface UninstallOptions {
+  namespace: string
+  kubeVersion: KubeVersion
+  certificates: CertificateMode
+  tlsSecretName: string
+  /** Also delete the namespace (default: yes, install made it). */
+  deleteNamespace: boolean
+}
+
+function stub(apiVersion: string, kind: string, name: string, namespace?: string): KubeObject {
+  return { apiVersion, kind, metadata: { name, ...(namespace !== undefined ? { namespace } : {}) } }
+}
+
+/**
+ * What to delete, webhook configuration first: once it is gone the API server stops calling the
+ * webhook, so a half-finished removal never leaves a registration pointing at nothing. Lists
+ * what any install may have made (every optional role), so it works without the install's flags;
+ * `kubectl delete --ignore-not-found -f -` skips what was never there.
+ */
+export function renderUninstall(o: UninstallOptions): KubeObject[] {
+  const ns = o.namespace
+  const out: KubeObject[] = [
+    stub('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', NAME),
+    stub('apps/v1', 'Deployment', NAME, ns),
+    stub('v1', 'Service', NAME, ns),
+    stub(atLeast(o.kubeVersion, 1, 21) ? 'policy/v1' : 'policy/v1beta1', 'PodDisruptionBudget', NAME, ns),
+    stub('networking.k8s.io/v1', 'NetworkPolicy', NAME, ns),
+    stub('v1', 'ConfigMap', POLICY_CONFIGMAP, ns),
+  ]
+  if (o.certificates === 'cert-manager') {
+    out.push(
+      stub('cert-manager.io/v1', 'Certificate', o.tlsSecretName, ns),
+      stub('cert-manager.io/v1', 'Issuer', `${NAME}-ca`, ns),
+      stub('cert-manager.io/v1', 'Certificate', `${NAME}-ca`, ns),
+      stub('cert-manager.io/v1', 'Issuer', `${NAME}-selfsigned`, ns),
+      stub('v1', 'Secret', `${NAME}-ca`, ns),
+    )
+  }
+  // The provided Secret belongs to whoever made it; the others were made for this install.
+  if (o.certificates !== 'provided') out.push(stub('v1', 'Secret', o.tlsSecretName, ns))
+  out.push(
+    stub('rbac.authorization.k8s.io/v1', 'RoleBinding', `${NAME}:tls-secret`, ns),
+    stub('rbac.authorization.k8s.io/v1', 'Role', `${NAME}:tls-secret`, ns),
+    stub('v1', 'ServiceAccount', NAME, ns),
+  )
+  for (const feature of ['webhook-configuration', 'cluster-view', 'companion']) {
+    out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', `${NAME}:${feature}`))
+    out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRole', `${NAME}:${feature}`))
+  }
+  out.push(stub('scheduling.k8s.io/v1', 'PriorityClass', NAME))
+  if (o.deleteNamespace) out.push(stub('v1', 'Namespace', ns))
+  return out
+}
