@@ -6,6 +6,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   explain: { summary: 'explain why a pod failed, from files or the live cluster', load: async () => (await import('./commands/explain.js')).run },
   serve: { summary: 'run the admission webhook over HTTPS', load: async () => (await import('./commands/serve.js')).run },
   audit: { summary: 'judge every workload in the cluster, joined with why its pods fail now', load: async () => (await import('./commands/audit.js')).run },
+  install: { summary: 'print every object of an installation, for kubectl apply -f -', load: async () => (await import('./commands/install.js')).run },
+  uninstall: { summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => (await import('./commands/install.js')).runUninstall },
   snapshot: { summary: 'save the cluster state the cluster-aware rules read', load: async () => (await import('./commands/snapshot.js')).run },
 }
 
