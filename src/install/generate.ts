@@ -18,7 +18,7 @@ export interface Overlay {
 }
 
 export const OVERLAYS: readonly Overlay[] = [
-  { name: 'audit', flags: ['--mode=audit'], options: { mode: 'audit' } },
+  { name: 'audit-mode', flags: ['--mode=audit'], options: { mode: 'audit' } },
   { name: 'cert-manager', flags: ['--certificates=cert-manager'], options: { certificates: 'cert-manager' } },
   { name: 'kubernetes-1.20', flags: ['--kube-version=1.20'], options: {}, kubeVersion: { major: 1, minor: 20 } },
 ]
