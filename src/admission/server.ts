@@ -44,6 +44,11 @@ export interface ServerOptions {
   companion?: boolean
   /** Run the background audit scan that writes PolicyReports (src/audit/scan.ts). */
   audit?: { intervalMs: number; leaseNamespace: string; leaseDurationMs?: number; retryPeriodMs?: number }
+  /**
+   * With several replicas, only the holder of this Lease runs the companion (so one records each
+   * event); without it, every process runs its own.
+   */
+  companionLease?: { namespace: string; leaseDurationMs?: number; retryPeriodMs?: number }
   /** Kubeconfig for --cluster/--companion; KUBECONFIG, ~/.kube/config or in-cluster when absent. */
   kubeconfig?: string
   /** Replace the seam loaders (tests). */
@@ -168,16 +173,53 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     if (o.companion === true) {
       const start = o.seams?.companion ?? (await loadCompanion())
       const kubeConfig = await loadKubeConfig(o.kubeconfig)
-      const handle = await start({
-        kubeConfig,
-        logger: o.logger.child({ component: 'companion' }),
-        onDiagnosis: (cause) => metrics.diagnoses.inc({ cause: cause.slice(0, 64) }),
-      })
-      companion = handle
-      handle.ready?.then(
-        () => log.info('companion watching pods'),
-        (err: unknown) => log.error({ reason: err instanceof Error ? err.message : String(err) }, 'companion failed to start'),
-      )
+      const clog = o.logger.child({ component: 'companion' })
+      const startOne = async (): Promise<CompanionHandle> => {
+        const handle = await start({
+          kubeConfig,
+          logger: clog,
+          onDiagnosis: (cause) => metrics.diagnoses.inc({ cause: cause.slice(0, 64) }),
+        })
+        handle.ready?.then(
+          () => log.info('companion watching pods'),
+          (err: unknown) => log.error({ reason: err instanceof Error ? err.message : String(err) }, 'companion failed to start'),
+        )
+        return handle
+      }
+      if (o.companionLease === undefined) {
+        companion = await startOne()
+      } else {
+        // One replica records events: the companion runs only while this process holds the Lease.
+        const { startLeaderElection } = await import('../audit/leader.js')
+        let current: Promise<CompanionHandle | undefined> | undefined
+        const stopCurrent = async (): Promise<void> => {
+          const c = current
+          current = undefined
+          const h = await c
+          await h?.stop()
+        }
+        const election = startLeaderElection({
+          kubeConfig,
+          namespace: o.companionLease.namespace,
+          name: 'pod-preflight-companion',
+          ...(o.companionLease.leaseDurationMs !== undefined ? { leaseDurationMs: o.companionLease.leaseDurationMs, renewDeadlineMs: Math.round((o.companionLease.leaseDurationMs * 2) / 3) } : {}),
+          ...(o.companionLease.retryPeriodMs !== undefined ? { retryPeriodMs: o.companionLease.retryPeriodMs } : {}),
+          logger: clog,
+          onStartedLeading: () => {
+            current = startOne().catch((err: unknown) => {
+              log.error({ reason: err instanceof Error ? err.message : String(err) }, 'companion failed to start')
+              return undefined
+            })
+          },
+          onStoppedLeading: () => void stopCurrent(),
+        })
+        companion = {
+          stop: async () => {
+            await election.stop()
+            await stopCurrent()
+          },
+        }
+      }
     }
   } catch (err) {
     await close().catch(() => undefined)

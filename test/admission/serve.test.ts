@@ -18,7 +18,7 @@ t.test('flags', async (t) => {
   t.same(c?.options, { host: '127.0.0.1', port: 8443, tlsCert: 'a.crt', tlsKey: 'a.key', reloadIntervalMs: 10_000 })
   t.equal(c?.logLevel, 'info')
   const d = parseServeArgs(['--tls-cert=a', '--tls-key=b', '--host=0.0.0.0', '--port=9443', '--policy=p.yaml', '--time-budget=1s', '--max-warnings=3', '--cache-size=0', '--cluster', '--companion', '--kubeconfig=k', '--log-level=debug', '--shutdown-delay=5s', '--reload-interval=2s'])
-  t.same(d?.options, { host: '0.0.0.0', port: 9443, tlsCert: 'a', tlsKey: 'b', reloadIntervalMs: 2000, policyFile: 'p.yaml', budgetMs: 1000, maxWarnings: 3, cacheEntries: 0, cluster: true, companion: true, kubeconfig: 'k' })
+  t.same(d?.options, { host: '0.0.0.0', port: 9443, tlsCert: 'a', tlsKey: 'b', reloadIntervalMs: 2000, policyFile: 'p.yaml', budgetMs: 1000, maxWarnings: 3, cacheEntries: 0, cluster: true, companion: true, companionLease: { namespace: process.env['POD_NAMESPACE'] ?? 'pod-preflight' }, kubeconfig: 'k' })
   t.equal(d?.shutdownDelayMs, 5000)
   t.throws(() => parseServeArgs([]), /--tls-cert and --tls-key are required/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--port=70000']), /--port: 70000 is outside/)

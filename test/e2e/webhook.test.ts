@@ -196,7 +196,7 @@ t.test('the webhook logged one line per review and counted them', async (t) => {
 t.test('serve --cluster --companion: the live view and the companion run against the real API server', async (t) => {
   const other = await mkdtemp(join(tmpdir(), 'pod-preflight-webhook-e2e-live-'))
   t.teardown(() => rm(other, { recursive: true, force: true }))
-  const live = await startWebhook(other, ['--cluster', '--companion', `--kubeconfig=${cluster.kubeconfigPath}`], 120_000)
+  const live = await startWebhook(other, ['--cluster', '--companion', `--lease-namespace=${NS}`, `--kubeconfig=${cluster.kubeconfigPath}`], 120_000)
   t.teardown(() => live.stop())
   const ready = await get(`${live.url}/readyz`, live.caPem)
   t.equal(ready.status, 200, 'ready once the cluster view has synced')

@@ -41,8 +41,9 @@ Options:
   --audit                 background audit: keep one PolicyReport (wgpolicyk8s.io/v1alpha2) per
                           namespace and a ClusterPolicyReport up to date; one replica writes (a Lease)
   --audit-interval DUR    how often the leader audits the cluster (default 60s)
-  --lease-namespace NS    namespace of the audit Lease (default: POD_NAMESPACE, else pod-preflight)
-  --lease-duration DUR    how long a leader that stopped renewing keeps the Lease (default 15s)
+  --lease-namespace NS    namespace of the Leases of --audit and --companion (default: POD_NAMESPACE,
+                          else pod-preflight); with several replicas one holds each Lease
+  --lease-duration DUR    how long a leader that stopped renewing keeps a Lease (default 15s)
   --kubeconfig FILE       kubeconfig for --cluster/--companion/--audit (default: KUBECONFIG,
                           ~/.kube/config, or the in-cluster service account)
 
@@ -129,20 +130,25 @@ export function parseServeArgs(args: string[]): ServeConfig | undefined {
   if (v.cluster === true) options.cluster = true
   if (v.companion === true) options.companion = true
   if (v.kubeconfig !== undefined) options.kubeconfig = v.kubeconfig
-  if (v.audit === true) {
-    const intervalMs = v['audit-interval'] !== undefined ? parseDuration(v['audit-interval'], '--audit-interval') : 60_000
-    if (intervalMs < 1000) throw new UsageError('--audit-interval must be at least 1s')
+  const leaseFlags = v['lease-namespace'] !== undefined || v['lease-duration'] !== undefined
+  if (leaseFlags && v.audit !== true && v.companion !== true) throw new UsageError('--lease-namespace and --lease-duration go with --audit or --companion')
+  if (v['audit-interval'] !== undefined && v.audit !== true) throw new UsageError('--audit-interval goes with --audit')
+  if (v.audit === true || v.companion === true) {
     const leaseNamespace = v['lease-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'pod-preflight'
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(leaseNamespace)) throw new UsageError(`--lease-namespace: '${leaseNamespace}' is not a namespace name`)
-    options.audit = { intervalMs, leaseNamespace }
+    const lease: { leaseDurationMs?: number; retryPeriodMs?: number } = {}
     if (v['lease-duration'] !== undefined) {
       const leaseDurationMs = parseDuration(v['lease-duration'], '--lease-duration')
       if (leaseDurationMs < 3000) throw new UsageError('--lease-duration must be at least 3s')
-      options.audit.leaseDurationMs = leaseDurationMs
-      options.audit.retryPeriodMs = Math.max(500, Math.round(leaseDurationMs / 7))
+      lease.leaseDurationMs = leaseDurationMs
+      lease.retryPeriodMs = Math.max(500, Math.round(leaseDurationMs / 7))
     }
-  } else if (v['audit-interval'] !== undefined || v['lease-namespace'] !== undefined || v['lease-duration'] !== undefined) {
-    throw new UsageError('--audit-interval, --lease-namespace and --lease-duration go with --audit')
+    if (v.audit === true) {
+      const intervalMs = v['audit-interval'] !== undefined ? parseDuration(v['audit-interval'], '--audit-interval') : 60_000
+      if (intervalMs < 1000) throw new UsageError('--audit-interval must be at least 1s')
+      options.audit = { intervalMs, leaseNamespace, ...lease }
+    }
+    if (v.companion === true) options.companionLease = { namespace: leaseNamespace, ...lease }
   }
   return {
     options,
