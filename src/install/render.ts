@@ -188,6 +188,20 @@ function rbac(o: InstallOptions): KubeObject[] {
       ]),
     )
     out.push(clusterRoleBinding(o, `${NAME}:companion`))
+    // With several replicas one runs the companion: the holder of a Lease in this namespace.
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(`${NAME}:leader-election`, o.namespace),
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }],
+    })
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(`${NAME}:leader-election`, o.namespace),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}:leader-election` },
+      subjects: subjects(o),
+    })
   }
   return out
 }
@@ -452,6 +466,8 @@ export function renderUninstall(o: UninstallOptions): KubeObject[] {
   out.push(
     stub('rbac.authorization.k8s.io/v1', 'RoleBinding', `${NAME}:tls-secret`, ns),
     stub('rbac.authorization.k8s.io/v1', 'Role', `${NAME}:tls-secret`, ns),
+    stub('rbac.authorization.k8s.io/v1', 'RoleBinding', `${NAME}:leader-election`, ns),
+    stub('rbac.authorization.k8s.io/v1', 'Role', `${NAME}:leader-election`, ns),
     stub('v1', 'ServiceAccount', NAME, ns),
   )
   for (const feature of ['webhook-configuration', 'cluster-view', 'companion']) {

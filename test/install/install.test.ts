@@ -185,6 +185,8 @@ t.test('RBAC is bound only for the features turned on', async (t) => {
   t.ok((rule['resources'] as string[]).includes('namespaces'), 'the view lists Namespaces')
   t.notOk((rule['resources'] as string[]).includes('secrets'), 'never Secrets')
   t.same(rule['verbs'], ['list', 'watch'])
+  t.same(byKind(both.objects, 'Role').map((r) => [at(r, 'metadata', 'name'), at(r, 'rules', 0, 'resources')]), [['pod-preflight:leader-election', ['leases']]], 'the companion holds a Lease in its namespace')
+  t.same(byKind((await render()).objects, 'Role').map((r) => at(r, 'metadata', 'name')), ['pod-preflight:tls-secret'])
   const args = container(both.objects)['args'] as string[]
   t.ok(args.includes('--cluster') && args.includes('--companion'))
   t.notOk((container((await render()).objects)['args'] as string[]).includes('--cluster'))
