@@ -191,6 +191,7 @@ export interface WebhookMetrics {
   policyReloads: Counter<'result'>
   tlsReloads: Counter<'result'>
   certificateExpiry: Gauge<never>
+  certificateSteps: Counter<'step'>
   diagnoses: Counter<'cause'>
   cacheLookups: Gauge<'result'>
   auditFindings: Gauge<'rule' | 'namespace' | 'action'>
@@ -216,6 +217,11 @@ export function createMetrics(): WebhookMetrics {
   const policyReloads = registry.counter('pod_preflight_policy_reloads_total', 'Policy file reloads, by result.', ['result'])
   const tlsReloads = registry.counter('pod_preflight_tls_reloads_total', 'Serving certificate reloads, by result.', ['result'])
   const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).')
+  const certificateSteps = registry.counter(
+    'pod_preflight_certificate_steps_total',
+    'Self-managed certificate steps taken by this replica (created, staged, switched, dropped, replaced, ca_bundle, error).',
+    ['step'],
+  )
   const diagnoses = registry.counter('pod_preflight_companion_diagnoses_total', 'Failed pods explained by the post-failure companion, by cause.', ['cause'])
   const cacheLookups = registry.gauge('pod_preflight_admission_cache_lookups', 'Lookups in the evaluation cache of the policy in force, by result (reset when the policy is reloaded).', ['result'])
   const auditFindings = registry.gauge('pod_preflight_audit_findings', 'Findings of the last background audit scan (serve --audit), by rule, namespace and action.', ['rule', 'namespace', 'action'])
@@ -250,6 +256,7 @@ export function createMetrics(): WebhookMetrics {
     policyReloads,
     tlsReloads,
     certificateExpiry,
+    certificateSteps,
     diagnoses,
     cacheLookups,
     auditFindings,

@@ -9,7 +9,8 @@ import type { PodRule } from '../engine/rule.js'
 import { buildApp, type AppDeps, type ClusterInputs, type ReadinessCheck, type WebhookApp } from './app.js'
 import { createMetrics, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
-import { readTlsFiles, startTlsReloader } from './tls.js'
+import { readTlsFiles, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
+import type { CertManager } from '../certs/manager.js'
 import type { FileWatch } from './file-watch.js'
 import {
   checkLiveHandle,
@@ -25,8 +26,11 @@ import {
 export interface ServerOptions {
   host: string
   port: number
-  tlsCert: string
-  tlsKey: string
+  /** Serving certificate and key files (file mode: cert-manager or a certificate you provide). */
+  tlsCert?: string
+  tlsKey?: string
+  /** Self-managed certificates kept in a Secret (src/certs/manager.ts); instead of tlsCert/tlsKey. */
+  selfManaged?: SelfManagedOptions
   /** How often certificate and policy files are checked for changes, in ms (0: never). */
   reloadIntervalMs?: number
   rules: readonly PodRule<unknown>[]
@@ -55,6 +59,17 @@ export interface ServerOptions {
   seams?: { liveClusterView?: StartLiveClusterView; companion?: StartCompanion }
 }
 
+export interface SelfManagedOptions {
+  /** The Secret holding CA and serving certificate, in `namespace`. */
+  secretName: string
+  /** The ValidatingWebhookConfiguration whose caBundle is kept in step. */
+  webhookConfigurationName: string
+  /** The Service the API server calls: the certificate covers its DNS names. */
+  serviceName: string
+  namespace: string
+  validityMs: number
+}
+
 export interface RunningServer {
   app: WebhookApp
   port: number
@@ -72,8 +87,30 @@ export const DEFAULT_RELOAD_INTERVAL_MS = 10_000
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.logger.child({ component: 'server' })
-  const tls = await readTlsFiles(o.tlsCert, o.tlsKey)
   const metrics = createMetrics()
+  const interval = o.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS
+  let certs: CertManager | undefined
+  let tls: TlsMaterial
+  if (o.selfManaged !== undefined) {
+    const sm = o.selfManaged
+    const { createCertManager, serviceHosts } = await import('../certs/manager.js')
+    const { restCertApi } = await import('../certs/api.js')
+    const { kubeRest } = await import('../kube/rest.js')
+    const api = restCertApi(kubeRest(await loadKubeConfig(o.kubeconfig)), { namespace: sm.namespace, secretName: sm.secretName, webhookConfigurationName: sm.webhookConfigurationName })
+    certs = createCertManager({
+      api,
+      hosts: serviceHosts(sm.serviceName, sm.namespace),
+      validityMs: sm.validityMs,
+      // Replicas follow the Secret at least every 10 s, so every one serves a renewal long before the old certificate expires.
+      syncIntervalMs: interval > 0 ? Math.min(interval, 10_000) : 10_000,
+      logger: o.logger,
+      onStep: (step) => metrics.certificateSteps.inc({ step }),
+    })
+    tls = await certs.start()
+  } else {
+    if (o.tlsCert === undefined || o.tlsKey === undefined) throw new TlsFilesError('give --tls-cert and --tls-key, or --tls-secret for self-managed certificates')
+    tls = await readTlsFiles(o.tlsCert, o.tlsKey)
+  }
   const store = new PolicyStore()
   const readiness: ReadinessCheck[] = []
   const watches: FileWatch[] = []
@@ -84,6 +121,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let companion: CompanionHandle | undefined
   let auditScan: { stop(): Promise<void> } | undefined
   const stopExtras = async (): Promise<void> => {
+    certs?.stop()
     for (const w of watches) w.stop()
     await Promise.allSettled([live?.stop(), companion?.stop(), auditScan?.stop()])
   }
@@ -138,9 +176,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     store.set(policy)
     log.info({ policy: policy.name, source: policy.source, rules: o.rules.length }, 'policy loaded')
 
-    const interval = o.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS
     const server: unknown = app.server
-    if (server instanceof TlsServer) {
+    if (server instanceof TlsServer && certs !== undefined) {
+      const served = certs.served()
+      if (served !== undefined) metrics.certificateExpiry.set({}, Math.floor(new Date(served.validTo).getTime() / 1000))
+      certs.onCertificate((m, leaf) => {
+        // New handshakes get the new certificate; open connections keep theirs.
+        server.setSecureContext({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' })
+        metrics.tlsReloads.inc({ result: 'ok' })
+        metrics.certificateExpiry.set({}, Math.floor(new Date(leaf.validTo).getTime() / 1000))
+      })
+      const manager = certs
+      watches.push({ check: () => manager.sync(), stop: () => manager.stop() })
+    } else if (server instanceof TlsServer && o.tlsCert !== undefined && o.tlsKey !== undefined) {
       watches.push(startTlsReloader({ certPath: o.tlsCert, keyPath: o.tlsKey, initial: tls, server, intervalMs: interval, logger: o.logger, metrics }))
     }
     if (o.policyFile !== undefined) {

@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util'
 import type { DestinationStream } from 'pino'
 import { UsageError, type CliIO } from '../io.js'
 import { RULES } from '../../rules/index.js'
-import { startServer, DEFAULT_RELOAD_INTERVAL_MS, type ServerOptions } from '../../admission/server.js'
+import { readFileSync } from 'node:fs'
+import { startServer, DEFAULT_RELOAD_INTERVAL_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
+import { CertStartError, DEFAULT_CERT_VALIDITY_MS, MIN_CERT_VALIDITY_MS } from '../../certs/defaults.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
 import { DEFAULT_BUDGET_MS } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
@@ -16,6 +18,7 @@ import { SeamError } from '../../admission/seams.js'
 import { PolicyError } from '../../policy/policy.js'
 
 export const SERVE_USAGE = `Usage: pod-preflight serve --tls-cert FILE --tls-key FILE [options]
+       pod-preflight serve --tls-secret NAME --webhook-configuration NAME --service NAME [options]
 
 Runs the validating admission webhook over HTTPS:
   POST /validate   AdmissionReview admission.k8s.io/v1
@@ -28,6 +31,14 @@ Options:
   --port PORT             port to listen on (default 8443)
   --tls-cert FILE         serving certificate (PEM); reloaded when the file changes
   --tls-key FILE          its private key (PEM)
+  --tls-secret NAME       self-managed certificates: find or create CA and certificate in this
+                          Secret, keep the caBundle of --webhook-configuration in step, renew
+                          at 2/3 of --cert-validity (instead of --tls-cert/--tls-key)
+  --webhook-configuration NAME  the ValidatingWebhookConfiguration whose caBundle is kept
+  --service NAME          the Service the API server calls (the certificate covers its names)
+  --namespace NAME        namespace of Secret and Service (default: POD_NAMESPACE, else the
+                          service account's namespace)
+  --cert-validity DUR     lifetime of each self-managed certificate (default 365d)
   --policy FILE           policy file (default: the shipped default policy); reloaded when it changes
   --reload-interval DUR   how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)
   --time-budget DUR       answer "allowed, not fully checked" when judging takes longer
@@ -44,19 +55,46 @@ Options:
   --lease-namespace NS    namespace of the Leases of --audit and --companion (default: POD_NAMESPACE,
                           else pod-preflight); with several replicas one holds each Lease
   --lease-duration DUR    how long a leader that stopped renewing keeps a Lease (default 15s)
-  --kubeconfig FILE       kubeconfig for --cluster/--companion/--audit (default: KUBECONFIG,
+  --kubeconfig FILE       kubeconfig for --cluster/--companion/--audit/--tls-secret (default: KUBECONFIG,
                           ~/.kube/config, or the in-cluster service account)
 
-Durations are written like 500ms, 2.5s or 1m.
+Durations are written like 500ms, 2.5s, 1m, 12h or 365d.
 `
 
-/** Parses "500ms", "2.5s", "1m" (and "0") into milliseconds. */
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** Parses "500ms", "2.5s", "1m", "12h", "365d" (and "0") into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim())
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim())
   if (text.trim() === '0') return 0
-  if (m === null) throw new UsageError(`${flag}: '${text}' is not a duration; write e.g. 500ms, 2.5s or 1m`)
-  const n = Number(m[1])
-  return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000)
+  if (m === null) throw new UsageError(`${flag}: '${text}' is not a duration; write e.g. 500ms, 2.5s, 1m or 365d`)
+  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000))
+}
+
+/** Where a pod learns its namespace when no flag names it. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace'
+
+/** The namespace of the webhook: the flag, else POD_NAMESPACE, else the service account's namespace file. */
+export function resolveNamespace(flag: string | undefined, env: Record<string, string | undefined>, readFile: (path: string) => string | undefined): string | undefined {
+  if (flag !== undefined && flag !== '') return flag
+  const fromEnv = env['POD_NAMESPACE']
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.trim()
+  const fromFile = readFile(SERVICE_ACCOUNT_NAMESPACE_FILE)?.trim()
+  return fromFile !== undefined && fromFile !== '' ? fromFile : undefined
+}
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** A DNS-1123 name (Secrets, Services, webhook configurations, namespaces). */
+function checkName(value: string, flag: string): string {
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`${flag}: '${value.slice(0, 80)}' is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')`)
+  return value
 }
 
 function parseInteger(text: string, flag: string, min: number, max: number): number {
@@ -73,7 +111,11 @@ export interface ServeConfig {
 }
 
 /** Reads the flags; throws UsageError. Returns undefined for --help. */
-export function parseServeArgs(args: string[]): ServeConfig | undefined {
+export function parseServeArgs(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+  readFile: (path: string) => string | undefined = readTextFile,
+): ServeConfig | undefined {
   let parsed
   try {
     parsed = parseArgs({
@@ -100,6 +142,11 @@ export function parseServeArgs(args: string[]): ServeConfig | undefined {
         'lease-namespace': { type: 'string' },
         'lease-duration': { type: 'string' },
         kubeconfig: { type: 'string' },
+        'tls-secret': { type: 'string' },
+        'webhook-configuration': { type: 'string' },
+        service: { type: 'string' },
+        namespace: { type: 'string' },
+        'cert-validity': { type: 'string' },
       },
     })
   } catch (err) {
@@ -109,8 +156,31 @@ export function parseServeArgs(args: string[]): ServeConfig | undefined {
   if (v.help === true) return undefined
   const cert = v['tls-cert']
   const key = v['tls-key']
-  if (cert === undefined || key === undefined) {
-    throw new UsageError('--tls-cert and --tls-key are required (certs/generate.sh makes a pair for development)')
+  const secret = v['tls-secret']
+  let selfManaged: SelfManagedOptions | undefined
+  if (secret !== undefined) {
+    if (cert !== undefined || key !== undefined) throw new UsageError('--tls-secret (self-managed certificates) and --tls-cert/--tls-key (certificate files) exclude each other; give one')
+    const vwc = v['webhook-configuration']
+    const service = v.service
+    if (vwc === undefined || service === undefined) throw new UsageError('--tls-secret needs --webhook-configuration NAME (whose caBundle is kept in step) and --service NAME (whose names the certificate covers)')
+    const namespace = resolveNamespace(v.namespace, env, readFile)
+    if (namespace === undefined) throw new UsageError('--tls-secret: no namespace; give --namespace NAME or set POD_NAMESPACE (the manifests set it from the downward API)')
+    const validityMs = v['cert-validity'] !== undefined ? parseDuration(v['cert-validity'], '--cert-validity') : DEFAULT_CERT_VALIDITY_MS
+    if (validityMs < MIN_CERT_VALIDITY_MS) throw new UsageError(`--cert-validity must be at least ${MIN_CERT_VALIDITY_MS / 1000}s: a renewal needs time to publish its CA before it is served`)
+    selfManaged = {
+      secretName: checkName(secret, '--tls-secret'),
+      webhookConfigurationName: checkName(vwc, '--webhook-configuration'),
+      serviceName: checkName(service, '--service'),
+      namespace: checkName(namespace, '--namespace'),
+      validityMs,
+    }
+  } else {
+    for (const f of ['webhook-configuration', 'service', 'cert-validity'] as const) {
+      if (v[f] !== undefined) throw new UsageError(`--${f} only applies with --tls-secret (self-managed certificates)`)
+    }
+    if (cert === undefined || key === undefined) {
+      throw new UsageError('give --tls-cert and --tls-key (certs/generate.sh makes a pair for development), or --tls-secret for self-managed certificates')
+    }
   }
   const level = v['log-level'] ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`)
@@ -119,9 +189,12 @@ export function parseServeArgs(args: string[]): ServeConfig | undefined {
   const options: ServeConfig['options'] = {
     host: v.host ?? '127.0.0.1',
     port: v.port !== undefined ? parseInteger(v.port, '--port', 0, 65535) : 8443,
-    tlsCert: cert,
-    tlsKey: key,
     reloadIntervalMs: v['reload-interval'] !== undefined ? parseDuration(v['reload-interval'], '--reload-interval') : DEFAULT_RELOAD_INTERVAL_MS,
+  }
+  if (selfManaged !== undefined) options.selfManaged = selfManaged
+  else if (cert !== undefined && key !== undefined) {
+    options.tlsCert = cert
+    options.tlsKey = key
   }
   if (v.policy !== undefined) options.policyFile = v.policy
   if (budgetMs !== undefined) options.budgetMs = budgetMs
@@ -171,7 +244,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   try {
     server = await startServer({ ...config.options, rules: RULES, logger })
   } catch (err) {
-    if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError) throw new UsageError(err.message)
+    if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError || err instanceof CertStartError) throw new UsageError(err.message)
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new UsageError(`cannot listen on ${config.options.host}:${config.options.port} (${code})`)
