@@ -179,7 +179,7 @@ export function parseServeArgs(
       if (v[f] !== undefined) throw new UsageError(`--${f} only applies with --tls-secret (self-managed certificates)`)
     }
     if (cert === undefined || key === undefined) {
-      throw new UsageError('give --tls-cert and --tls-key (certs/generate.sh makes a pair for development), or --tls-secret for self-managed certificates')
+      throw new UsageError('--tls-cert and --tls-key are required (certs/generate.sh makes a pair for development), unless --tls-secret asks for self-managed certificates')
     }
   }
   const level = v['log-level'] ?? 'info'
