@@ -20,6 +20,7 @@
  *   POD_PREFLIGHT_E2E_START_TIMEOUT_MS  start-up limit (default 90000; a loaded 2-core machine needs 30 s+)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { access, constants, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -138,7 +139,30 @@ export async function findKubeApiserver(): Promise<string> {
   if (!(await isExecutable(p))) {
     throw new Error(`kube-apiserver not found at ${p}${fromEnv ? ' (POD_PREFLIGHT_KUBE_APISERVER)' : ''}. ${BUILD_HINT}`);
   }
+  if (!fromEnv) await checkRecipe(join(kubeCacheDir(), 'bin', 'recipe'));
   return p;
+}
+
+/**
+ * A cached binary built by another version of build.sh (an older one vendored a reflect2 that
+ * crashes the API server on some requests) is refused, so that no test passes against it.
+ */
+async function checkRecipe(stampPath: string): Promise<void> {
+  const script = await readFile(new URL('../kube/build.sh', import.meta.url));
+  const want = createHash('sha256').update(script).digest('hex');
+  let stamp = '';
+  try {
+    stamp = await readFile(stampPath, 'utf8');
+  } catch {
+    // no stamp: built before stamps existed, or a build is under way
+  }
+  const got = /^script ([0-9a-f]{64})$/m.exec(stamp)?.[1];
+  if (got !== want) {
+    throw new Error(
+      `the cached kube-apiserver was not built by the current test/e2e/kube/build.sh (${stampPath}: ${got ? `script ${got.slice(0, 12)}…` : 'missing'}). ` +
+        'Run bash test/e2e/kube/build.sh to rebuild it (a few minutes with the Go build cache).',
+    );
+  }
 }
 
 export async function findEtcd(): Promise<string> {
@@ -603,6 +627,12 @@ export interface TestCluster {
   apiserverVersion: string;
   /** Runs kubectl as the admin (system:masters). */
   kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
+  /**
+   * One HTTPS request to the API server as the admin, with exactly the headers given (no
+   * client library in between): for requests kubectl does not make, such as a pretty-printed
+   * JSON GET. Rejects only when the connection fails.
+   */
+  request(path: string, opts?: ApiRequestOptions): Promise<{ status: number; body: string }>;
   /** kubectl apply -f - ; rejects when kubectl fails. extraArgs e.g. ['--dry-run=server'] or ['-n', 'ns']. */
   applyYaml(yaml: string, extraArgs?: string[], opts?: KubectlOptions): Promise<KubectlResult>;
   /** A client cert + kubeconfig for another user (CN=name, O=groups), for RBAC tests. */
@@ -612,11 +642,21 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+export interface ApiRequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+}
+
 function httpGet(
   url: string,
   tls?: { ca: string; cert: string; key: string },
   timeoutMs = 5_000,
+  extra: Omit<ApiRequestOptions, 'timeoutMs'> = {},
 ): Promise<{ status: number; body: string }> {
+  const method = extra.method ?? 'GET';
+  const headers = extra.headers ?? {};
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const onRes = (res: IncomingMessage) => {
@@ -627,11 +667,11 @@ function httpGet(
     };
     const req =
       u.protocol === 'https:'
-        ? httpsRequest(u, { method: 'GET', ca: tls?.ca, cert: tls?.cert, key: tls?.key, agent: false, timeout: timeoutMs }, onRes)
-        : httpRequest(u, { method: 'GET', agent: false, timeout: timeoutMs }, onRes);
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+        ? httpsRequest(u, { method, headers, ca: tls?.ca, cert: tls?.cert, key: tls?.key, agent: false, timeout: timeoutMs }, onRes)
+        : httpRequest(u, { method, headers, agent: false, timeout: timeoutMs }, onRes);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(extra.body);
   });
 }
 
@@ -824,6 +864,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       logs,
       apiserverVersion,
       kubectl,
+      request: (path, opts = {}) => httpGet(`${server}${path}`, tlsClient, opts.timeoutMs ?? 30_000, opts),
       applyYaml: async (yaml, extraArgs = [], opts = {}) => {
         const r = await kubectl(['apply', '-f', '-', ...extraArgs], { ...opts, input: yaml });
         if (r.code !== 0) {

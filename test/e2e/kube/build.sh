@@ -7,16 +7,31 @@
 #
 # Cache:  ${POD_PREFLIGHT_KUBE_DIR:-$HOME/.cache/pod-preflight/kube}
 # Result: $DIR/bin/kube-apiserver (and $DIR/bin/kubectl when no kubectl is on PATH)
+#         $DIR/bin/recipe: what the binaries were built with (this script's
+#         sha256, the Go version, the reflect2 version); a binary built by
+#         another recipe is rebuilt, and the test harness refuses it.
 #
-# Only Debian packages are used: golang-go, dpkg-dev and etcd-server are
-# installed when missing, and the source comes from `apt-get source kubernetes`
-# through a private deb-src configuration (nothing under /etc/apt is changed).
+# Only Debian packages are used: golang-go, dpkg-dev, etcd-server and
+# golang-github-modern-go-reflect2-dev are installed when missing, and the
+# source comes from `apt-get source kubernetes` through a private deb-src
+# configuration (nothing under /etc/apt is changed).
+#
+# The tree vendors github.com/modern-go/reflect2 1.0.1, whose map iteration is
+# wrong for Go >= 1.18 (it calls reflect.mapiterinit with the pre-1.18
+# signature): built with Debian's Go 1.19, the API server dies with a SIGSEGV in
+# mapiterinit on the first pretty-printed JSON or YAML answer holding a map
+# (`GET .../configmaps/x?pretty=true` of a labelled object). Debian's
+# golang-github-modern-go-reflect2-dev (1.0.2) has the fix and replaces it.
 set -euo pipefail
 
 DIR="${POD_PREFLIGHT_KUBE_DIR:-$HOME/.cache/pod-preflight/kube}"
 BIN_DIR="$DIR/bin"
 APISERVER="$BIN_DIR/kube-apiserver"
 KUBECTL_FALLBACK="$BIN_DIR/kubectl"
+RECIPE_STAMP="$BIN_DIR/recipe"
+REFLECT2_PKG=golang-github-modern-go-reflect2-dev
+REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
+SCRIPT_SHA=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
 WORK="$DIR/work"                        # apt configuration, downloads, tools
 GOPATH_DIR="$DIR/gopath"                # GOPATH; the source tree lives in it
 KROOT="$GOPATH_DIR/src/k8s.io/kubernetes"
@@ -28,12 +43,24 @@ die() { log "ERROR: $*"; exit 1; }
 
 runs_ok() { [[ -x "$1" ]] && "$1" "${@:2}" >/dev/null 2>&1; }
 
+# What a build depends on besides the cached source: this script, the Go
+# toolchain and the reflect2 package. Empty fields when a tool is missing, so
+# that the recipe differs and a build (which installs them) runs.
+recipe() {
+  local go_version reflect2_version
+  go_version=$( (command -v go >/dev/null 2>&1 && go version) || (/usr/lib/go/bin/go version 2>/dev/null) || true)
+  reflect2_version=$(dpkg-query -W -f='${Version}' "$REFLECT2_PKG" 2>/dev/null || true)
+  printf 'script %s\ngo %s\nreflect2 %s\n' "$SCRIPT_SHA" "$go_version" "$reflect2_version"
+}
+
+built_by_this_recipe() { [[ -f "$RECIPE_STAMP" && "$(cat "$RECIPE_STAMP")" == "$(recipe)" ]]; }
+
 need_kubectl_build() {
   ! command -v kubectl >/dev/null 2>&1 && ! runs_ok "$KUBECTL_FALLBACK" version --client
 }
 
 all_done() {
-  runs_ok "$APISERVER" --version && ! need_kubectl_build
+  runs_ok "$APISERVER" --version && built_by_this_recipe && ! need_kubectl_build
 }
 
 if all_done; then
@@ -77,7 +104,7 @@ apt_update_once() {
 }
 
 missing=()
-for pkg in golang-go dpkg-dev etcd-server; do
+for pkg in golang-go dpkg-dev etcd-server "$REFLECT2_PKG"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi
@@ -170,6 +197,14 @@ unset GOROOT GOBIN GOOS GOARCH 2>/dev/null || true
 mkdir -p "$GOCACHE"
 cd "$KROOT"
 
+# --- reflect2 from Debian (see the top of this file) ---------------------------
+[[ -f "$REFLECT2_SRC/reflect2.go" ]] || die "$REFLECT2_PKG is not installed at $REFLECT2_SRC"
+if ! diff -rq "$REFLECT2_SRC" vendor/github.com/modern-go/reflect2 >/dev/null 2>&1; then
+  log "vendor/github.com/modern-go/reflect2: replaced by Debian's $(dpkg-query -W -f='${Version}' "$REFLECT2_PKG")"
+  rm -rf vendor/github.com/modern-go/reflect2
+  cp -r "$REFLECT2_SRC" vendor/github.com/modern-go/reflect2
+fi
+
 # --- OpenAPI definitions (generated code the tarball lacks) -----------------
 if [[ ! -f "$OPENAPI_STAMP" ]]; then
   log "building openapi-gen"
@@ -238,12 +273,20 @@ build_cmd() { # build_cmd <package> <destination>
   log "installed $dest ($((SECONDS - t0)) s)"
 }
 
-if ! runs_ok "$APISERVER" --version; then
+stale=0
+if ! built_by_this_recipe; then
+  stale=1
+  if [[ -f "$RECIPE_STAMP" ]]; then log "the cached binaries were built by another recipe: rebuilding"; fi
+fi
+rm -f "$RECIPE_STAMP"
+if [[ $stale -eq 1 ]] || ! runs_ok "$APISERVER" --version; then
   build_cmd ./cmd/kube-apiserver "$APISERVER"
 fi
-if need_kubectl_build; then
+if need_kubectl_build || [[ $stale -eq 1 && -e "$KUBECTL_FALLBACK" ]]; then
   log "no kubectl on PATH: building it from the same tree"
   build_cmd ./cmd/kubectl "$KUBECTL_FALLBACK"
 fi
+recipe >"$RECIPE_STAMP.tmp.$$"
+mv -f "$RECIPE_STAMP.tmp.$$" "$RECIPE_STAMP"
 
 log "done in $((SECONDS - start_s)) s: $("$APISERVER" --version)"
