@@ -10,6 +10,8 @@ export interface CliIO {
   stdin: Readable
   env: Record<string, string | undefined>
   cwd: string
+  /** How the user invoked us ('pod-preflight', or 'kubectl preflight' as a kubectl plugin); pod-preflight when absent. */
+  prog?: string
 }
 
 export type Command = (args: string[], io: CliIO) => Promise<number>
@@ -24,8 +26,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
-export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }
+export function processIO(prog?: string): CliIO {
+  const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }
+  if (prog !== undefined) io.prog = prog
+  return io
 }
 
 /** A CliIO that records what was printed, for tests. */

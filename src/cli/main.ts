@@ -1,50 +1,114 @@
-import { processIO, UsageError, EXIT_USAGE, type Command, type CliIO } from './io.js'
+/**
+ * The command line: one commander program, one module per command.
+ *
+ * Adding a command:
+ *   1. Write src/cli/commands/NAME.ts exporting `command: CommandSpec` (see ./command.ts):
+ *        export const command: CommandSpec<MyOpts> = {
+ *          configure(cmd, { prog }) {
+ *            cmd.description('...').argument('[paths...]')
+ *            outputOption(cmd, ['text', 'json', 'yaml'], 'text')  // shared options: -o, -f, -n, -A,
+ *            kubeOptions(cmd)                                    // --kubeconfig, --context, --color
+ *            cmd.option('--my-flag <value>', 'what it does')     // plain commander for the rest
+ *          },
+ *          async action(opts, operands, io, { prog }) { ...; return EXIT_OK },
+ *        }
+ *      Throw UsageError for bad input (printed as "PROG NAME: message", exit 2); write results
+ *      to io.stdout and diagnostics to io.stderr; say `prog`, never a hard-coded program name.
+ *   2. Add one line to COMMANDS below (name, one-line summary, lazy import).
+ * Help, completion scripts, unknown-option errors and "did you mean" come from the spec.
+ */
+import { Command, CommanderError } from 'commander'
+import { EXIT_USAGE, UsageError, type CliIO } from './io.js'
+import { buildCommand, isCommanderExitOk, prepare, progName, runCommand, usageFromCommander, type CommandSpec } from './command.js'
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  check: { summary: 'check manifest files against the rules', load: async () => (await import('./commands/check.js')).run },
-  rules: { summary: 'list every rule with its default action and scope', load: async () => (await import('./commands/rules.js')).run },
-  explain: { summary: 'explain why a pod failed, from files or the live cluster', load: async () => (await import('./commands/explain.js')).run },
-  serve: { summary: 'run the admission webhook over HTTPS', load: async () => (await import('./commands/serve.js')).run },
-  audit: { summary: 'judge every workload in the cluster, joined with why its pods fail now', load: async () => (await import('./commands/audit.js')).run },
-  install: { summary: 'print every object of an installation, for kubectl apply -f -', load: async () => (await import('./commands/install.js')).run },
-  uninstall: { summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => (await import('./commands/install.js')).runUninstall },
-  snapshot: { summary: 'save the cluster state the cluster-aware rules read', load: async () => (await import('./commands/snapshot.js')).run },
+export interface CommandEntry {
+  name: string
+  summary: string
+  /** A module exporting `command`; a module that still parses its own arguments exports `run(args, io)`. */
+  load: () => Promise<{ command: CommandSpec<never> } | { run: (args: string[], io: CliIO) => Promise<number> }>
 }
 
-export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length))
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
-  return `Usage: pod-preflight <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'pod-preflight <command> --help' for the options of a command.\n`
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'check', summary: 'check manifest files against the rules', load: () => import('./commands/check.js') },
+  { name: 'rules', summary: 'list the rules, or show one with its examples', load: () => import('./commands/rules.js') },
+  { name: 'explain', summary: 'explain why a pod failed, from files or the live cluster', load: () => import('./commands/explain.js') },
+  { name: 'serve', summary: 'run the admission webhook over HTTPS', load: () => import('./commands/serve.js') },
+  { name: 'audit', summary: 'judge every workload in the cluster, joined with why its pods fail now', load: () => import('./commands/audit.js') },
+  { name: 'install', summary: 'print every object of an installation, for kubectl apply -f -', load: () => import('./commands/install.js') },
+  { name: 'uninstall', summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => ({ run: (await import('./commands/install.js')).runUninstall }) },
+  { name: 'snapshot', summary: 'save the cluster state the cluster-aware rules read', load: () => import('./commands/snapshot.js') },
+  { name: 'completion', summary: 'print a shell completion script: bash, zsh or fish', load: () => import('./commands/completion.js') },
+  { name: 'version', summary: 'print the version and build information', load: () => import('./commands/version.js') },
+]
+
+/** The root program with every command listed (summaries only), for help and "did you mean". */
+function rootProgram(io: CliIO): Command {
+  const prog = progName(io)
+  const root = prepare(new Command(prog), io)
+    .usage('<command> [options]')
+    .description('Stops the pod failures everyone has seen before they happen, and explains the ones that still happen.')
+    .option('-v, --version', 'print the version')
+    .addHelpText('after', `\nRun '${prog} <command> --help' for the options of a command.`)
+  for (const c of COMMANDS) root.command(c.name).description(c.summary)
+  return root
+}
+
+export function usage(io: CliIO): string {
+  return rootProgram(io).helpInformation()
+}
+
+/** Every command, fully configured: for completion scripts and the README's option table. */
+export async function loadAllCommands(io: CliIO): Promise<Command[]> {
+  const out: Command[] = []
+  for (const c of COMMANDS) {
+    const mod = await c.load()
+    if (!('command' in mod)) continue
+    const { command } = mod
+    out.push(buildCommand(command as CommandSpec<object>, { prog: progName(io), name: c.name }, io).cmd.description(c.summary))
+  }
+  return out
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(usage())
-    return name === undefined ? EXIT_USAGE : 0
+  const prog = progName(io)
+  let [name, ...rest] = argv
+  if (name === 'help' && rest[0] !== undefined && COMMANDS.some((c) => c.name === rest[0])) {
+    name = rest[0]
+    rest = ['--help']
   }
-  if (name === '--version' || name === 'version') {
-    const { version } = await import('../version.js')
-    io.stdout.write(`pod-preflight ${version}\n`)
-    return 0
-  }
-  const command = COMMANDS[name]
-  if (command === undefined) {
-    io.stderr.write(`pod-preflight: unknown command '${name}'\n\n${usage()}`)
+  if (name === '--version' || name === '-v') name = 'version'
+  const entry = COMMANDS.find((c) => c.name === name)
+  if (entry === undefined) {
+    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+      io.stdout.write(usage(io))
+      return name === undefined ? EXIT_USAGE : 0
+    }
+    // Let commander say what is wrong ("unknown command 'chek' (Did you mean check?)").
+    try {
+      rootProgram(io).parse(argv, { from: 'user' })
+    } catch (err) {
+      if (err instanceof CommanderError && !isCommanderExitOk(err)) {
+        io.stderr.write(`${prog}: ${usageFromCommander(err, prog).message}\n`)
+        return EXIT_USAGE
+      }
+      if (err instanceof CommanderError) return 0
+    }
+    io.stderr.write(`${prog}: unknown command '${name}'\n`)
     return EXIT_USAGE
   }
   try {
-    return await (await command.load())(rest, io)
+    const mod = await entry.load()
+    if (!('command' in mod)) return await mod.run(rest, io)
+    return await runCommand(mod.command as CommandSpec<object>, entry.name, rest, io)
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`pod-preflight ${name}: ${err.message}\n`)
+      io.stderr.write(`${prog} ${entry.name}: ${err.message}\n`)
       return EXIT_USAGE
     }
     // An unexpected failure is still reported in one line; the stack only on request.
     const message = err instanceof Error ? err.message : String(err)
-    io.stderr.write(`pod-preflight ${name}: internal error: ${message}\n`)
+    io.stderr.write(`${prog} ${entry.name}: internal error: ${message}\n`)
     if (io.env['POD_PREFLIGHT_DEBUG'] && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`)
     return EXIT_USAGE
   }
 }
-

@@ -23,7 +23,7 @@ t.test('flags', async (t) => {
   t.throws(() => parseServeArgs([]), /--tls-cert and --tls-key are required/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--port=70000']), /--port: 70000 is outside/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--log-level=loud']), /--log-level/)
-  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--bogus']), /Unknown option '--bogus'/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--bogus']), /unknown option '--bogus'/)
 })
 
 t.test('serve --help, and errors through the CLI', async (t) => {

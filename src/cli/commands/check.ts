@@ -1,81 +1,79 @@
-import { parseArgs } from 'node:util'
 import { readInputs, DEFAULT_MAX_FILE_BYTES } from '../../input/documents.js'
 import { RULES } from '../../rules/index.js'
 import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
+import { colorOption, filenameOption, filenames, namespaceOption, outputFormat, outputOption, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 import { runCheck } from '../run-check.js'
 import { formatText } from '../format/text.js'
-import { formatJson } from '../format/json.js'
+import { formatJson, formatYaml } from '../format/json.js'
 import { formatSarif } from '../format/sarif.js'
 import { formatJunit } from '../format/junit.js'
 import { relatedFromObjects } from '../../engine/related.js'
 import { loadClusterStateFiles } from '../../cluster/files.js'
 import type { ClusterView } from '../../cluster/view.js'
 
-export const HELP = `Usage: pod-preflight check [options] PATH...
-
-Checks Kubernetes manifests against the rules. PATH is a file, a directory (read
-recursively: *.yaml, *.yml, *.json) or - for standard input.
-
-Options:
-  -p, --policy FILE         policy file (default: the built-in default policy)
-  -o, --format FORMAT       text (default), json, sarif or junit
-  -n, --namespace NS        namespace of objects that name none (default: default)
-      --cluster-state FILE  cluster objects as 'kubectl get ... -A -o yaml|json' prints them, or
-                            a 'pod-preflight snapshot' file; enables the cluster rules (repeatable)
-      --complete            the run holds everything its manifests reference: a ConfigMap,
-                            Secret, PVC or ServiceAccount absent from it does not exist
-      --fail-on LEVEL       exit 1 on findings at this level or above: deny (default), warn, info
-      --show-info           text format: show info findings too
-      --max-file-size MIB   refuse files larger than this (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})
-      --color / --no-color  force colour on or off (default: on for a terminal, unless NO_COLOR)
-  -h, --help                show this help
-
-Exit status: 0 nothing denied, 1 something denied (or at --fail-on level), 2 usage error
-or unreadable/invalid input (the other files are still checked and reported).
-`
-
-const FORMATS = ['text', 'json', 'sarif', 'junit'] as const
+const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit'] as const
 type Format = (typeof FORMATS)[number]
 
-export async function run(args: string[], io: CliIO): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        policy: { type: 'string', short: 'p' },
-        format: { type: 'string', short: 'o', default: 'text' },
-        namespace: { type: 'string', short: 'n', default: 'default' },
-        'fail-on': { type: 'string', default: 'deny' },
-        'cluster-state': { type: 'string', multiple: true },
-        complete: { type: 'boolean', default: false },
-        'show-info': { type: 'boolean', default: false },
-        'max-file-size': { type: 'string' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`)
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) {
-    io.stdout.write(HELP)
-    return EXIT_OK
-  }
-  const format = values.format as Format
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not '${values.format}'`)
-  const failOn = values['fail-on']
+interface CheckOpts extends OutputOpts {
+  filename?: string[]
+  policy?: string
+  namespace?: string
+  failOn: string
+  clusterState?: string[]
+  complete?: boolean
+  showInfo?: boolean
+  maxFileSize?: string
+  color?: string | boolean
+}
+
+export const command: CommandSpec<CheckOpts> = {
+  configure(cmd, { prog }) {
+    cmd
+      .description(
+        'Checks Kubernetes manifests against the rules. A PATH (operand or -f) is a file, a directory ' +
+          '(read recursively: *.yaml, *.yml, *.json) or - for standard input.',
+      )
+      .argument('[paths...]', 'manifest files or directories, or - for standard input')
+    filenameOption(cmd, 'manifest file, directory, or - for standard input (repeatable)')
+    cmd.option('-p, --policy <file>', 'policy file (default: the built-in default policy)')
+    outputOption(cmd, FORMATS, 'text')
+    namespaceOption(cmd, 'namespace of objects that name none (default: default)')
+    cmd
+      .option('--cluster-state <file>', `cluster objects as 'kubectl get ... -A -o yaml|json' prints them, or a '${prog} snapshot' file; enables the cluster rules (repeatable)`, collect)
+      .option('--complete', 'the run holds everything its manifests reference: a ConfigMap, Secret, PVC or ServiceAccount absent from it does not exist')
+      .option('--fail-on <level>', 'exit 1 on findings at this level or above: deny, warn, info', 'deny')
+      .option('--show-info', 'text output: show info findings too')
+      .option('--max-file-size <mib>', `refuse files larger than this many MiB (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`)
+    colorOption(cmd)
+    cmd.addHelpText(
+      'after',
+      '\nExit status: 0 nothing denied, 1 something denied (or at --fail-on level), 2 usage error\n' +
+        'or unreadable/invalid input (the other files are still checked and reported).',
+    )
+  },
+  action: (opts, operands, io, ctx) => check(opts, operands, io, ctx),
+}
+
+/** `check ARGS` as main runs it, for tests. */
+export const run = (args: string[], io: CliIO): Promise<number> => runCommand(command as CommandSpec<object>, 'check', args, io)
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }: CommandContext): Promise<number> {
+  const format: Format = outputFormat(values, FORMATS, 'text')
+  const color = useColor(values, io)
+  const failOn = values.failOn
   if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info') throw new UsageError(`--fail-on must be deny, warn or info, not '${failOn}'`)
-  if (positionals.length === 0) throw new UsageError(`no manifests given: name files, directories, or - for standard input\n\n${HELP}`)
+  const positionals = [...filenames(values), ...operands]
+  if (positionals.length === 0) throw new UsageError(`no manifests given: name files or directories (or -f PATH), or - for standard input\nRun '${prog} check --help' for its options.`)
+  const namespace = values.namespace ?? 'default'
   let maxFileBytes = DEFAULT_MAX_FILE_BYTES
-  if (values['max-file-size'] !== undefined) {
-    const mib = Number(values['max-file-size'])
-    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not '${values['max-file-size']}'`)
+  if (values.maxFileSize !== undefined) {
+    const mib = Number(values.maxFileSize)
+    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not '${values.maxFileSize}'`)
     maxFileBytes = Math.floor(mib * 1024 * 1024)
   }
 
@@ -84,7 +82,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     policy = values.policy !== undefined ? await loadPolicyFile(values.policy, RULES) : await loadDefaultPolicy(RULES)
   } catch (err) {
     if (err instanceof PolicyError) {
-      io.stderr.write(`pod-preflight check: the policy cannot be used:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
+      io.stderr.write(`${prog} check: the policy cannot be used:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`)
       return EXIT_USAGE
     }
     throw err
@@ -92,7 +90,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
 
   let cluster: ClusterView | undefined
   const stateErrors = []
-  const statePaths = values['cluster-state'] ?? []
+  const statePaths = values.clusterState ?? []
   if (statePaths.length > 0) {
     const loaded = await loadClusterStateFiles(statePaths, { cwd: io.cwd, stdin: io.stdin })
     cluster = loaded.view
@@ -102,17 +100,19 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const report = runCheck(documents, [...stateErrors, ...errors], {
     policy,
     rules: RULES,
-    namespace: values.namespace,
+    namespace,
     // Objects of the same run count as existing; Services are matched against its workloads.
-    related: relatedFromObjects(documents, { complete: values.complete, namespace: values.namespace }),
+    related: relatedFromObjects(documents, { complete: values.complete === true, namespace }),
     ...(cluster !== undefined ? { cluster } : {}),
     files: new Set([...documents.map((d) => d.source.file), ...errors.map((e) => e.file)]).size,
   })
 
-  const color = values['no-color'] === true ? false : values.color === true ? true : io.stdout.isTTY === true && !io.env['NO_COLOR']
   switch (format) {
     case 'json':
       io.stdout.write(formatJson(report))
+      break
+    case 'yaml':
+      io.stdout.write(formatYaml(report))
       break
     case 'sarif':
       io.stdout.write(formatSarif(report, RULES))
@@ -121,7 +121,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       io.stdout.write(formatJunit(report))
       break
     default:
-      io.stdout.write(formatText(report, { color, showInfo: values['show-info'] }))
+      io.stdout.write(formatText(report, { color, showInfo: values.showInfo === true }))
   }
   if (format !== 'text' && report.errors.length > 0) {
     for (const e of report.errors) io.stderr.write(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}\n`)

@@ -1,36 +1,14 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
-import { parseArgs } from 'node:util'
+import { stringify } from 'yaml'
 import { analyze, isUnhealthy } from '../../analyzer/analyze.js'
 import { looksLikeDescribe, parseDescribe } from '../../analyzer/describe.js'
 import { toJson, toText, type ExplainedPod } from '../../analyzer/format.js'
 import { assemble, type PodInput, type SourcedValue } from '../../analyzer/input.js'
 import { DEFAULT_MAX_FILE_BYTES, parseDocuments, readInputs } from '../../input/documents.js'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
-
-export const USAGE = `Usage:
-  pod-preflight explain -f FILE [-f FILE ...]      explain pods from files (or - for standard input)
-  pod-preflight explain POD [-n NAMESPACE]         explain a pod of the live cluster
-  pod-preflight explain --all [-n NAMESPACE]       explain every unhealthy pod of a namespace
-
-Input files may hold a Pod and its Events in any mix of JSON, YAML, multi-document YAML and
-Lists, as \`kubectl get pod POD -o yaml\` and \`kubectl get events -o yaml\` print them, or the
-text of \`kubectl describe pod POD\` (current and older kubectl versions).
-
-Options:
-  -f, --file FILE        input file, directory, or - for standard input (repeatable)
-  -n, --namespace NS     namespace for POD and --all (default: the context's namespace)
-      --all              every unhealthy pod of the namespace
-      --kubeconfig PATH  kubeconfig file (default: KUBECONFIG, then ~/.kube/config)
-      --context NAME     kubeconfig context to use
-      --format FORMAT    text (default) or json
-      --now TIME         judge ages as of this RFC 3339 time, for reproducible output
-  -h, --help             show this help
-
-Exit status: 0 when the pods were explained (including "nothing wrong found"),
-2 for unreadable or invalid input, an unreachable cluster, or a usage error.
-`
+import { colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFormat, outputOption, progName, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
 interface Explained {
   results: ExplainedPod[]
@@ -159,7 +137,7 @@ async function fromFiles(paths: readonly string[], io: CliIO, now: Date): Promis
 async function fromCluster(opts: { pod?: string; all: boolean; namespace?: string; kubeconfig?: string; context?: string }, io: CliIO, now: Date): Promise<Explained> {
   const { clusterSource, ClusterError } = await import('../../analyzer/cluster-source.js')
   const warn = (m: string): void => {
-    io.stderr.write(`pod-preflight explain: warning: ${m}\n`)
+    io.stderr.write(`${progName(io)} explain: warning: ${m}\n`)
   }
   const errors: string[] = []
   try {
@@ -186,46 +164,66 @@ async function fromCluster(opts: { pod?: string; all: boolean; namespace?: strin
   }
 }
 
-export async function run(args: string[], io: CliIO): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        file: { type: 'string', short: 'f', multiple: true },
-        namespace: { type: 'string', short: 'n' },
-        all: { type: 'boolean' },
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        format: { type: 'string' },
-        now: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`)
-  }
-  const { values, positionals } = parsed
-  if (values.help) {
-    io.stdout.write(USAGE)
-    return EXIT_OK
-  }
-  const format = values.format ?? 'text'
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not "${format}"`)
+const FORMATS = ['text', 'json', 'yaml'] as const
+
+interface ExplainOpts extends OutputOpts {
+  filename?: string[]
+  file?: string[]
+  namespace?: string
+  all?: boolean
+  kubeconfig?: string
+  context?: string
+  now?: string
+  color?: string | boolean
+}
+
+export const command: CommandSpec<ExplainOpts> = {
+  configure(cmd, { prog }) {
+    cmd
+      .description(
+        'Explains why pods failed: from files (-f), a pod of the live cluster (POD), or every ' +
+          'unhealthy pod of a namespace (--all).\n\n' +
+          'Input files may hold a Pod and its Events in any mix of JSON, YAML, multi-document YAML and ' +
+          'Lists, as `kubectl get pod POD -o yaml` and `kubectl get events -o yaml` print them, or the ' +
+          'text of `kubectl describe pod POD` (current and older kubectl versions).',
+      )
+      .usage(`[options] POD | -f FILE... | --all`)
+      .argument('[pod...]', 'a pod of the live cluster (- reads a file from standard input)')
+    filenameOption(cmd, 'input file, directory, or - for standard input (repeatable)', ['file'])
+    namespaceOption(cmd, "namespace for POD and --all (default: the context's namespace)")
+    cmd.option('--all', 'every unhealthy pod of the namespace')
+    kubeOptions(cmd)
+    outputOption(cmd, FORMATS, 'text')
+    cmd.option('--now <time>', 'judge ages as of this RFC 3339 time, for reproducible output')
+    colorOption(cmd)
+    cmd.addHelpText(
+      'after',
+      `\nExamples:\n  ${prog} explain -f pod.yaml -f events.yaml\n  kubectl describe pod web-0 | ${prog} explain -f -\n  ${prog} explain web-0 -n shop\n  ${prog} explain --all -n shop\n\n` +
+        'Exit status: 0 when the pods were explained (including "nothing wrong found"),\n' +
+        '2 for unreadable or invalid input, an unreachable cluster, or a usage error.',
+    )
+  },
+  action: (opts, operands, io, ctx) => explain(opts, operands, io, ctx),
+}
+
+/** `explain ARGS` as main runs it, for tests. */
+export const run = (args: string[], io: CliIO): Promise<number> => runCommand(command as CommandSpec<object>, 'explain', args, io)
+
+async function explain(values: ExplainOpts, positionals: string[], io: CliIO, { prog }: CommandContext): Promise<number> {
+  const format = outputFormat(values, FORMATS, 'text')
+  const color = useColor(values, io)
   let now = new Date()
   if (values.now !== undefined) {
     now = new Date(values.now)
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-13T10:00:00Z, not "${values.now}"`)
   }
-  const files = [...(values.file ?? [])]
+  const files = filenames(values, ['file'])
   const pods = positionals.filter((p) => p !== '-')
   if (positionals.includes('-')) files.push('-')
   if (files.length > 0 && (pods.length > 0 || values.all)) throw new UsageError('give either files (-f) or a pod name / --all, not both')
   if (pods.length > 1) throw new UsageError(`one pod at a time (got ${pods.join(', ')}); use --all for a whole namespace`)
   if (values.all && pods.length > 0) throw new UsageError('give a pod name or --all, not both')
-  if (files.length === 0 && pods.length === 0 && !values.all) throw new UsageError(`nothing to explain: give -f FILE, a pod name, or --all\n\n${USAGE}`)
+  if (files.length === 0 && pods.length === 0 && !values.all) throw new UsageError(`nothing to explain: give -f FILE, a pod name, or --all\nRun '${prog} explain --help' for its options.`)
   if (files.length > 0 && (values.kubeconfig !== undefined || values.context !== undefined)) {
     throw new UsageError('--kubeconfig and --context apply to the live cluster, not to files')
   }
@@ -246,8 +244,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         )
 
   if (format === 'json') io.stdout.write(toJson(explained.results))
-  else if (explained.results.length > 0) io.stdout.write(toText(explained.results, { color: io.stdout.isTTY === true && !io.env['NO_COLOR'] }))
+  else if (format === 'yaml') io.stdout.write(stringify(JSON.parse(toJson(explained.results))))
+  else if (explained.results.length > 0) io.stdout.write(toText(explained.results, { color }))
   else if (explained.note !== undefined) io.stdout.write(explained.note)
-  for (const e of explained.errors) io.stderr.write(`pod-preflight explain: ${e}\n`)
+  for (const e of explained.errors) io.stderr.write(`${prog} explain: ${e}\n`)
   return explained.errors.length > 0 ? EXIT_USAGE : EXIT_OK
 }

@@ -1,36 +1,39 @@
-import { parseArgs } from 'node:util'
+import { stringify } from 'yaml'
 import { RULES, ruleById } from '../../rules/index.js'
+import { suggestRuleId } from '../../policy/policy.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
+import { outputFormat, outputOption, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
-const HELP = `Usage: pod-preflight rules [--format text|json] [RULE-ID]
+const FORMATS = ['text', 'json', 'yaml'] as const
 
-Lists every rule with its id, default action, scope and a one-line description.
-With a RULE-ID, shows that rule in full: what it detects, what happens at run time,
-the fix, and its parameters.
-`
+export const command: CommandSpec<OutputOpts> = {
+  configure(cmd) {
+    cmd
+      .description(
+        'Lists every rule with its id, default action, scope and a one-line description. ' +
+          'With a RULE-ID, shows that rule in full: what it detects, what happens at run time, ' +
+          'the fix, and its parameters.',
+      )
+      .argument('[rule-ids...]', 'rules to show in full')
+    outputOption(cmd, FORMATS, 'text')
+  },
+  action: (opts, operands, io, ctx) => rules(opts, operands, io, ctx),
+}
 
-export async function run(args: string[], io: CliIO): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { format: { type: 'string', short: 'o', default: 'text' }, help: { type: 'boolean', short: 'h' } } })
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`)
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) {
-    io.stdout.write(HELP)
-    return EXIT_OK
-  }
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, not '${values.format}'`)
+async function rules(values: OutputOpts, positionals: string[], io: CliIO, { prog }: CommandContext): Promise<number> {
+  const format = outputFormat(values, FORMATS, 'text')
   let selected = RULES
   if (positionals.length > 0) {
     selected = positionals.map((id) => {
       const r = ruleById(id)
-      if (r === undefined) throw new UsageError(`unknown rule '${id}'; 'pod-preflight rules' lists them`)
+      if (r === undefined) {
+        const hint = suggestRuleId(id, RULES.map((x) => x.id))
+        throw new UsageError(`unknown rule '${id}'${hint !== undefined ? `; did you mean ${hint}?` : ''} ('${prog} rules' lists them)`)
+      }
       return r
     })
   }
-  if (values.format === 'json') {
+  if (format === 'json' || format === 'yaml') {
     const rules = selected.map((r) => ({
       id: r.id,
       title: r.title,
@@ -40,7 +43,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       docs: r.docs,
       params: r.params,
     }))
-    io.stdout.write(`${JSON.stringify({ rules }, null, 2)}\n`)
+    io.stdout.write(format === 'json' ? `${JSON.stringify({ rules }, null, 2)}\n` : stringify({ rules }))
     return EXIT_OK
   }
   if (positionals.length > 0) {

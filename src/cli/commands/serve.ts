@@ -2,9 +2,9 @@
  * `pod-preflight serve`: the admission webhook over HTTPS. Flags in, startServer() out, then
  * wait for SIGTERM/SIGINT and shut down gracefully.
  */
-import { parseArgs } from 'node:util'
 import type { DestinationStream } from 'pino'
-import { UsageError, type CliIO } from '../io.js'
+import { memoryIO, UsageError, type CliIO } from '../io.js'
+import { parseOptions, runCommand, type CommandSpec } from '../command.js'
 import { RULES } from '../../rules/index.js'
 import { readFileSync } from 'node:fs'
 import { startServer, DEFAULT_RELOAD_INTERVAL_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
@@ -16,50 +16,6 @@ import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
 import { TlsFilesError } from '../../admission/tls.js'
 import { SeamError } from '../../admission/seams.js'
 import { PolicyError } from '../../policy/policy.js'
-
-export const SERVE_USAGE = `Usage: pod-preflight serve --tls-cert FILE --tls-key FILE [options]
-       pod-preflight serve --tls-secret NAME --webhook-configuration NAME --service NAME [options]
-
-Runs the validating admission webhook over HTTPS:
-  POST /validate   AdmissionReview admission.k8s.io/v1
-  GET  /healthz    the process is alive
-  GET  /readyz     the policy is loaded (and the cluster view synced, with --cluster)
-  GET  /metrics    Prometheus metrics
-
-Options:
-  --host ADDRESS          address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
-  --port PORT             port to listen on (default 8443)
-  --tls-cert FILE         serving certificate (PEM); reloaded when the file changes
-  --tls-key FILE          its private key (PEM)
-  --tls-secret NAME       self-managed certificates: find or create CA and certificate in this
-                          Secret, keep the caBundle of --webhook-configuration in step, renew
-                          at 2/3 of --cert-validity (instead of --tls-cert/--tls-key)
-  --webhook-configuration NAME  the ValidatingWebhookConfiguration whose caBundle is kept
-  --service NAME          the Service the API server calls (the certificate covers its names)
-  --namespace NAME        namespace of Secret and Service (default: POD_NAMESPACE, else the
-                          service account's namespace)
-  --cert-validity DUR     lifetime of each self-managed certificate (default 365d)
-  --policy FILE           policy file (default: the shipped default policy); reloaded when it changes
-  --reload-interval DUR   how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)
-  --time-budget DUR       answer "allowed, not fully checked" when judging takes longer
-                          (default ${DEFAULT_BUDGET_MS}ms; keep it below the webhook's timeoutSeconds)
-  --max-warnings N        most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})
-  --cache-size N          evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)
-  --shutdown-delay DUR    on SIGTERM, answer /readyz 503 for this long before closing (default 0s)
-  --log-level LEVEL       ${LOG_LEVELS.join(', ')} (default info)
-  --cluster               judge against the live cluster state (cluster-scoped rules)
-  --companion             explain failed pods as they fail (counted in /metrics)
-  --audit                 background audit: keep one PolicyReport (wgpolicyk8s.io/v1alpha2) per
-                          namespace and a ClusterPolicyReport up to date; one replica writes (a Lease)
-  --audit-interval DUR    how often the leader audits the cluster (default 60s)
-  --lease-namespace NS    namespace of the Leases of --audit and --companion (default: POD_NAMESPACE,
-                          else pod-preflight); with several replicas one holds each Lease
-  --lease-duration DUR    how long a leader that stopped renewing keeps a Lease (default 15s)
-  --kubeconfig FILE       kubeconfig for --cluster/--companion/--audit/--tls-secret (default: KUBECONFIG,
-                          ~/.kube/config, or the in-cluster service account)
-
-Durations are written like 500ms, 2.5s, 1m, 12h or 365d.
-`
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -110,62 +66,97 @@ export interface ServeConfig {
   shutdownDelayMs: number
 }
 
+interface ServeOpts {
+  host?: string
+  port?: string
+  tlsCert?: string
+  tlsKey?: string
+  tlsSecret?: string
+  webhookConfiguration?: string
+  service?: string
+  namespace?: string
+  certValidity?: string
+  policy?: string
+  reloadInterval?: string
+  timeBudget?: string
+  maxWarnings?: string
+  cacheSize?: string
+  shutdownDelay?: string
+  logLevel?: string
+  cluster?: boolean
+  companion?: boolean
+  audit?: boolean
+  auditInterval?: string
+  leaseNamespace?: string
+  leaseDuration?: string
+  kubeconfig?: string
+}
+
+export const command: CommandSpec<ServeOpts> = {
+  configure(cmd) {
+    cmd
+      .usage('--tls-cert FILE --tls-key FILE [options]')
+      .description(
+        'Runs the validating admission webhook over HTTPS:\n' +
+          '  POST /validate   AdmissionReview admission.k8s.io/v1\n' +
+          '  GET  /healthz    the process is alive\n' +
+          '  GET  /readyz     policy loaded (and cluster view synced, with --cluster)\n' +
+          '  GET  /metrics    Prometheus metrics',
+      )
+      .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 in a container)')
+      .option('--port <port>', 'port to listen on (default 8443)')
+      .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
+      .option('--tls-key <file>', 'its private key (PEM)')
+      .option('--tls-secret <name>', 'self-managed certificates: find or create CA and certificate in this Secret, keep the caBundle of --webhook-configuration in step, renew at 2/3 of --cert-validity (instead of --tls-cert/--tls-key)')
+      .option('--webhook-configuration <name>', 'the ValidatingWebhookConfiguration whose caBundle is kept')
+      .option('--service <name>', 'the Service the API server calls (the certificate covers its names)')
+      .option('--namespace <name>', "namespace of Secret and Service (default: POD_NAMESPACE, else the service account's namespace)")
+      .option('--cert-validity <duration>', 'lifetime of each self-managed certificate (default 365d)')
+      .option('--policy <file>', 'policy file (default: the shipped default policy); reloaded when it changes')
+      .option('--reload-interval <duration>', `how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)`)
+      .option('--time-budget <duration>', `answer "allowed, not fully checked" when judging takes longer (default ${DEFAULT_BUDGET_MS}ms; keep it below the webhook's timeoutSeconds)`)
+      .option('--max-warnings <n>', `most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})`)
+      .option('--cache-size <n>', `evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)`)
+      .option('--shutdown-delay <duration>', 'on SIGTERM, answer /readyz 503 for this long before closing (default 0s)')
+      .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
+      .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
+      .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
+      .option('--audit', 'background audit: keep one PolicyReport (wgpolicyk8s.io/v1alpha2) per namespace and a ClusterPolicyReport up to date; one replica writes (a Lease)')
+      .option('--audit-interval <duration>', 'how often the leader audits the cluster (default 60s)')
+      .option('--lease-namespace <namespace>', 'namespace of the Leases of --audit and --companion (default: POD_NAMESPACE, else pod-preflight); with several replicas one holds each Lease')
+      .option('--lease-duration <duration>', 'how long a leader that stopped renewing keeps a Lease (default 15s)')
+      .option('--kubeconfig <file>', 'kubeconfig for --cluster/--companion/--audit/--tls-secret (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+      .addHelpText('after', '\nDurations are written like 500ms, 2.5s, 1m, 12h or 365d.')
+  },
+  action: (opts, _operands, io) => serve(toConfig(opts, io.env, readTextFile), io),
+}
+
+/** `serve ARGS` as main runs it, for tests. */
+export const run = (args: string[], io: CliIO): Promise<number> => runCommand(command as CommandSpec<object>, 'serve', args, io)
+
 /** Reads the flags; throws UsageError. Returns undefined for --help. */
 export function parseServeArgs(
   args: string[],
   env: Record<string, string | undefined> = process.env,
   readFile: (path: string) => string | undefined = readTextFile,
 ): ServeConfig | undefined {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        policy: { type: 'string' },
-        'reload-interval': { type: 'string' },
-        'time-budget': { type: 'string' },
-        'max-warnings': { type: 'string' },
-        'cache-size': { type: 'string' },
-        'shutdown-delay': { type: 'string' },
-        'log-level': { type: 'string' },
-        cluster: { type: 'boolean' },
-        companion: { type: 'boolean' },
-        audit: { type: 'boolean' },
-        'audit-interval': { type: 'string' },
-        'lease-namespace': { type: 'string' },
-        'lease-duration': { type: 'string' },
-        kubeconfig: { type: 'string' },
-        'tls-secret': { type: 'string' },
-        'webhook-configuration': { type: 'string' },
-        service: { type: 'string' },
-        namespace: { type: 'string' },
-        'cert-validity': { type: 'string' },
-      },
-    })
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n\n${SERVE_USAGE}`)
-  }
-  const v = parsed.values
-  if (v.help === true) return undefined
-  const cert = v['tls-cert']
-  const key = v['tls-key']
-  const secret = v['tls-secret']
+  const parsed = parseOptions(command, 'serve', args, memoryIO())
+  return parsed === undefined ? undefined : toConfig(parsed.opts, env, readFile)
+}
+
+function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFile: (path: string) => string | undefined): ServeConfig {
+  const cert = v.tlsCert
+  const key = v.tlsKey
+  const secret = v.tlsSecret
   let selfManaged: SelfManagedOptions | undefined
   if (secret !== undefined) {
     if (cert !== undefined || key !== undefined) throw new UsageError('--tls-secret (self-managed certificates) and --tls-cert/--tls-key (certificate files) exclude each other; give one')
-    const vwc = v['webhook-configuration']
+    const vwc = v.webhookConfiguration
     const service = v.service
     if (vwc === undefined || service === undefined) throw new UsageError('--tls-secret needs --webhook-configuration NAME (whose caBundle is kept in step) and --service NAME (whose names the certificate covers)')
     const namespace = resolveNamespace(v.namespace, env, readFile)
     if (namespace === undefined) throw new UsageError('--tls-secret: no namespace; give --namespace NAME or set POD_NAMESPACE (the manifests set it from the downward API)')
-    const validityMs = v['cert-validity'] !== undefined ? parseDuration(v['cert-validity'], '--cert-validity') : DEFAULT_CERT_VALIDITY_MS
+    const validityMs = v.certValidity !== undefined ? parseDuration(v.certValidity, '--cert-validity') : DEFAULT_CERT_VALIDITY_MS
     if (validityMs < MIN_CERT_VALIDITY_MS) throw new UsageError(`--cert-validity must be at least ${MIN_CERT_VALIDITY_MS / 1000}s: a renewal needs time to publish its CA before it is served`)
     selfManaged = {
       secretName: checkName(secret, '--tls-secret'),
@@ -175,21 +166,21 @@ export function parseServeArgs(
       validityMs,
     }
   } else {
-    for (const f of ['webhook-configuration', 'service', 'cert-validity'] as const) {
-      if (v[f] !== undefined) throw new UsageError(`--${f} only applies with --tls-secret (self-managed certificates)`)
+    for (const [f, value] of [['webhook-configuration', v.webhookConfiguration], ['service', v.service], ['cert-validity', v.certValidity]] as const) {
+      if (value !== undefined) throw new UsageError(`--${f} only applies with --tls-secret (self-managed certificates)`)
     }
     if (cert === undefined || key === undefined) {
       throw new UsageError('--tls-cert and --tls-key are required (certs/generate.sh makes a pair for development), unless --tls-secret asks for self-managed certificates')
     }
   }
-  const level = v['log-level'] ?? 'info'
+  const level = v.logLevel ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`)
-  const budgetMs = v['time-budget'] !== undefined ? parseDuration(v['time-budget'], '--time-budget') : undefined
+  const budgetMs = v.timeBudget !== undefined ? parseDuration(v.timeBudget, '--time-budget') : undefined
   if (budgetMs !== undefined && budgetMs < 1) throw new UsageError('--time-budget must be at least 1ms')
   const options: ServeConfig['options'] = {
     host: v.host ?? '127.0.0.1',
     port: v.port !== undefined ? parseInteger(v.port, '--port', 0, 65535) : 8443,
-    reloadIntervalMs: v['reload-interval'] !== undefined ? parseDuration(v['reload-interval'], '--reload-interval') : DEFAULT_RELOAD_INTERVAL_MS,
+    reloadIntervalMs: v.reloadInterval !== undefined ? parseDuration(v.reloadInterval, '--reload-interval') : DEFAULT_RELOAD_INTERVAL_MS,
   }
   if (selfManaged !== undefined) options.selfManaged = selfManaged
   else if (cert !== undefined && key !== undefined) {
@@ -198,26 +189,26 @@ export function parseServeArgs(
   }
   if (v.policy !== undefined) options.policyFile = v.policy
   if (budgetMs !== undefined) options.budgetMs = budgetMs
-  if (v['max-warnings'] !== undefined) options.maxWarnings = parseInteger(v['max-warnings'], '--max-warnings', 0, 100)
-  if (v['cache-size'] !== undefined) options.cacheEntries = parseInteger(v['cache-size'], '--cache-size', 0, 1_000_000)
+  if (v.maxWarnings !== undefined) options.maxWarnings = parseInteger(v.maxWarnings, '--max-warnings', 0, 100)
+  if (v.cacheSize !== undefined) options.cacheEntries = parseInteger(v.cacheSize, '--cache-size', 0, 1_000_000)
   if (v.cluster === true) options.cluster = true
   if (v.companion === true) options.companion = true
   if (v.kubeconfig !== undefined) options.kubeconfig = v.kubeconfig
-  const leaseFlags = v['lease-namespace'] !== undefined || v['lease-duration'] !== undefined
+  const leaseFlags = v.leaseNamespace !== undefined || v.leaseDuration !== undefined
   if (leaseFlags && v.audit !== true && v.companion !== true) throw new UsageError('--lease-namespace and --lease-duration go with --audit or --companion')
-  if (v['audit-interval'] !== undefined && v.audit !== true) throw new UsageError('--audit-interval goes with --audit')
+  if (v.auditInterval !== undefined && v.audit !== true) throw new UsageError('--audit-interval goes with --audit')
   if (v.audit === true || v.companion === true) {
-    const leaseNamespace = v['lease-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'pod-preflight'
+    const leaseNamespace = v.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? 'pod-preflight'
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(leaseNamespace)) throw new UsageError(`--lease-namespace: '${leaseNamespace}' is not a namespace name`)
     const lease: { leaseDurationMs?: number; retryPeriodMs?: number } = {}
-    if (v['lease-duration'] !== undefined) {
-      const leaseDurationMs = parseDuration(v['lease-duration'], '--lease-duration')
+    if (v.leaseDuration !== undefined) {
+      const leaseDurationMs = parseDuration(v.leaseDuration, '--lease-duration')
       if (leaseDurationMs < 3000) throw new UsageError('--lease-duration must be at least 3s')
       lease.leaseDurationMs = leaseDurationMs
       lease.retryPeriodMs = Math.max(500, Math.round(leaseDurationMs / 7))
     }
     if (v.audit === true) {
-      const intervalMs = v['audit-interval'] !== undefined ? parseDuration(v['audit-interval'], '--audit-interval') : 60_000
+      const intervalMs = v.auditInterval !== undefined ? parseDuration(v.auditInterval, '--audit-interval') : 60_000
       if (intervalMs < 1000) throw new UsageError('--audit-interval must be at least 1s')
       options.audit = { intervalMs, leaseNamespace, ...lease }
     }
@@ -226,16 +217,11 @@ export function parseServeArgs(
   return {
     options,
     logLevel: level as LogLevel,
-    shutdownDelayMs: v['shutdown-delay'] !== undefined ? parseDuration(v['shutdown-delay'], '--shutdown-delay') : 0,
+    shutdownDelayMs: v.shutdownDelay !== undefined ? parseDuration(v.shutdownDelay, '--shutdown-delay') : 0,
   }
 }
 
-export async function run(args: string[], io: CliIO): Promise<number> {
-  const config = parseServeArgs(args)
-  if (config === undefined) {
-    io.stdout.write(SERVE_USAGE)
-    return 0
-  }
+async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   // Logs are JSON lines on stderr; a test's CliIO gets them through its own stream.
   const destination: DestinationStream | undefined = io.stderr === process.stderr ? undefined : { write: (s: string) => void io.stderr.write(s) }
   const logger = createLogger(config.logLevel, destination)

@@ -1,8 +1,27 @@
+import { stringify } from 'yaml'
 import type { CheckReport } from '../report.js'
-import { jsonForTerminal } from '../../text/sanitize.js'
+import { escapeControlsKeepNewlines, jsonForTerminal } from '../../text/sanitize.js'
 
 /** Exactly one JSON object: findings, errors, warnings, summary. */
 export function formatJson(report: CheckReport): string {
+  return `${jsonForTerminal(JSON.stringify(jsonReport(report), null, 2))}\n`
+}
+
+/** The same document as formatJson, as YAML. */
+export function formatYaml(report: CheckReport): string {
+  return yamlForTerminal(jsonReport(report))
+}
+
+/**
+ * YAML safe to print: when a value holds a character a terminal acts on, the document is
+ * written in YAML's JSON form (every YAML parser reads it), where those become \u escapes.
+ */
+export function yamlForTerminal(value: unknown): string {
+  const text = stringify(value)
+  return escapeControlsKeepNewlines(text) === text ? text : `${jsonForTerminal(JSON.stringify(value, null, 2))}\n`
+}
+
+function jsonReport(report: CheckReport): object {
   const findings = report.objects.flatMap((o) =>
     o.findings.map((f) => ({
       rule: f.rule,
@@ -15,5 +34,5 @@ export function formatJson(report: CheckReport): string {
       source: { file: (f.source ?? o.source).file, line: (f.source ?? o.source).line ?? null },
     })),
   )
-  return `${jsonForTerminal(JSON.stringify({ findings, errors: report.errors, warnings: report.warnings, summary: report.summary }, null, 2))}\n`
+  return { findings, errors: report.errors, warnings: report.warnings, summary: report.summary }
 }

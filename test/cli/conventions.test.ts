@@ -1,0 +1,121 @@
+/**
+ * The conventions every command shares: -o/--output (and the older --format), -f/--filename
+ * beside positional paths, --color=auto|always|never with NO_COLOR and the older --no-color,
+ * the program name as invoked, version, help and unknown commands.
+ */
+import t from 'tap'
+import { main } from '../../src/cli/main.js'
+import { memoryIO, type CliIO } from '../../src/cli/io.js'
+import { progFromInvocation } from '../../src/cli/command.js'
+
+const examples = new URL('../../examples/', import.meta.url).pathname
+
+async function cli(args: string[], opts: { env?: Record<string, string>; tty?: boolean; prog?: string; stdin?: string } = {}): Promise<{ code: number; out: string; err: string }> {
+  const io = memoryIO(opts.stdin ?? '', opts.env ?? {}, examples) as CliIO & { out: () => string; err: () => string }
+  if (opts.tty === true) io.stdout.isTTY = true
+  if (opts.prog !== undefined) io.prog = opts.prog
+  const code = await main(args, io)
+  return { code, out: io.out(), err: io.err() }
+}
+
+// eslint-disable-next-line no-control-regex
+const ESC = /\x1b\[/
+
+t.test('-o, --output, --output=, and the older --format give the same output', async (t) => {
+  const spellings = [['-o', 'json'], ['--output', 'json'], ['--output=json'], ['--format', 'json'], ['--format=json'], ['-ojson']]
+  const outs = []
+  for (const s of spellings) {
+    const r = await cli(['check', ...s, 'broken-pod.yaml'])
+    t.equal(r.code, 1, s.join(' '))
+    t.equal(r.err, '', s.join(' '))
+    outs.push(r.out)
+  }
+  t.ok(JSON.parse(outs[0] ?? '') !== undefined)
+  for (const o of outs) t.equal(o, outs[0])
+  const yaml = await cli(['check', '-o', 'yaml', 'broken-pod.yaml'])
+  t.equal(yaml.code, 1)
+  t.match(yaml.out, /^findings:\n {2}- rule: /)
+  for (const cmd of [['rules'], ['version'], ['explain', '-f', 'broken-pod.yaml']]) {
+    const bad = await cli([...cmd, '-o', 'xml'])
+    t.equal(bad.code, 2, cmd.join(' '))
+    t.match(bad.err, /-o\/--output must be one of text, json, yaml, not 'xml'/, cmd.join(' '))
+    const y = await cli([...cmd, '-o', 'yaml'])
+    t.not(y.out, '', `${cmd.join(' ')} -o yaml prints something`)
+    t.notMatch(y.out, /^\{/, `${cmd.join(' ')} -o yaml is not JSON`)
+  }
+})
+
+t.test('-f/--filename, repeated, and positional paths are the same inputs', async (t) => {
+  const a = await cli(['check', '-o', 'json', 'broken-pod.yaml', 'web-deployment.yaml'])
+  const b = await cli(['check', '-o', 'json', '-f', 'broken-pod.yaml', '--filename', 'web-deployment.yaml'])
+  const c = await cli(['check', '-o', 'json', '-f', 'broken-pod.yaml', 'web-deployment.yaml'])
+  t.equal(a.code, 1)
+  t.same(JSON.parse(b.out), JSON.parse(a.out))
+  t.same(JSON.parse(c.out), JSON.parse(a.out))
+  const stdin = await cli(['check', '-o', 'json', '-f', '-'], { stdin: 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: busybox:1.36\n' })
+  t.match(JSON.parse(stdin.out), { findings: [{ rule: 'command-missing' }] })
+  // explain keeps --file beside -f/--filename
+  const e1 = await cli(['explain', '-o', 'json', '--file', 'broken-pod.yaml'])
+  const e2 = await cli(['explain', '-o', 'json', '--filename', 'broken-pod.yaml'])
+  t.equal(e1.out, e2.out)
+  t.equal(e1.code, e2.code)
+})
+
+t.test('--color=auto|always|never, NO_COLOR and --no-color', async (t) => {
+  const run = (args: string[], opts: { env?: Record<string, string>; tty?: boolean } = {}) => cli(['check', ...args, 'broken-pod.yaml'], opts)
+  t.notMatch((await run([])).out, ESC, 'not a terminal: no colour')
+  t.match((await run([], { tty: true })).out, ESC, 'a terminal: colour')
+  t.notMatch((await run([], { tty: true, env: { NO_COLOR: '1' } })).out, ESC, 'NO_COLOR turns auto off')
+  t.match((await run([], { tty: true, env: { NO_COLOR: '' } })).out, ESC, 'an empty NO_COLOR does not')
+  t.match((await run(['--color=always'], { env: { NO_COLOR: '1' } })).out, ESC, '--color=always wins over NO_COLOR')
+  t.match((await run(['--color', 'always'])).out, ESC)
+  t.match((await run(['--color'])).out, ESC, 'a bare --color means always')
+  t.notMatch((await run(['--color=never'], { tty: true })).out, ESC)
+  t.notMatch((await run(['--no-color'], { tty: true })).out, ESC, 'the older --no-color')
+  t.match((await run(['--color=auto'], { tty: true })).out, ESC)
+  // The older boolean --color followed by a path still reads the path as a path.
+  const legacy = await cli(['check', '--color', 'broken-pod.yaml'])
+  t.equal(legacy.code, 1)
+  t.match(legacy.out, ESC)
+  const bad = await run(['--color=sometimes'])
+  t.equal(bad.code, 2)
+  t.match(bad.err, /--color must be auto, always or never, not 'sometimes'/)
+})
+
+t.test('the program name follows the invocation', async (t) => {
+  t.equal(progFromInvocation('/usr/local/bin/kubectl-preflight', '/usr/bin/node'), 'kubectl preflight')
+  t.equal(progFromInvocation(undefined, '/home/me/.krew/bin/kubectl-preflight'), 'kubectl preflight')
+  t.equal(progFromInvocation('/usr/lib/node_modules/pod-preflight/dist/cli/bin.js', '/usr/bin/node'), 'pod-preflight')
+  t.equal(progFromInvocation('/usr/local/bin/pod-preflight', '/usr/local/bin/pod-preflight'), 'pod-preflight')
+  const help = await cli(['check', '--help'], { prog: 'kubectl preflight' })
+  t.match(help.out, /^Usage: kubectl preflight check \[options\]/)
+  t.notMatch(help.out, /pod-preflight/)
+  const top = await cli(['--help'], { prog: 'kubectl preflight' })
+  t.match(top.out, /^Usage: kubectl preflight <command>/)
+  const err = await cli(['rules', 'nope'], { prog: 'kubectl preflight' })
+  t.match(err.err, /^kubectl preflight rules: unknown rule 'nope'.*'kubectl preflight rules' lists them/)
+  const v = await cli(['version'], { prog: 'kubectl preflight' })
+  t.match(v.out, /^kubectl preflight \d+\.\d+\.\d+/)
+})
+
+t.test('version, help and unknown commands', async (t) => {
+  for (const args of [['version'], ['--version'], ['-v']]) {
+    const r = await cli(args)
+    t.equal(r.code, 0)
+    t.match(r.out, /^pod-preflight \d+\.\d+\.\d+\n {2}commit: .*\n {2}package: .*\n {2}node: {5}v\d+/, args.join(' '))
+  }
+  const j = await cli(['version', '-o', 'json'])
+  t.match(JSON.parse(j.out), { version: String, node: process.version, platform: `${process.platform}/${process.arch}` })
+  const help = await cli(['help', 'check'])
+  t.equal(help.code, 0)
+  t.match(help.out, /^Usage: pod-preflight check/)
+  const none = await cli([])
+  t.equal(none.code, 2)
+  t.match(none.out, /Commands:\n(.*\n)*\s+check\s/)
+  const typo = await cli(['chek', 'x.yaml'])
+  t.equal(typo.code, 2)
+  t.match(typo.err, /^pod-preflight: unknown command 'chek' \(Did you mean check\?\)/)
+  const missing = await cli(['explain', '--namespace'])
+  t.equal(missing.code, 2)
+  t.match(missing.err, /argument missing/)
+})
