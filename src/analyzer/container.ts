@@ -95,6 +95,25 @@ function lifetime(t: TerminatedView): string | undefined {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`
 }
 
+/**
+ * Whether the process of this termination ever ran. A runtime that could not start it says so
+ * with StartError / ContainerCannotRun and a zero start time (1970-01-01); a real start time, or
+ * Started events when the time is missing, mean the program ran and chose its exit code.
+ */
+function processStarted(events: readonly EventView[], term: TerminatedView): boolean | undefined {
+  if (term.reason === 'StartError' || term.reason === 'ContainerCannotRun') return false
+  if (term.startedAt !== undefined) return term.startedAt.getTime() > 0
+  if (events.some((e) => e.reason === 'Started')) return true
+  return undefined
+}
+
+/** Events that tell of the node or its runtime restarting under the pod, newest first. */
+function nodeRestartEvents(ctx: Ctx): EventView[] {
+  const onPod = ctx.events.filter((e) => e.reason === 'NodeNotReady' || e.reason === 'SandboxChanged')
+  const onNode = ctx.nodeEvents.filter((e) => e.reason === 'NodeNotReady' || e.reason === 'Rebooted' || (e.reason === 'Starting' && /kubelet/i.test(e.message)))
+  return [...onPod, ...onNode]
+}
+
 function livenessEvents(events: readonly EventView[]): EventView[] {
   return events.filter(
     (e) =>
@@ -150,13 +169,18 @@ function explainTermination(ctx: Ctx, c: ContainerView, site: TerminationSite): 
     return finish(b)
   }
 
-  // 3. The runtime could not start the process at all.
+  // 3. The container ended with its node or runtime, not by its own exit.
+  if (term.reason === 'Unknown') return finish(containerLost(ctx, c, codeText, again, logs))
+
+  // 4. The runtime could not start the process at all.
+  const started = processStarted(events, term)
   const startMessage = term.message ?? ''
   const start = classifyStartMessage(startMessage)
-  if (start !== undefined && (term.reason === 'StartError' || term.reason === 'ContainerCannotRun' || (code >= 126 && code <= 128))) {
-    return finish(startFailure(ctx, c, start.cause, start.executable, `${codeText}${term.reason ? `, ${term.reason}` : ''}`, again))
+  if (start !== undefined && (started === false || (code >= 126 && code <= 128))) {
+    return finish(startFailure(ctx, c, start.cause, start.executable, `${codeText}${term.reason ? `, ${term.reason}` : ''}`, again, started))
   }
-  if (term.reason === 'StartError' || term.reason === 'ContainerCannotRun') {
+  // A status above 125 from a process that never ran is the runtime's, not a signal or a choice.
+  if (code !== 125 && (term.reason === 'StartError' || term.reason === 'ContainerCannotRun' || (started === false && code >= 128 && code !== 137))) {
     const b = diag('container-create-failed', c, `${who} could not be started by the container runtime (${term.reason}, ${codeText}).${again}`)
     b.d.next.push(kubectl.describePod(ctx), 'Read the runtime message above: it names what the runtime refused (a mount, a device, a security setting).')
     const mount = forbiddenMount(c)
@@ -256,15 +280,16 @@ function explainTermination(ctx: Ctx, c: ContainerView, site: TerminationSite): 
     return finish(b)
   }
   if (code === 255) {
-    const unknown = term.reason === 'Unknown'
-    const b = diag(
-      'exit-out-of-range',
-      c,
-      unknown
-        ? `${who} ended with status 255 and reason Unknown: the container runtime lost it, typically when the node rebooted or the runtime restarted.${again}`
-        : `${who} exited with status 255${raw !== code ? ` (the runtime reported ${raw})` : ''}: usually exit(-1) or an error the program could not classify.${again}`,
-    )
-    b.d.next.push(logs, ...(unknown && ctx.pod.nodeName ? [kubectl.describeNode(ctx.pod.nodeName)] : []), 'The program chose this code: its last log lines say why.')
+    const b = diag('exit-out-of-range', c, `${who} exited with status 255${raw !== code ? ` (the runtime reported ${raw})` : ''}: usually exit(-1) or an error the program could not classify.${again}`)
+    b.d.next.push(logs, 'The program chose this code: its last log lines say why.')
+    return finish(b)
+  }
+  if (code === 125 && started === true) {
+    const b = diag('app-error', c, `${who} exited with code 125 after it had started${ran !== undefined ? ` and run for ${ran}` : ''}: the program (or its script) chose that code; the runtime did start it.${again}`)
+    if (ran === undefined) b.d.evidence.push(term.startedAt !== undefined && term.startedAt.getTime() > 0 ? at([...termPath, 'startedAt'], iso(term.startedAt)) : 'event Started: the runtime started the container')
+    b.d.evidence.push(...commandEvidence(c))
+    shellHints(c, b)
+    b.d.next.push(logs, 'Find where the program or its script exits with 125 (e.g. `exit 125`) and what it reports just before.')
     return finish(b)
   }
   if (code === 125) {
@@ -272,8 +297,8 @@ function explainTermination(ctx: Ctx, c: ContainerView, site: TerminationSite): 
     b.d.next.push(kubectl.describePod(ctx), ...(ctx.pod.nodeName ? [kubectl.describeNode(ctx.pod.nodeName)] : []), 'Check the runtime on the node (containerd/CRI-O logs) and that the image suits the node (architecture, OS).')
     return finish(b)
   }
-  if (code === 126) return finish(startFailure(ctx, c, 'command-not-executable', undefined, codeText, again))
-  if (code === 127) return finish(startFailure(ctx, c, 'command-not-found', undefined, codeText, again))
+  if (code === 126) return finish(startFailure(ctx, c, 'command-not-executable', undefined, codeText, again, started))
+  if (code === 127) return finish(startFailure(ctx, c, 'command-not-found', undefined, codeText, again, started))
   if (code === 128) {
     const b = diag('invalid-exit-code', c, `${who} exited with status 128${raw !== code ? ` (the runtime reported ${raw})` : ''} and no start error: it called exit with an invalid argument (not an integer from 0 to 255).${again}`)
     b.d.next.push(logs, 'Find where the program calls exit() and pass an integer from 0 to 255.')
@@ -373,6 +398,25 @@ function oomKilled(ctx: Ctx, c: ContainerView, codeText: string, again: string, 
   return b
 }
 
+function containerLost(ctx: Ctx, c: ContainerView, codeText: string, again: string, logs: string): Builder {
+  const who = quoteName(c)
+  const restarts = nodeRestartEvents(ctx)
+  const node = ctx.pod.nodeName
+  const b = diag(
+    'container-lost',
+    c,
+    `${who} did not exit by itself: it ended with reason Unknown (${codeText}) when ${restarts.length > 0 ? `its node${node ? ` ${node}` : ''} or container runtime restarted` : 'the container runtime lost it, as in a node reboot or a runtime restart'}; this is not an application failure.${again}`,
+  )
+  withEvents(ctx, b.d, restarts)
+  if (restarts.length === 0) b.d.evidence.push('no node or sandbox events in the input: the restart is read from reason Unknown alone')
+  if (node) b.d.next.push(kubectl.describeNode(node), `kubectl get events -A --field-selector involvedObject.kind=Node,involvedObject.name=${node}`)
+  b.d.next.push(
+    logs,
+    'Nothing to fix in the application. Find why the node or its runtime restarted (reboot, upgrade, kubelet or containerd crash, memory pressure on the node), and run at least two replicas spread over nodes so one restart does not stop the service.',
+  )
+  return b
+}
+
 function livenessKilled(ctx: Ctx, c: ContainerView, codeText: string, again: string, events: EventView[], logs: string): Builder {
   const who = quoteName(c)
   const startup = events.some((e) => /startup probe/i.test(e.message)) && !events.some((e) => /liveness probe/i.test(e.message))
@@ -440,15 +484,29 @@ function graceExceeded(ctx: Ctx, c: ContainerView, codeText: string, again: stri
   return b
 }
 
-function startFailure(ctx: Ctx, c: ContainerView, cause: 'command-not-found' | 'command-not-executable', executableInMessage: string | undefined, how: string, again: string): Builder {
+function startFailure(
+  ctx: Ctx,
+  c: ContainerView,
+  cause: 'command-not-found' | 'command-not-executable',
+  executableInMessage: string | undefined,
+  how: string,
+  again: string,
+  started?: boolean,
+): Builder {
   const who = quoteName(c)
   const exe = executable(c)
   // Exit 126/127 without a runtime message comes from a shell that ran: the culprit is in its script.
   const script = executableInMessage === undefined && exe !== undefined && isShell(exe.value) ? shellScript(c) : undefined
   const scriptWord = script?.trim().split(/\s+/)[0]
   const name = executableInMessage ?? (script !== undefined ? scriptWord : exe?.value)
+  // A process that started found its entrypoint: a command it ran later was the one missing.
+  const inner = started === true && executableInMessage === undefined && script === undefined
   let summary: string
-  if (script !== undefined) {
+  if (inner) {
+    summary = cause === 'command-not-found'
+      ? `${who} started, then exited with code 127: a command it ran (from a script or as a child process) was not found; its entrypoint${name !== undefined ? ` "${name}"` : ''} itself was found.${again}`
+      : `${who} started, then exited with code 126: a command it ran was found but could not be executed (permission denied or not a binary for this system).${again}`
+  } else if (script !== undefined) {
     summary = cause === 'command-not-found'
       ? `${who} exited with code 127: its shell could not find a command${scriptWord ? ` (the script starts with "${scriptWord}")` : ''}; it is missing from the image or not on PATH.${again}`
       : `${who} exited with code 126: its shell found a command but could not execute it (permission denied or not a binary for this system).${again}`
@@ -459,7 +517,7 @@ function startFailure(ctx: Ctx, c: ContainerView, cause: 'command-not-found' | '
   }
   const b = diag(cause, c, summary)
   b.d.evidence.push(...commandEvidence(c))
-  if (exe !== undefined && /\s/.test(exe.value.trim()) && cause === 'command-not-found') {
+  if (!inner && exe !== undefined && /\s/.test(exe.value.trim()) && cause === 'command-not-found') {
     b.d.preventedBy = 'command-whitespace-in-executable'
     b.d.evidence.push(`${exe.field}[0] ${JSON.stringify(exe.value)} contains a space, so the whole string is taken as one file name`)
   } else {
@@ -738,8 +796,18 @@ export function analyzeContainer(ctx: Ctx, c: ContainerView): Diagnosis[] {
       case 'CreateContainerError':
       case 'RunContainerError':
       case 'StartError':
-      case 'PreCreateHookError':
+      case 'PreCreateHookError': {
+        // The runtime's own words are often only in the last termination (StartError, exit 128).
+        const site = lastSite(false)
+        if (site && reason !== 'CreateContainerError' && (processStarted([], site.term) === false || classifyStartMessage(site.term.message ?? '') !== undefined)) {
+          const d = explainTermination(ctx, c, site)
+          if (d) {
+            d.evidence.unshift(at([...s.path, 'state', 'waiting', 'reason'], reason))
+            return [d]
+          }
+        }
         return [createError(ctx, c, reason)]
+      }
       case 'PreStartHookError':
       case 'PostStartHookError':
         return [hookWaiting(ctx, c, reason)]

@@ -9,6 +9,8 @@ export interface Ctx {
   pod: PodView
   /** Events about the pod, newest first (the analyzer's own PreflightDiagnosis events excluded). */
   events: EventView[]
+  /** Events about the pod's node (NodeNotReady, Rebooted, kubelet Starting), newest first. */
+  nodeEvents: EventView[]
   /** Events about the owner (FailedCreate, BackoffLimitExceeded, ...), newest first. */
   ownerEvents: EventView[]
   owner?: { kind: string; name: string; object?: Obj }
@@ -29,6 +31,7 @@ export function makeContext(pod: PodView, input: AnalyzerInput): Ctx {
   const ctx: Ctx = {
     pod,
     events: all.filter((e) => isAboutPod(e, pod)).sort(byRecency),
+    nodeEvents: pod.nodeName ? all.filter((e) => e.object.kind === 'Node' && e.object.name === pod.nodeName).sort(byRecency) : [],
     ownerEvents: ownerKind && ownerName ? all.filter((e) => isAboutObject(e, ownerKind, ownerName, pod.namespace, ref?.uid)).sort(byRecency) : [],
     now: input.now,
     attribution: new Map(),

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { analyze, isUnhealthy } from '../../src/analyzer/analyze.js'
 import type { Diagnosis } from '../../src/analyzer/types.js'
-import { crashLoop, event, makePod } from './build.js'
+import { crashLoop, event, jobExit, makePod } from './build.js'
 import { FIXTURES, NOW, runFixture } from './fixtures.js'
 
 function diagnose(pod: unknown, events: unknown[] = [], extra: Partial<Parameters<typeof analyze>[0]> = {}): Diagnosis[] {
@@ -216,4 +216,69 @@ t.test('garbled pods never make the analyzer throw', async (t) => {
     ran++
   }
   t.equal(ran, 400)
+})
+
+t.test('the last state explains a container waiting in RunContainerError or CrashLoopBackOff', async (t) => {
+  const [run] = runFixture('describe/current-runcontainererror-last-state.txt')
+  const d = first(run?.diagnoses ?? [])
+  t.equal(d.cause, 'command-not-executable')
+  t.equal(d.exitCode, 128, 'the exit code of the last state, not null')
+  t.ok(d.evidence.includes('status.containerStatuses[0].state.waiting.reason: RunContainerError'))
+  t.ok(d.evidence.some((e) => e.startsWith('status.containerStatuses[0].lastState.terminated.message: ') && e.includes('permission denied')), 'the runtime message of the last state')
+  t.match(d.summary, /"\/opt\/engine\/bin\/start-engine" is not executable/)
+
+  const waitingRun = (lastState: Record<string, unknown>) =>
+    first(diagnose(makePod({ status: { restartCount: 3, state: { waiting: { reason: 'RunContainerError' } }, lastState: { terminated: lastState } } })))
+  const notFound = waitingRun({ exitCode: 128, reason: 'StartError', message: 'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "wge": executable file not found in $PATH: unknown', startedAt: '1970-01-01T00:00:00Z', finishedAt: '2024-05-13T10:38:00Z' })
+  t.equal(notFound.cause, 'command-not-found')
+  t.equal(notFound.exitCode, 128)
+  t.match(notFound.summary, /"wge" was not found/)
+  // A crash before the current RunContainerError is a different story: it does not explain it.
+  const earlierCrash = waitingRun({ exitCode: 1, reason: 'Error', message: 'panic: config not loaded', startedAt: '2024-05-13T10:30:00Z', finishedAt: '2024-05-13T10:31:00Z' })
+  t.equal(earlierCrash.cause, 'container-create-failed')
+  t.equal(earlierCrash.exitCode, undefined)
+})
+
+t.test('exit codes are read in the context of whether the process ever ran', async (t) => {
+  const [lost, nearMiss] = runFixture('pods/container-lost-node-reboot.yaml')
+  const d = first(lost?.diagnoses ?? [])
+  t.equal(d.cause, 'container-lost')
+  t.equal(d.exitCode, 255)
+  t.ok(d.evidence.includes('status.containerStatuses[0].lastState.terminated.reason: Unknown'))
+  t.ok(d.evidence.some((e) => /^event Rebooted .*: Node worker-5 has been rebooted/.test(e)), 'the node reboot event')
+  t.ok(d.evidence.some((e) => /^event NodeNotReady .*: Node is not ready/.test(e)), 'the NodeNotReady event')
+  t.ok(d.evidence.some((e) => /^event SandboxChanged/.test(e)), 'the sandbox event')
+  t.ok(d.next.includes('kubectl describe node worker-5'))
+  t.match(d.summary, /not an application failure/)
+  t.equal(first(nearMiss?.diagnoses ?? []).cause, 'exit-out-of-range', 'exit 255 with reason Error is the program\'s own exit, even on a node that was not ready')
+  const unknownNoEvents = first(diagnose(makePod({ status: { restartCount: 1, ready: true, lastState: { terminated: { exitCode: 255, reason: 'Unknown', startedAt: '2024-05-12T10:00:00Z', finishedAt: '2024-05-13T09:00:00Z' } } } })))
+  t.equal(unknownNoEvents.cause, 'container-lost')
+  t.ok(unknownNoEvents.evidence.some((e) => /read from reason Unknown alone/.test(e)), 'says that no node event was seen')
+
+  const exit125 = (extra: Record<string, unknown>) => first(diagnose(jobExit(125, extra)))
+  const ran = exit125({ startedAt: '2024-05-13T10:10:00Z', finishedAt: '2024-05-13T10:12:00Z' })
+  t.equal(ran.cause, 'app-error', '125 after two minutes of running is the program\'s choice')
+  t.equal(ran.exitCode, 125)
+  t.match(ran.summary, /after it had started and run for 2m/)
+  const never = exit125({ reason: 'ContainerCannotRun', startedAt: '1970-01-01T00:00:00Z', finishedAt: '2024-05-13T10:12:00Z' })
+  t.equal(never.cause, 'container-runtime-failed')
+  t.equal(exit125({}).cause, 'container-runtime-failed', 'no start time and no Started event: the runtime\'s code')
+  const byEvent = first(diagnose(jobExit(125), [event('Started', 'Started container main', { type: 'Normal', count: 1 })]))
+  t.equal(byEvent.cause, 'app-error', 'a Started event says it ran when the times are missing')
+
+  const inner = first(diagnose(crashLoop(127, {}, { container: { command: ['/app/run'] } })))
+  t.equal(inner.cause, 'command-not-found')
+  t.match(inner.summary, /started, then exited with code 127: a command it ran/)
+  const spaced = first(diagnose(crashLoop(127, {}, { container: { command: ['/app/run --fast'] } })))
+  t.equal(spaced.preventedBy, undefined, 'an entrypoint that ran was found, whatever its name')
+  const neverRan = first(diagnose(crashLoop(127, { startedAt: '1970-01-01T00:00:00Z' }, { container: { command: ['/app/run --fast'] } })))
+  t.equal(neverRan.preventedBy, 'command-whitespace-in-executable')
+  t.match(neverRan.summary, /could not start/)
+
+  const silent128 = first(diagnose(crashLoop(128, { startedAt: '1970-01-01T00:00:00Z' })))
+  t.equal(silent128.cause, 'container-create-failed', '128 from a process that never ran is a start failure')
+  t.equal(first(diagnose(crashLoop(128))).cause, 'invalid-exit-code', '128 from a process that ran')
+  const sig = first(diagnose(crashLoop(130, { startedAt: '1970-01-01T00:00:00Z' })))
+  t.equal(sig.cause, 'container-create-failed', 'no signal reached a process that never ran')
+  t.equal(first(diagnose(crashLoop(130))).cause, 'signal')
 })

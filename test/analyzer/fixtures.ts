@@ -39,7 +39,7 @@ export const EXPECTED: Record<string, Record<string, Expected[]>> = {
   'pods/image-inspect-error.yaml': { 'static-site-6b9f7c5d8-kx7qp': [{ cause: 'image-inspect-failed', container: 'nginx' }] },
   'pods/config-missing-secret-key.yaml': { 'payments-api-59d8b7c6f4-9vx2r': [{ cause: 'config-missing', container: 'api', preventedBy: 'secret-missing' }] },
   'pods/command-not-found-whitespace.yaml': { 'scorer-7cf9b8d6c5-lw2hx': [{ cause: 'command-not-found', container: 'scorer', exitCode: 128, preventedBy: 'command-whitespace-in-executable' }] },
-  'pods/command-not-executable.yaml': { 'syncer-66d4c9b7f8-p5j8m': [{ cause: 'command-not-executable', container: 'syncer' }] },
+  'pods/command-not-executable.yaml': { 'syncer-66d4c9b7f8-p5j8m': [{ cause: 'command-not-executable', container: 'syncer', exitCode: 128 }] },
   'pods/exit-127-shell.yaml': { 'log-shipper-5b6c7d8f9-c4m8x': [{ cause: 'command-not-found', container: 'shipper', exitCode: 127 }] },
   'pods/create-container-error.yaml': { 'gateway-5b7d6c8f9-t2wq8': [{ cause: 'container-create-failed', container: 'gateway' }] },
   'pods/hook-failed-poststart.yaml': { 'editor-6c7d8b9f5-h4k8s': [{ cause: 'hook-failed', container: 'editor', exitCode: 137, signal: 'SIGKILL' }] },
@@ -68,7 +68,8 @@ export const EXPECTED: Record<string, Record<string, Expected[]>> = {
   'pods/failed-job-pods.yaml': {
     'parse-feed-8kx2v': [{ cause: 'app-error', container: 'main', exitCode: 1 }],
     'rotate-keys-5mz7q': [{ cause: 'shell-misuse', container: 'main', exitCode: 2 }],
-    'bulk-export-9wq4t': [{ cause: 'container-runtime-failed', container: 'main', exitCode: 125 }],
+    // Ran for a minute before exiting 125: the program chose the code, the runtime did start it.
+    'bulk-export-9wq4t': [{ cause: 'app-error', container: 'main', exitCode: 125 }],
     'render-pdf-3jd8s': [{ cause: 'signal', container: 'main', exitCode: 130, signal: 'SIGINT' }],
     'train-model-6hz2k': [{ cause: 'aborted', container: 'main', exitCode: 134, signal: 'SIGABRT' }],
     'resize-images-2fx9m': [{ cause: 'segfault', container: 'main', exitCode: 139, signal: 'SIGSEGV' }],
@@ -77,12 +78,19 @@ export const EXPECTED: Record<string, Record<string, Expected[]>> = {
     'cleanup-tmp-8vn3x': [{ cause: 'exit-out-of-range', container: 'main', exitCode: 255 }],
     'archive-logs-2mk8d': [{ cause: 'terminated', container: 'main', exitCode: 143, signal: 'SIGTERM' }],
   },
+  'pods/container-runtime-failed-125.yaml': { 'thumbnailer-k8d2q': [{ cause: 'container-runtime-failed', container: 'worker', exitCode: 125 }] },
+  'pods/container-lost-node-reboot.yaml': {
+    'ledger-sync-7f6d5c4b3-q2w8e': [{ cause: 'container-lost', container: 'sync', exitCode: 255 }],
+    // Same node trouble, but this container ran and exited 255 with reason Error: its own exit.
+    'fx-rates-5c4b3a2f1-m7n6b': [{ cause: 'exit-out-of-range', container: 'rates', exitCode: 255 }],
+  },
   'pods/healthy.yaml': { 'catalog-7b9d8c6f5-k2x8p': [] },
   'describe/current-crashloop-oom.txt': { 'payments-worker-6b9f8d7c5-zx4kl': [{ cause: 'oom-killed', container: 'worker', exitCode: 137, signal: 'SIGKILL', preventedBy: 'jvm-heap-exceeds-memory-limit' }] },
   'describe/current-imagepull-denied.txt': { 'report-ui-84b7c6d59f-7qk2z': [{ cause: 'image-pull-unauthorized', container: 'ui' }] },
   'describe/current-pending-taints.txt': { 'gpu-inference-0': [{ cause: 'unschedulable', preventedBy: 'taints-not-tolerated' }] },
   'describe/v1.5-liveness-tabs.txt': { 'checkout-2794012875-8b4gx': [{ cause: 'liveness-probe-killed', container: 'checkout', exitCode: 137, signal: 'SIGKILL', preventedBy: 'probe-liveness-aggressive' }] },
   'describe/v1.16-config-error.txt': { 'notifications-7d8c6b5f9d-jw2mz': [{ cause: 'config-missing', container: 'notifications', preventedBy: 'configmap-missing' }] },
+  'describe/current-runcontainererror-last-state.txt': { 'pricing-engine-5d9c7b8f4-tq6zx': [{ cause: 'command-not-executable', container: 'engine', exitCode: 128 }] },
   'describe/terminating.txt': { 'elasticsearch-data-2': [{ cause: 'stuck-terminating' }] },
 }
 
