@@ -569,7 +569,7 @@ function imagePull(ctx: Ctx, c: ContainerView, reason: string): Diagnosis {
   }
   const cause = cls?.cause ?? 'image-pull-failed'
   const detail = cls?.detail ?? (reason === 'RegistryUnavailable' ? 'the registry could not be reached' : 'the reason is not in the input; the Failed events of the pod carry it')
-  const b = diag(cause, c, `${who} cannot pull image ${c.image} (${reason}): ${detail}.`)
+  const b = diag(cause, c, `${who} cannot pull ${c.image !== '' ? `image ${c.image}` : 'its image'} (${reason}): ${detail}.`)
   b.d.evidence.push(at([...(c.status?.path ?? []), 'state', 'waiting', 'reason'], reason))
   const wm = c.status?.state.waiting?.message
   if (wm) b.d.evidence.push(at([...(c.status?.path ?? []), 'state', 'waiting', 'message'], wm))

@@ -17,7 +17,20 @@ interface Line {
   children: Line[]
 }
 
-export type DescribeResult = { ok: true; pods: { pod: Json; events: Json[] }[] } | { ok: false; error: string }
+export interface DescribedPod {
+  /** The Pod rebuilt from the text; undefined when the Containers section is missing (events only). */
+  pod?: Json
+  name: string
+  namespace: string
+  events: Json[]
+  /** What the text does not show that the analysis would have used. */
+  unseen: string[]
+}
+
+export type DescribeResult = { ok: true; pods: DescribedPod[] } | { ok: false; error: string }
+
+/** The name given to a pod whose describe text was cut above its Containers section. */
+export const UNNAMED = 'POD'
 
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g
 
@@ -27,6 +40,8 @@ export function looksLikeDescribe(text: string): boolean {
   const first = lines.findIndex((l) => l.trim() !== '' && !isPrompt(l))
   if (first < 0) return false
   const head = lines[first] ?? ''
+  // A describe cut at the top still has its sections at column 0 and container states below them.
+  if (/^(Init Containers|Containers):\s*$/.test(head)) return lines.some((l) => /^\s+(State|Last State):\s+(Waiting|Running|Terminated)/.test(l))
   if (!/^Name:\s+\S/.test(head)) return false
   // `Name: x` alone is valid YAML; describe text always has more "Key:  value" columns at level 0.
   return lines.slice(first + 1, first + 40).some((l) => /^(Namespace|Labels|Annotations|Status|Node|Containers|Selector|Type|CreationTimestamp|Roles):(\s|$)/.test(l))
@@ -94,6 +109,13 @@ function parseDate(s: string | undefined): string | undefined {
   if (s === undefined) return undefined
   const d = new Date(s)
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
+}
+
+export { normalize as normalizeText, isPrompt }
+
+/** A line a person put in place of what they cut: `[...]`, `...`, `<snip>`, `[truncated]`. */
+export function isElision(line: string): boolean {
+  return /^\s*(\[\s*(\.{3}|…|snip(ped)?|truncated|cut|omitted)[^\]]{0,40}\]|\.{3,}|…|<\s*snip(ped)?\s*>|\(\s*(\.{3}|…)\s*\)|#\s*\.{3}.*)\s*$/i.test(line)
 }
 
 /** `5m`, `2m3s`, `3h10m`, `2d5h`, `45s`, `2y` → milliseconds. */
@@ -323,7 +345,7 @@ function containersOf(section: Line | undefined): { specs: Json[]; statuses: Jso
 
 // ------------------------------------------------------------------ events
 
-interface EventRow {
+export interface EventRow {
   type: string
   reason: string
   age?: string
@@ -338,7 +360,7 @@ interface EventRow {
 const EVENT_TYPES = /^(Normal|Warning)$/
 
 /** One events table: header, dashes, rows; columns found by header position, else by separators. */
-function parseEvents(rawLines: string[]): EventRow[] {
+export function parseEvents(rawLines: string[]): EventRow[] {
   const headerIdx = rawLines.findIndex((l) => /^\s*(Type\s+Reason\s+Age|FirstSeen\s+LastSeen)/.test(l))
   if (headerIdx < 0) return []
   const header = rawLines[headerIdx] ?? ''
@@ -349,7 +371,7 @@ function parseEvents(rawLines: string[]): EventRow[] {
   const rows: EventRow[] = []
   for (let i = headerIdx + 1; i < rawLines.length; i++) {
     const line = rawLines[i] ?? ''
-    if (line.trim() === '' || /^\s*-+(\s+-+)*\s*$/.test(line)) continue
+    if (line.trim() === '' || /^\s*-+(\s+-+)*\s*$/.test(line) || isElision(line)) continue
     const row = old ? parseOldRow(line) : parseNewRow(line, starts)
     if (row) rows.push(row)
     else if (rows.length > 0) {
@@ -426,10 +448,10 @@ function parseOldRow(line: string): EventRow | undefined {
   return row
 }
 
-function eventObject(row: EventRow, pod: { name: string; namespace: string }, now: Date, index: number): Json {
+export function eventObject(row: EventRow, pod: { name: string; namespace: string; kind?: string }, now: Date, index: number): Json {
   const lastMs = row.age ? parseAge(row.age) : undefined
   const firstMs = row.over ? parseAge(row.over) : row.first ? parseAge(row.first) : lastMs
-  const involved: Json = { kind: 'Pod', name: pod.name, namespace: pod.namespace }
+  const involved: Json = { kind: pod.kind ?? 'Pod', name: pod.name, namespace: pod.namespace }
   if (row.fieldPath) involved['fieldPath'] = row.fieldPath
   const ev: Json = {
     apiVersion: 'v1',
@@ -472,12 +494,21 @@ function continuation(top: Line[], key: string): string[] {
   return [first, ...flatten(n.children).map((l) => l.text)].filter((s) => s !== '' && s !== '<none>')
 }
 
-function parsePodBlock(block: string[], now: Date): { pod: Json; events: Json[] } | { error: string } {
-  const top = tree(block)
+function parsePodBlock(block: string[], now: Date): DescribedPod | { error: string } {
+  const elided = block.some(isElision)
+  const top = tree(block.filter((l) => !isElision(l)))
   const topKeys = new Set(top.flatMap((n) => (n.indent === 0 ? [kv(n.text)?.key ?? ''] : [])))
   const text = block.join('\n')
   const name = value(top, 'Name')
   if (name === undefined) return { error: 'describe text without a Name' }
+  const eventsAt = block.findIndex((l) => /^Events:/.test(l))
+  const readEvents = (): Json[] => (eventsAt >= 0 ? parseEvents(block.slice(eventsAt + 1)).map((row, i) => eventObject(row, { name, namespace: value(top, 'Namespace') ?? 'default' }, now, i)) : [])
+  const cut = elided ? ['parts of the text, cut out ([...])'] : []
+  if (!topKeys.has('Containers') && !topKeys.has('Pod Template') && (elided || topKeys.has('Init Containers')) && eventsAt >= 0 && otherKind(topKeys, text) === undefined) {
+    // A pod's describe whose Containers section was cut: its events still tell a story.
+    const namespace = value(top, 'Namespace') ?? 'default'
+    return { name, namespace, events: readEvents(), unseen: [...cut, 'the Containers section (states, exit codes, restart counts)'] }
+  }
   if (!topKeys.has('Containers') || topKeys.has('Pod Template')) {
     const kind = otherKind(topKeys, text)
     return {
@@ -548,11 +579,12 @@ function parsePodBlock(block: string[], now: Date): { pod: Json; events: Json[] 
   if (conditions.length) status['conditions'] = conditions
   const pod: Json = { apiVersion: 'v1', kind: 'Pod', metadata: meta, spec, status }
   // The events table is read from the raw lines: its columns are positional.
-  const eventsStart = block.findIndex((l) => /^Events:/.test(l))
-  const events = eventsStart >= 0
-    ? parseEvents(block.slice(eventsStart + 1)).map((row, i) => eventObject(row, { name, namespace }, now, i))
-    : []
-  return { pod, events }
+  const events = readEvents()
+  const unseen = [...cut]
+  const stateless = [...inits.specs, ...apps.specs].map((c) => String(c['name'])).filter((n) => ![...inits.statuses, ...apps.statuses].some((st) => st['name'] === n))
+  if (stateless.length > 0) unseen.push(`the state of container${stateless.length === 1 ? '' : 's'} ${stateless.slice(0, 5).join(', ')}`)
+  if (eventsAt < 0) unseen.push('the Events section')
+  return { pod, name, namespace, events, unseen }
 }
 
 /**
@@ -560,8 +592,14 @@ function parsePodBlock(block: string[], now: Date): { pod: Json; events: Json[] 
  * describe prints ages ("5m ago"), and the analyzer needs times.
  */
 export function parseDescribe(text: string, now: Date): DescribeResult {
-  const lines = normalize(text).split('\n')
-  const first = lines.findIndex((l) => /^Name:\s+\S/.test(l))
+  let lines = normalize(text).split('\n')
+  let first = lines.findIndex((l) => /^Name:\s+\S/.test(l))
+  const section = lines.findIndex((l) => /^(Init Containers|Containers):\s*$/.test(l))
+  if (section >= 0 && (first < 0 || section < first)) {
+    // Cut at the top: the pod's name is not in the text.
+    lines = [`Name:  ${UNNAMED}`, '[...]', ...lines.slice(section)]
+    first = 0
+  }
   if (first < 0) return { ok: false, error: 'not `kubectl describe` output: no "Name:" line' }
   const blocks: string[][] = []
   let cur: string[] = []
@@ -574,7 +612,7 @@ export function parseDescribe(text: string, now: Date): DescribeResult {
     cur.push(line)
   }
   if (cur.length > 0) blocks.push(cur)
-  const pods: { pod: Json; events: Json[] }[] = []
+  const pods: DescribedPod[] = []
   const errors: string[] = []
   for (const b of blocks) {
     const r = parsePodBlock(b, now)

@@ -8,6 +8,8 @@ export interface ExplainedPod {
   /** The phase, or Terminating. */
   status: string
   diagnoses: Diagnosis[]
+  /** What the input did not show that would have made the diagnosis surer. */
+  unseen?: string[]
 }
 
 /** `{"diagnoses":[...]}` with every key present (null when absent), so consumers see one shape. */
@@ -25,7 +27,8 @@ export function toJson(results: readonly ExplainedPod[]): string {
       pod: { namespace: r.pod.namespace, name: r.pod.name },
     })),
   )
-  return `${jsonForTerminal(JSON.stringify({ diagnoses }, null, 2))}\n`
+  const unseen = results.flatMap((r) => (r.unseen !== undefined && r.unseen.length > 0 ? [{ pod: { namespace: r.pod.namespace, name: r.pod.name }, missing: r.unseen }] : []))
+  return `${jsonForTerminal(JSON.stringify({ diagnoses, unseen }, null, 2))}\n`
 }
 
 export interface TextStyle {
@@ -48,8 +51,9 @@ export function toText(results: readonly ExplainedPod[], style: TextStyle): stri
   const out: string[] = []
   for (const r of results) {
     const title = `Pod ${t(r.pod.namespace, 63)}/${t(r.pod.name, 253)}`
+    const unseen = r.unseen !== undefined && r.unseen.length > 0 ? [`  ${paint(style, 'Could not see:', 'dim')} ${r.unseen.map((u) => t(u, 300)).join('; ')}.`] : []
     if (r.diagnoses.length === 0) {
-      out.push(`${paint(style, title, 'bold')} (${t(r.status, 100)}): ${paint(style, 'nothing wrong found', 'green')}.`, '')
+      out.push(`${paint(style, title, 'bold')} (${t(r.status, 100)}): ${paint(style, 'nothing wrong found', 'green')}.`, ...unseen, '')
       continue
     }
     out.push(`${paint(style, title, 'bold')} (${t(r.status, 100)})`)
@@ -71,7 +75,7 @@ export function toText(results: readonly ExplainedPod[], style: TextStyle): stri
         out.push(`    Would have been caught by: ${paint(style, t(d.preventedBy, 100), 'bold')} (pod-preflight check)`)
       }
     }
-    out.push('')
+    out.push(...unseen, '')
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`
 }

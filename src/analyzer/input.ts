@@ -16,6 +16,10 @@ export interface PodInput {
   events: unknown[]
   owner?: OwnerInfo
   partialSpec?: boolean
+  /** The pod was rebuilt from its events alone. */
+  eventsOnly?: boolean
+  /** What the input does not show that the analysis would have used, for the "could not see" line. */
+  unseen?: string[]
 }
 
 export interface AssembleResult {

@@ -11,8 +11,8 @@ function one(f: string): { pod: Json; events: Json[] } {
   const r = parseDescribe(typeof f === 'string' && f.includes('\n') ? f : text(f), NOW)
   if (!r.ok) throw new Error(r.error)
   const p = r.pods[0]
-  if (p === undefined) throw new Error('no pod')
-  return p
+  if (p?.pod === undefined) throw new Error('no pod')
+  return { pod: p.pod, events: p.events }
 }
 
 const at = (v: unknown, ...path: (string | number)[]): unknown =>

@@ -2,11 +2,11 @@ import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { stringify } from 'yaml'
-import { analyze, isUnhealthy } from '../../analyzer/analyze.js'
-import { looksLikeDescribe, parseDescribe } from '../../analyzer/describe.js'
+import { isUnhealthy } from '../../analyzer/analyze.js'
 import { toJson, toText, type ExplainedPod } from '../../analyzer/format.js'
-import { assemble, type PodInput, type SourcedValue } from '../../analyzer/input.js'
-import { DEFAULT_MAX_FILE_BYTES, parseDocuments, readInputs } from '../../input/documents.js'
+import type { PodInput } from '../../analyzer/input.js'
+import { emptyInputs, explainInputs, readExplainText } from '../../analyzer/read-input.js'
+import { DEFAULT_MAX_FILE_BYTES, readInputs } from '../../input/documents.js'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
 import { colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFormat, outputOption, progName, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
@@ -48,90 +48,30 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** The JSON parser's complaint, for text that looks like JSON; undefined when it parses or is not JSON. */
-function invalidJson(text: string): string | undefined {
-  const start = text.trimStart()[0]
-  if (start !== '{' && start !== '[') return undefined
-  try {
-    JSON.parse(text)
-    return undefined
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err)
-  }
-}
-
-/** A parse error on the last lines usually means a paste or a file that lost its end. */
-function cutShort(text: string, errors: readonly { line?: number }[]): boolean {
-  if (errors.length === 0) return false
-  const lines = text.replace(/\s+$/, '').split('\n').length
-  return errors.some((e) => e.line === undefined || e.line >= lines - 1) || /Unexpected end of JSON input/.test(String(invalidJson(text)))
-}
-
-function explainInputs(inputs: readonly PodInput[], now: Date, errors: string[]): ExplainedPod[] {
-  const results: ExplainedPod[] = []
-  for (const input of inputs) {
-    const analysis = analyze({
-      pod: input.pod,
-      events: input.events,
-      now,
-      ...(input.owner ? { owner: input.owner } : {}),
-      ...(input.partialSpec ? { partialSpec: true } : {}),
-    })
-    if (!analysis.ok) {
-      errors.push(`${input.file}${input.line !== undefined ? `:${input.line}` : ''}: ${analysis.error}`)
-      continue
-    }
-    results.push({ pod: analysis.pod, status: analysis.status, diagnoses: analysis.diagnoses })
-  }
-  return results
+function explainPods(inputs: readonly PodInput[], now: Date, errors: string[]): ExplainedPod[] {
+  const r = explainInputs({ ...emptyInputs(), pods: [...inputs] }, now)
+  errors.push(...r.errors)
+  return r.results
 }
 
 async function fromFiles(paths: readonly string[], io: CliIO, now: Date): Promise<Explained> {
-  const errors: string[] = []
-  const values: SourcedValue[] = []
-  const describeInputs: PodInput[] = []
+  const inputs = emptyInputs()
   for (const path of paths) {
     const name = path === '-' ? '<stdin>' : path
     const read = await readText(path, io)
     if ('error' in read) {
-      errors.push(`${name}: ${read.error}`)
+      inputs.errors.push(`${name}: ${read.error}`)
       continue
     }
     if ('directory' in read) {
       const r = await readInputs([path], io)
-      for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`)
-      for (const d of r.documents) values.push({ value: d.value, file: d.source.file, ...(d.source.line !== undefined ? { line: d.source.line } : {}) })
+      for (const e of r.errors) inputs.errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`)
+      for (const d of r.documents) inputs.values.push({ value: d.value, file: d.source.file, ...(d.source.line !== undefined ? { line: d.source.line } : {}) })
       continue
     }
-    if (read.text.trim() === '') {
-      errors.push(`${name}: empty input`)
-      continue
-    }
-    if (looksLikeDescribe(read.text)) {
-      const parsed = parseDescribe(read.text, now)
-      if (!parsed.ok) {
-        errors.push(`${name}: ${parsed.error}`)
-        continue
-      }
-      for (const p of parsed.pods) describeInputs.push({ file: name, pod: p.pod, events: p.events, partialSpec: true })
-      continue
-    }
-    const jsonError = invalidJson(read.text)
-    const r = parseDocuments(read.text, name)
-    if (jsonError !== undefined && r.errors.length > 0) {
-      errors.push(`${name}: not valid JSON: ${jsonError}${cutShort(read.text, r.errors) ? ' (the input seems cut short)' : ''}`)
-      continue
-    }
-    const truncated = cutShort(read.text, r.errors)
-    for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}${truncated ? ' (the input seems cut short)' : ''}`)
-    const before = values.length
-    for (const d of r.documents) values.push({ value: d.value, file: name, ...(d.source.line !== undefined ? { line: d.source.line } : {}) })
-    if (r.errors.length === 0 && values.length === before) errors.push(`${name}: no Kubernetes objects in this input`)
+    readExplainText(read.text, name, now, inputs)
   }
-  const assembled = assemble(values)
-  if (describeInputs.length === 0 && values.length > 0) for (const p of assembled.problems) errors.push(`${p.file}: ${p.message}`)
-  const results = explainInputs([...assembled.pods, ...describeInputs], now, errors)
-  return { results, errors }
+  return explainInputs(inputs, now)
 }
 
 async function fromCluster(opts: { pod?: string; all: boolean; namespace?: string; kubeconfig?: string; context?: string }, io: CliIO, now: Date): Promise<Explained> {
@@ -152,10 +92,10 @@ async function fromCluster(opts: { pod?: string; all: boolean; namespace?: strin
     )
     if (opts.pod !== undefined) {
       const input = await source.fetchPod(opts.pod)
-      return { results: explainInputs([input], now, errors), errors }
+      return { results: explainPods([input], now, errors), errors }
     }
     const inputs = await source.fetchNamespace()
-    const results = explainInputs(inputs, now, errors).filter((r) => isUnhealthy(r.diagnoses))
+    const results = explainPods(inputs, now, errors).filter((r) => isUnhealthy(r.diagnoses))
     const note = `No unhealthy pods in namespace ${source.namespace} (${inputs.length} pod${inputs.length === 1 ? '' : 's'} checked).\n`
     return results.length === 0 && errors.length === 0 ? { results, errors, note } : { results, errors }
   } catch (err) {
