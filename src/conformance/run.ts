@@ -4,7 +4,9 @@
  * an expectations.json saying which of our rules must fire or stay silent on which file.
  * Every file under DIR is read; a crash, an unrecognised pod-bearing object or an unmet
  * expectation fails the run. Deny findings on files a peer considers passing are listed for
- * review, since each one must be defensible.
+ * review, since each one must be defensible. DIR/real-captures (real `kubectl describe`
+ * captures with their expected causes, for `explain`) and DIR/image-ref (image references with
+ * the kubelet's verdict) are scored too; anything below 100% fails the run.
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { join, relative, extname } from 'node:path'
@@ -15,6 +17,11 @@ import { runCheck } from '../cli/run-check.js'
 import { POD_BEARING_KINDS, isPodBearing } from '../engine/workload.js'
 import { relatedFromObjects } from '../engine/related.js'
 import { allFindings } from '../cli/report.js'
+import { scoreImageVectors, type Score } from './image-vectors.js'
+import { scoreRealCaptures } from './real-captures.js'
+
+/** Folders scored on their own terms, not as peer manifests. */
+const SCORED_APART = new Set(['real-captures', 'image-ref'])
 
 interface Case {
   file: string
@@ -22,11 +29,13 @@ interface Case {
   silent: string[]
 }
 
-async function walk(dir: string): Promise<string[]> {
+async function walk(dir: string, root: string = dir): Promise<string[]> {
   const out: string[] = []
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, e.name)
-    if (e.isDirectory()) out.push(...(await walk(p)))
+    if (e.isDirectory()) {
+      if (!(dir === root && SCORED_APART.has(e.name))) out.push(...(await walk(p, root)))
+    }
     else if (['.yaml', '.yml', '.json'].includes(extname(e.name).toLowerCase()) && e.name !== 'expectations.json') out.push(p)
   }
   return out.sort()
@@ -98,7 +107,27 @@ export async function conformance(dir: string, log: (s: string) => void): Promis
   }
   for (const f of failures) log(`FAIL ${f}`)
   log(`conformance: ${met} passed, ${failures.length} failed`)
-  return failures.length === 0 ? 0 : 1
+  const peerOk = failures.length === 0
+  const scored: [string, () => Promise<Score>][] = [
+    ['real captures (explain)', () => scoreRealCaptures(join(dir, 'real-captures'))],
+    ['image-ref vectors (image-name-invalid, image-tag-latest)', () => scoreImageVectors(join(dir, 'image-ref', 'vectors.json'), policy, RULES)],
+  ]
+  let scoredOk = true
+  for (const [what, score] of scored) {
+    let s: Score
+    try {
+      s = await score()
+    } catch (err) {
+      log(`FAIL ${what}: cannot be scored: ${err instanceof Error ? err.message : String(err)}`)
+      scoredOk = false
+      continue
+    }
+    for (const f of s.failures) log(`FAIL ${f}`)
+    const pct = s.total === 0 ? 0 : Math.floor((s.passed / s.total) * 1000) / 10
+    log(`conformance: ${what}: ${s.passed}/${s.total} (${pct}%)`)
+    if (s.total === 0 || s.passed < s.total) scoredOk = false
+  }
+  return peerOk && scoredOk ? 0 : 1
 }
 
 const dir = process.argv[2]
