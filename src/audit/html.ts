@@ -152,7 +152,7 @@ document.getElementById('filter').addEventListener('input',function(){page=0;app
 document.getElementById('action').addEventListener('change',function(){page=0;apply();});
 document.getElementById('prev').addEventListener('click',function(){if(page>0){page--;draw();}});
 document.getElementById('next').addEventListener('click',function(){if((page+1)*size<view.length){page++;draw();}});
-apply();document.body.dataset.ready='true';
+apply();document.body.dataset.readyMs=String(Math.round(performance.now()));document.body.dataset.ready='true';
 })();
 `
 
