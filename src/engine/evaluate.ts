@@ -2,7 +2,7 @@
  * Runs the rules of a policy on one object. Pure: no I/O; the same inputs give the same
  * findings in the same order, whichever face (CLI, webhook) asks.
  */
-import type { Policy, Exemption } from '../policy/policy.js'
+import { globMatch, skipHonoured, type Policy, type Exemption } from '../policy/policy.js'
 import { MAX_FINDINGS_PER_RULE, isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding } from './rule.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from './related.js'
@@ -41,7 +41,15 @@ export interface EvaluateOptions {
   namespace?: string
   cluster?: ClusterView
   related?: RelatedObjects
+  /**
+   * The apiVersion the API server is serving this object in (admission): a version Kubernetes
+   * has since removed is not reported as "no longer served" when this cluster still serves it.
+   */
+  servedApiVersion?: string
 }
+
+/** What made a rule not run on an object. */
+export type SkipSource = 'annotation' | 'exemption' | 'cluster'
 
 export interface Evaluation {
   /**
@@ -54,13 +62,7 @@ export interface Evaluation {
   /** Problems of the input: errors make the object unjudgeable in part; warnings are notes. */
   problems: (InputProblem & { severity: 'error' | 'warning' })[]
   /** Rules that did not run because an exemption or annotation skipped them. */
-  skipped: { rule: string; reason: string }[]
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  if (!pattern.includes('*')) return pattern === value
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
-  return re.test(value)
+  skipped: { rule: string; reason: string; by: SkipSource }[]
 }
 
 function exemptionApplies(ex: Exemption, ruleId: string, namespace: string | undefined, labels: Record<string, string>): boolean {
@@ -149,7 +151,7 @@ function evaluateUnbounded(value: unknown, options: EvaluateOptions): Evaluation
   const result: Evaluation = { recognised: false, object, findings: [], problems: [], skipped: [] }
   if (!isPodBearing(value)) return evaluateOther(value, object, result, options)
   result.recognised = true
-  const { pod, problems } = extractPod(value)
+  const { pod, problems } = extractPod(value, options.servedApiVersion)
   for (const p of problems) result.problems.push({ ...p, severity: p.severity ?? 'error' })
   if (pod === undefined) return result
 
@@ -195,8 +197,17 @@ function runRules(
   result: Evaluation,
   invoke: (rule: PodRule<unknown>, ctx: RuleContext<unknown>) => RuleFinding[],
 ): void {
-  const { object, namespace, labels, skip } = target
+  const { object, namespace, labels } = target
+  let skip = target.skip
   const known = ruleSet(options.rules).known
+  if (skip !== undefined && !skipHonoured(options.policy.skip, namespace)) {
+    // Never silently: the object asked to skip rules, and the policy says no.
+    const where = options.policy.skip.enabled
+      ? `is honoured only in namespaces ${options.policy.skip.namespaces?.join(', ') ?? ''} by policy ${options.policy.name}`
+      : `is turned off by policy ${options.policy.name}`
+    result.problems.push({ object, path: skip.where, severity: 'warning', message: `${skip.where} ${where}; every rule ran` })
+    skip = undefined
+  }
   // Distinct ids only, and at most a few named: the annotation can hold half a million of them.
   const skipIds = new Set(skip?.ids ?? [])
   let unknown = 0
@@ -218,17 +229,17 @@ function runRules(
     if (action === 'off') continue
     if (!runnable(rule, options)) {
       if (options.cluster !== undefined && cluster === undefined && rule.scope.includes('cluster')) {
-        result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster.source}) is not synced; cluster rules are not judged on stale data` })
+        result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster.source}) is not synced; cluster rules are not judged on stale data`, by: 'cluster' })
       }
       continue
     }
     const ex = exemptions.length === 0 ? undefined : exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
     if (ex !== undefined) {
-      result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}` })
+      result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}`, by: 'exemption' })
       continue
     }
     if (skip !== undefined && (skipIds.has(rule.id) || skipIds.has('*'))) {
-      result.skipped.push({ rule: rule.id, reason: `skipped by ${skip.where}` })
+      result.skipped.push({ rule: rule.id, reason: `skipped by ${skip.where}`, by: 'annotation' })
       continue
     }
     const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }

@@ -94,9 +94,10 @@ export interface ExtractResult {
 
 /**
  * Returns the PodView of a pod-bearing object, or problems saying why there is none.
- * Call only for objects where isPodBearing() is true.
+ * Call only for objects where isPodBearing() is true. `servedApiVersion`: the version the
+ * cluster is known to serve the object in (admission), never reported as removed.
  */
-export function extractPod(value: unknown): ExtractResult {
+export function extractPod(value: unknown, servedApiVersion?: string): ExtractResult {
   const problems: InputProblem[] = []
   const ref = objectRef(value)
   if (!isRecord(value)) return { problems: [{ object: ref, message: 'the object is not a map' }] }
@@ -110,7 +111,8 @@ export function extractPod(value: unknown): ExtractResult {
       path: 'apiVersion',
       message: `apiVersion ${ref.apiVersion} has no ${ref.kind}: kubectl apply fails with 'no matches for kind "${ref.kind}" in version "${ref.apiVersion}"'; use apiVersion: ${info.current}`,
     })
-  } else if (REMOVED[ref.apiVersion] !== undefined) {
+  } else if (REMOVED[ref.apiVersion] !== undefined && ref.apiVersion !== servedApiVersion) {
+    // At admission the API server sent the object in this version: it serves it.
     problems.push({
       object: ref,
       path: 'apiVersion',

@@ -7,6 +7,7 @@ import type { PodRule } from '../engine/rule.js'
 import type { Action } from '../engine/types.js'
 import type { LabelSelector } from '../engine/k8s.js'
 import { parsePath } from '../input/field-path.js'
+import { selectorMatches } from '../engine/labels.js'
 
 export interface RuleSetting {
   action: Action
@@ -22,12 +23,70 @@ export interface Exemption {
   selector?: LabelSelector
 }
 
+/** enforce: deny findings refuse the object; audit: they are answered as warnings and counted as "would deny". */
+export type Mode = 'enforce' | 'audit'
+
+/** Where the `pod-preflight/skip` annotation is honoured. */
+export interface SkipControl {
+  enabled: boolean
+  /** Namespace names (`*` globs) where it is honoured; undefined means every namespace. */
+  namespaces?: readonly string[]
+}
+
+/** A policy binding: in the namespaces its selector matches, its mode and rule actions apply. */
+export interface Binding {
+  name: string
+  namespaceSelector: LabelSelector
+  /** The binding's own mode, when it sets one; otherwise the policy's applies. */
+  mode?: Mode
+  /** Rule actions it overrides (parameters stay the policy's). */
+  overrides: ReadonlyMap<string, Action>
+  /** The policy as it applies in the namespaces this binding matches. */
+  policy: Policy
+}
+
 export interface Policy {
   name: string
   /** Where it was read from, for messages. */
   source: string
   rules: ReadonlyMap<string, RuleSetting>
   exemptions: readonly Exemption[]
+  mode: Mode
+  skip: SkipControl
+  /** In list order: the first whose selector matches a namespace's labels applies there. */
+  bindings: readonly Binding[]
+  /** Set on the policy a binding derives: the binding's name. */
+  binding?: string
+}
+
+/** The label every namespace carries from Kubernetes 1.21 on; filled in for older servers. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name'
+
+/**
+ * The policy that applies in a namespace: the first binding whose selector matches the
+ * namespace's labels, else the policy itself. Labels undefined means they are not known.
+ */
+export function policyForNamespace(policy: Policy, namespace: string | undefined, labels: Readonly<Record<string, string>> | undefined): Policy {
+  if (policy.bindings.length === 0 || namespace === undefined || labels === undefined) return policy
+  const all = labels[NAMESPACE_NAME_LABEL] === undefined ? { ...labels, [NAMESPACE_NAME_LABEL]: namespace } : labels
+  for (const b of policy.bindings) {
+    if (selectorMatches(b.namespaceSelector, all)) return b.policy
+  }
+  return policy
+}
+
+/** True when the skip annotation is honoured in `namespace` (undefined: a run with no namespace). */
+export function skipHonoured(skip: SkipControl, namespace: string | undefined): boolean {
+  if (!skip.enabled) return false
+  if (skip.namespaces === undefined) return true
+  return namespace !== undefined && skip.namespaces.some((p) => globMatch(p, namespace))
+}
+
+/** `*` matches any run of characters; nothing else is special. Linear in the pattern. */
+export function globMatch(pattern: string, value: string): boolean {
+  if (!pattern.includes('*')) return pattern === value
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return re.test(value)
 }
 
 /** A policy that cannot be used; the message names the file, the field path and the line. */
@@ -149,6 +208,9 @@ export function buildPolicy(
   const settings = new Map<string, RuleSetting>()
   const raw = content as {
     metadata?: { name?: string }
+    mode?: Mode
+    skipAnnotation?: { enabled?: boolean; namespaces?: string[] }
+    bindings?: { name: string; namespaceSelector: LabelSelector; mode?: Mode; rules?: Record<string, Action> }[]
     rules?: Record<string, Action | { action?: Action; params?: Record<string, unknown> }>
     exemptions?: Exemption[]
   }
@@ -182,8 +244,52 @@ export function buildPolicy(
       }
     }
   })
+  const seenNames = new Map<string, number>()
+  ;(raw.bindings ?? []).forEach((b, i) => {
+    const at = `bindings[${i}]`
+    const first = seenNames.get(b.name)
+    if (first !== undefined) report(`${at}.name`, `'${b.name}' is already the name of bindings[${first}]; names must be unique`)
+    else seenNames.set(b.name, i)
+    if (b.mode === undefined && (b.rules === undefined || Object.keys(b.rules).length === 0)) {
+      report(at, 'a binding needs a mode, rule actions (rules:), or both; as it is it changes nothing')
+    }
+    for (const id of Object.keys(b.rules ?? {})) {
+      if (!byId.has(id)) {
+        const hint = suggestRuleId(id, byId.keys())
+        report(`${at}.rules.${id}`, `unknown rule id${hint ? `; did you mean ${hint}?` : ''} ('pod-preflight rules' lists them)`)
+      }
+    }
+    checkSelector(b.namespaceSelector, `${at}.namespaceSelector`, report)
+  })
+  exemptions.forEach((ex, i) => {
+    if (ex.selector !== undefined) checkSelector(ex.selector, `exemptions[${i}].selector`, report)
+  })
   if (problems.length > 0) throw new PolicyError(problems)
-  return { name: raw.metadata?.name ?? source, source, rules: settings, exemptions }
+  const skip: SkipControl = { enabled: raw.skipAnnotation?.enabled ?? true }
+  if (raw.skipAnnotation?.namespaces !== undefined) skip.namespaces = raw.skipAnnotation.namespaces
+  const policy: Policy = { name: raw.metadata?.name ?? source, source, rules: settings, exemptions, mode: raw.mode ?? 'enforce', skip, bindings: [] }
+  policy.bindings = (raw.bindings ?? []).map((b): Binding => {
+    const overrides = new Map(Object.entries(b.rules ?? {}))
+    const rulesHere = new Map(settings)
+    for (const [id, action] of overrides) {
+      const base = settings.get(id)
+      if (base !== undefined) rulesHere.set(id, { action, params: base.params })
+    }
+    const derived: Policy = { ...policy, rules: rulesHere, mode: b.mode ?? policy.mode, bindings: [], binding: b.name }
+    const binding: Binding = { name: b.name, namespaceSelector: b.namespaceSelector, overrides, policy: derived }
+    if (b.mode !== undefined) binding.mode = b.mode
+    return binding
+  })
+  return policy
+}
+
+/** What the API server would refuse in a LabelSelector: In/NotIn without values, Exists/DoesNotExist with some. */
+function checkSelector(selector: LabelSelector, at: string, report: (path: string, message: string) => void): void {
+  ;(selector.matchExpressions ?? []).forEach((e, j) => {
+    const n = e.values?.length ?? 0
+    if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) report(`${at}.matchExpressions[${j}].values`, `${e.operator} needs at least one value`)
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && n > 0) report(`${at}.matchExpressions[${j}].values`, `${e.operator} takes no values`)
+  })
 }
 
 /** Parses policy text (YAML or JSON). */

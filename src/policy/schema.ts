@@ -23,6 +23,12 @@ const labelSelector = {
   },
 } as const
 
+const ACTION_ENUM = ['deny', 'warn', 'info', 'off'] as const
+const MODE_ENUM = ['enforce', 'audit'] as const
+
+/** At most this many bindings: each one is a selector matched on every review. */
+export const MAX_BINDINGS = 100
+
 export const policySchema = {
   type: 'object',
   additionalProperties: false,
@@ -35,16 +41,40 @@ export const policySchema = {
       additionalProperties: false,
       properties: { name: { type: 'string' }, description: { type: 'string' } },
     },
+    mode: { enum: MODE_ENUM },
+    skipAnnotation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        namespaces: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      },
+    },
+    bindings: {
+      type: 'array',
+      maxItems: MAX_BINDINGS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'namespaceSelector'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 63 },
+          namespaceSelector: labelSelector,
+          mode: { enum: MODE_ENUM },
+          rules: { type: 'object', additionalProperties: { enum: ACTION_ENUM } },
+        },
+      },
+    },
     rules: {
       type: 'object',
       additionalProperties: {
         anyOf: [
-          { enum: ['deny', 'warn', 'info', 'off'] },
+          { enum: ACTION_ENUM },
           {
             type: 'object',
             additionalProperties: false,
             properties: {
-              action: { enum: ['deny', 'warn', 'info', 'off'] },
+              action: { enum: ACTION_ENUM },
               params: { type: 'object' },
             },
           },
