@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
-import type { Policy } from '../policy/policy.js'
+import { policyForNamespace, type Policy } from '../policy/policy.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from '../engine/related.js'
 import { AdmissionHttpError, errorBody, httpError } from './errors.js'
@@ -17,19 +17,34 @@ import { parseAdmissionReview, reviewResponse, type AdmissionReviewResponse } fr
 import { budgetedRules, createBudget } from './budget.js'
 import { shorten } from '../text/sanitize.js'
 import { judge, type JudgeOptions } from './verdict.js'
-import { DEFAULT_MAX_WARNINGS } from './warnings.js'
+import { DEFAULT_MAX_WARNINGS, truncate } from './warnings.js'
 import { DEFAULT_CACHE_ENTRIES, EvaluationCache } from './verdict-cache.js'
 
 /** Where the app gets the policy in force; undefined until one is loaded. */
 export interface PolicySource {
   current(): Policy | undefined
+  /** A line for /readyz: the policy in force, and an edit that was refused. */
+  detail?(): string | undefined
 }
 
 /** Something /readyz waits for. */
 export interface ReadinessCheck {
   name: string
   ready(): boolean
+  /** A line for /readyz even when ready (e.g. "the last policy edit was refused: ..."). */
+  detail?(): string | undefined
 }
+
+/** The labels of namespaces, for policy bindings (an AdmissionReview carries none). */
+export interface NamespaceLabelSource {
+  /** The labels when known now. */
+  labels(namespace: string): Readonly<Record<string, string>> | undefined
+  /** Asks the API server once; undefined when it cannot be known within timeoutMs. */
+  fetch(namespace: string, timeoutMs: number): Promise<Readonly<Record<string, string>> | undefined>
+}
+
+/** The longest a review waits to learn a namespace's labels. */
+export const NAMESPACE_FETCH_MS = 1_000
 
 export interface ClusterInputs {
   view: ClusterView
@@ -45,6 +60,8 @@ export interface AppDeps {
   readiness?: readonly ReadinessCheck[]
   /** The live cluster state for cluster-scoped rules, when enabled. */
   cluster?: ClusterInputs
+  /** Namespace labels for policy bindings; undefined (or answering undefined) when not running. */
+  namespaces?: { current(): NamespaceLabelSource | undefined }
   /** Time from receiving a review to answering it, in ms, after which no further rule starts. */
   budgetMs?: number
   maxWarnings?: number
@@ -96,7 +113,10 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     https: deps.https ?? null,
   })
 
-  const checks: ReadinessCheck[] = [{ name: 'policy', ready: () => deps.policy.current() !== undefined }, ...(deps.readiness ?? [])]
+  const policyCheck: ReadinessCheck = { name: 'policy', ready: () => deps.policy.current() !== undefined }
+  const policyDetail = deps.policy.detail?.bind(deps.policy)
+  if (policyDetail !== undefined) policyCheck.detail = policyDetail
+  const checks: ReadinessCheck[] = [policyCheck, ...(deps.readiness ?? [])]
   const unready = (): string[] => checks.filter((c) => !c.ready()).map((c) => c.name)
   metrics.registry.onCollect(() => metrics.ready.set({}, unready().length === 0 ? 1 : 0))
 
@@ -137,9 +157,9 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     metrics.cacheLookups.set({ result: 'miss' }, cache.cache.misses)
   })
 
-  const judgeOptions = (policy: Policy): JudgeOptions => {
+  const judgeOptions = (root: Policy, policy: Policy): JudgeOptions => {
     const o: JudgeOptions = { policy, rules, budget, budgetMs, maxWarnings }
-    const c = cacheFor(policy)
+    const c = cacheFor(root)
     if (c !== undefined) o.cache = c
     if (deps.cluster !== undefined) {
       o.cluster = deps.cluster.view
@@ -154,13 +174,38 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     if (ct === undefined || ct === '') request.headers['content-type'] = 'application/json'
   }
 
+  /**
+   * The policy for the review's namespace: the first binding matching its labels. Labels come
+   * from the namespace watch, or from one bounded request when the watch has not seen it yet.
+   * When they cannot be known, the policy itself applies and the answer says so.
+   */
+  const policyFor = async (root: Policy, namespace: string | undefined, elapsedMs: number): Promise<{ policy: Policy; unknown?: string }> => {
+    if (root.bindings.length === 0 || namespace === undefined) return { policy: root }
+    const source = deps.namespaces?.current()
+    let labels = source?.labels(namespace)
+    if (labels === undefined && source !== undefined) {
+      const wait = Math.min(NAMESPACE_FETCH_MS, Math.max(0, budgetMs / 2 - elapsedMs))
+      if (wait > 0) labels = await source.fetch(namespace, wait)
+    }
+    if (labels !== undefined) return { policy: policyForNamespace(root, namespace, labels) }
+    metrics.namespaceLabelsUnknown.inc({})
+    return {
+      policy: root,
+      unknown: `pod-preflight could not learn the labels of namespace ${truncate(namespace, 63)}; the policy's ${root.mode} mode applied, not its bindings`,
+    }
+  }
+
   app.post('/validate', { onRequest: defaultContentType }, async (request, reply): Promise<AdmissionReviewResponse> => {
-    const policy = deps.policy.current()
-    if (policy === undefined) throw httpError('NOT_READY', 'no policy loaded yet')
+    const root = deps.policy.current()
+    if (root === undefined) throw httpError('NOT_READY', 'no policy loaded yet')
     const review = parseAdmissionReview(request.body)
+    const judged = review.object !== undefined && (review.operation === 'CREATE' || review.operation === 'UPDATE') && review.subResource === undefined
+    const { policy, unknown } = judged ? await policyFor(root, review.namespace, reply.elapsedTime) : { policy: root, unknown: undefined }
     // The budget counts from the moment the request arrived: time spent queued and parsing is spent.
     const deadline = budget.now() + (budgetMs - reply.elapsedTime)
-    const j = judge(review, deadline, judgeOptions(policy))
+    const options = judgeOptions(root, policy)
+    if (unknown !== undefined) options.labelsUnknown = unknown
+    const j = judge(review, deadline, options)
     const elapsed = reply.elapsedTime
     metrics.countReview(review.kind.kind, review.operation, j.verdict)
     metrics.duration.observe({}, elapsed / 1000)
@@ -169,9 +214,14 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     const denied: string[] = []
     for (const f of j.findings) {
       metrics.findings.inc({ rule: f.rule, action: f.action })
+      if (f.downgraded === 'audit') metrics.wouldDeny.inc({ rule: f.rule })
       if (!ruleIds.includes(f.rule)) ruleIds.push(f.rule)
       if (f.action === 'deny' && !denied.includes(f.rule)) denied.push(f.rule)
     }
+    const wouldDeny = [...new Set(j.findings.filter((f) => f.downgraded === 'audit').map((f) => f.rule))]
+    for (const rule of j.skipped.annotation) metrics.skips.inc({ rule, by: 'annotation' })
+    for (const rule of j.skipped.exemption) metrics.skips.inc({ rule, by: 'exemption' })
+    if (j.skipRefused) metrics.skipsRefused.inc({})
     // One line per review; never the object itself (env values, annotations, Secret data).
     log.info(
       {
@@ -186,6 +236,13 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
         verdict: j.verdict,
         rules: ruleIds,
         denied,
+        wouldDeny,
+        mode: policy.mode,
+        binding: policy.binding,
+        labelsUnknown: unknown !== undefined ? true : undefined,
+        skipped: j.skipped.annotation.length > 0 ? j.skipped.annotation : undefined,
+        exempted: j.skipped.exemption.length > 0 ? j.skipped.exemption : undefined,
+        skipRefused: j.skipRefused ? true : undefined,
         owner: logField(j.owner, 320),
         durationMs: Math.round(elapsed * 1000) / 1000,
       },
@@ -200,8 +257,10 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
 
   app.get('/readyz', async (_request, reply) => {
     const missing = unready()
-    if (missing.length === 0) return reply.type('text/plain').send('ok\n')
-    return reply.code(503).type('text/plain').send(`not ready: waiting for ${missing.join(', ')}\n`)
+    const details = checks.map((c) => c.detail?.()).filter((d): d is string => d !== undefined && d !== '')
+    const tail = details.map((d) => `${d}\n`).join('')
+    if (missing.length === 0) return reply.type('text/plain').send(`ok\n${tail}`)
+    return reply.code(503).type('text/plain').send(`not ready: waiting for ${missing.join(', ')}\n${tail}`)
   })
 
   app.get('/metrics', async (_request, reply) => {

@@ -177,18 +177,24 @@ export class Registry {
 const KNOWN_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob'])
 const KNOWN_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])
 
-export type ReviewVerdict = 'allowed' | 'warned' | 'denied' | 'unjudged' | 'over_budget' | 'not_applicable'
+export type ReviewVerdict = 'allowed' | 'warned' | 'would_deny' | 'denied' | 'unjudged' | 'over_budget' | 'not_applicable'
 
 /** Every series the webhook exposes. */
 export interface WebhookMetrics {
   registry: Registry
   reviews: Counter<'kind' | 'operation' | 'verdict'>
   findings: Counter<'rule' | 'action'>
+  wouldDeny: Counter<'rule'>
+  skips: Counter<'rule' | 'by'>
+  skipsRefused: Counter<never>
+  namespaceLabelsUnknown: Counter<never>
   duration: Histogram<never>
   budgetExceeded: Counter<never>
   badRequests: Counter<'code'>
   ready: Gauge<never>
   policyReloads: Counter<'result'>
+  policyLastReloadOk: Gauge<never>
+  policyLastReloadTime: Gauge<never>
   tlsReloads: Counter<'result'>
   certificateExpiry: Gauge<never>
   certificateSteps: Counter<'step'>
@@ -205,6 +211,13 @@ export function createMetrics(): WebhookMetrics {
   const started = Date.now() / 1000
   const reviews = registry.counter('pod_preflight_admission_reviews_total', 'AdmissionReviews answered, by object kind, operation and verdict.', ['kind', 'operation', 'verdict'])
   const findings = registry.counter('pod_preflight_admission_findings_total', 'Findings reported in AdmissionReviews, by rule and the action taken.', ['rule', 'action'])
+  const wouldDeny = registry.counter('pod_preflight_admission_would_deny_total', 'Findings that would have denied but were answered as warnings in audit mode, by rule.', ['rule'])
+  const skips = registry.counter('pod_preflight_admission_skips_total', 'Rules not run on a reviewed object, by rule and by what skipped them (annotation or exemption).', ['rule', 'by'])
+  const skipsRefused = registry.counter('pod_preflight_admission_skip_refused_total', 'Reviewed objects whose pod-preflight/skip annotation the policy did not honour in their namespace.')
+  const namespaceLabelsUnknown = registry.counter(
+    'pod_preflight_admission_namespace_labels_unknown_total',
+    'Reviews under a policy with bindings where the namespace labels could not be learnt, so the policy mode applied.',
+  )
   const duration = registry.histogram(
     'pod_preflight_admission_review_duration_seconds',
     'Time from receiving an AdmissionReview to answering it.',
@@ -215,6 +228,8 @@ export function createMetrics(): WebhookMetrics {
   const badRequests = registry.counter('pod_preflight_admission_bad_requests_total', 'Requests to /validate refused as malformed, by error code.', ['code'])
   const ready = registry.gauge('pod_preflight_ready', '1 when the webhook is ready to judge (policy loaded, cluster view synced when enabled).')
   const policyReloads = registry.counter('pod_preflight_policy_reloads_total', 'Policy file reloads, by result.', ['result'])
+  const policyLastReloadOk = registry.gauge('pod_preflight_policy_last_reload_successful', '1 when the last change of the policy file was loaded; 0 when it was refused and the previous policy stays in force.')
+  const policyLastReloadTime = registry.gauge('pod_preflight_policy_last_reload_timestamp_seconds', 'When the policy file was last read after a change, loaded or refused (Unix time).')
   const tlsReloads = registry.counter('pod_preflight_tls_reloads_total', 'Serving certificate reloads, by result.', ['result'])
   const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).')
   const certificateSteps = registry.counter(
@@ -236,6 +251,9 @@ export function createMetrics(): WebhookMetrics {
     tlsReloads.touch({ result: r })
   }
   budgetExceeded.touch({})
+  skipsRefused.touch({})
+  namespaceLabelsUnknown.touch({})
+  policyLastReloadOk.set({}, 1)
   registry.onCollect(() => {
     startTime.set({}, started)
     const m = memoryUsage()
@@ -249,11 +267,17 @@ export function createMetrics(): WebhookMetrics {
     registry,
     reviews,
     findings,
+    wouldDeny,
+    skips,
+    skipsRefused,
+    namespaceLabelsUnknown,
     duration,
     budgetExceeded,
     badRequests,
     ready,
     policyReloads,
+    policyLastReloadOk,
+    policyLastReloadTime,
     tlsReloads,
     certificateExpiry,
     certificateSteps,

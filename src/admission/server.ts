@@ -6,11 +6,13 @@ import { Server as TlsServer } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
-import { buildApp, type AppDeps, type ClusterInputs, type ReadinessCheck, type WebhookApp } from './app.js'
+import { buildApp, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
+import type { Policy } from '../policy/policy.js'
 import { createMetrics, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
 import { readTlsFiles, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
 import type { CertManager } from '../certs/manager.js'
+import type { KubeConfig } from '@kubernetes/client-node'
 import type { FileWatch } from './file-watch.js'
 import {
   checkLiveHandle,
@@ -56,7 +58,7 @@ export interface ServerOptions {
   /** Kubeconfig for --cluster/--companion; KUBECONFIG, ~/.kube/config or in-cluster when absent. */
   kubeconfig?: string
   /** Replace the seam loaders (tests). */
-  seams?: { liveClusterView?: StartLiveClusterView; companion?: StartCompanion }
+  seams?: { liveClusterView?: StartLiveClusterView; companion?: StartCompanion; namespaceLabels?: StartNamespaceLabels }
 }
 
 export interface SelfManagedOptions {
@@ -69,6 +71,9 @@ export interface SelfManagedOptions {
   namespace: string
   validityMs: number
 }
+
+/** Starts the watch of namespace labels that policy bindings need. */
+export type StartNamespaceLabels = (options: { kubeConfig: KubeConfig; logger: Logger }) => NamespaceLabelSource & { stop(): Promise<void> | void }
 
 export interface RunningServer {
   app: WebhookApp
@@ -119,11 +124,41 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   let live: LiveClusterViewHandle | undefined
   let companion: CompanionHandle | undefined
+  // Namespace labels are watched while the policy in force has bindings, with or without --cluster.
   let auditScan: { stop(): Promise<void> } | undefined
+  let namespaceLabels: (NamespaceLabelSource & { stop(): Promise<void> | void }) | undefined
+  let namespaceSync = Promise.resolve()
+  let closing = false
+  const syncNamespaceWatch = (policy: Policy): void => {
+    namespaceSync = namespaceSync.then(async () => {
+      if (closing) return
+      if (policy.bindings.length > 0 && namespaceLabels === undefined) {
+        try {
+          const start = o.seams?.namespaceLabels ?? (await import('../cluster/namespaces.js')).startNamespaceLabels
+          const kubeConfig = await loadKubeConfig(o.kubeconfig)
+          namespaceLabels = start({ kubeConfig, logger: o.logger.child({ component: 'namespaces' }) })
+          log.info({ bindings: policy.bindings.map((b) => b.name) }, 'policy has bindings: watching namespace labels')
+        } catch (err) {
+          log.error(
+            { reason: err instanceof Error ? err.message : String(err) },
+            'policy has bindings but namespace labels cannot be watched (no usable kubeconfig); the policy mode applies everywhere',
+          )
+        }
+      } else if (policy.bindings.length === 0 && namespaceLabels !== undefined) {
+        const h = namespaceLabels
+        namespaceLabels = undefined
+        await h.stop()
+        log.info('policy has no bindings any more: namespace labels no longer watched')
+      }
+    })
+  }
+  store.onChange(syncNamespaceWatch)
   const stopExtras = async (): Promise<void> => {
+    closing = true
     certs?.stop()
     for (const w of watches) w.stop()
-    await Promise.allSettled([live?.stop(), companion?.stop(), auditScan?.stop()])
+    await namespaceSync
+    await Promise.allSettled([live?.stop(), companion?.stop(), namespaceLabels?.stop(), auditScan?.stop()])
   }
 
   let cluster: ClusterInputs | undefined
@@ -155,6 +190,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     logger: o.logger,
     metrics,
     readiness,
+    namespaces: { current: () => namespaceLabels },
     https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
   }
   if (cluster !== undefined) deps.cluster = cluster
@@ -174,7 +210,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await app.listen({ host: o.host, port: o.port })
     const policy = await loadPolicy(o.policyFile, o.rules)
     store.set(policy)
-    log.info({ policy: policy.name, source: policy.source, rules: o.rules.length }, 'policy loaded')
+    log.info({ policy: policy.name, mode: policy.mode, bindings: policy.bindings.map((b) => b.name), source: policy.source, rules: o.rules.length }, 'policy loaded')
 
     const server: unknown = app.server
     if (server instanceof TlsServer && certs !== undefined) {

@@ -15,6 +15,8 @@
  *   denied: its template was judged when the workload was applied, and a denial here would only
  *   make the controller fail silently (FailedCreate) long after the user has left.
  * - When the time budget runs out, the object is allowed with a warning that says so.
+ * - In audit mode (the policy's, or its binding's for the namespace), every finding that would
+ *   deny is answered as a warning naming its rule ("would deny"), and counted as such.
  */
 import { MAX_MESSAGE_LENGTH, MAX_PATH_LENGTH, evaluateObject, type Evaluation } from '../engine/evaluate.js'
 import type { PodRule } from '../engine/rule.js'
@@ -42,10 +44,15 @@ export interface JudgeOptions {
   related?: RelatedObjects
   /** Evaluations of identical objects under this policy (not used together with `related`). */
   cache?: EvaluationCache
+  /**
+   * Set when the policy has bindings but the namespace's labels could not be learnt: the
+   * policy's own mode and actions applied, and the answer says so.
+   */
+  labelsUnknown?: string
 }
 
 /** Why a denying finding was reported as a warning instead. */
-export type Downgrade = 'existing' | 'owned' | 'budget'
+export type Downgrade = 'existing' | 'owned' | 'budget' | 'audit'
 
 export interface ReportedFinding extends Finding {
   /** Set when the policy said deny but the webhook only warned. */
@@ -60,6 +67,10 @@ export interface Judgement {
   findings: ReportedFinding[]
   /** The controlling owner, when the object has one we judge elsewhere. */
   owner?: string
+  /** Rules the object's skip annotation skipped, and those a policy exemption skipped. */
+  skipped: { annotation: string[]; exemption: string[] }
+  /** The object asked to skip rules and the policy refused it here. */
+  skipRefused: boolean
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -117,7 +128,7 @@ const MAX_LISTED = 100
 export const MAX_DENY_MESSAGE = 16 * 1024
 
 /** The status message of a denial: every denying finding with its fix, then the warnings, within MAX_DENY_MESSAGE. */
-export function denyMessage(ref: ObjectRef, denies: readonly Finding[], warns: readonly Finding[]): string {
+export function denyMessage(ref: ObjectRef, denies: readonly Finding[], warns: readonly Finding[], binding?: string): string {
   const parts = [`pod-preflight: ${describe(ref)} would fail at run time (${denies.length} ${denies.length === 1 ? 'problem' : 'problems'}):`]
   let size = parts[0]?.length ?? 0
   const room = MAX_DENY_MESSAGE - 200
@@ -144,6 +155,7 @@ export function denyMessage(ref: ObjectRef, denies: readonly Finding[], warns: r
     size += head.length + 1
     list(warns)
   }
+  if (binding !== undefined) parts.push(`(policy binding ${truncate(binding, 63)} applies in this namespace)`)
   return parts.join('\n')
 }
 
@@ -151,7 +163,7 @@ function allowed(uid: string, verdict: ReviewVerdict, object: ObjectRef, notes: 
   const response: AdmissionResponse = { uid, allowed: true }
   const warnings = boundWarnings(notes, maxWarnings)
   if (warnings.length > 0) response.warnings = warnings
-  return { response, verdict, object, findings: [] }
+  return { response, verdict, object, findings: [], skipped: { annotation: [], exemption: [] }, skipRefused: false }
 }
 
 function refOf(request: AdmissionRequest): ObjectRef {
@@ -163,12 +175,16 @@ function refOf(request: AdmissionRequest): ObjectRef {
 function evaluate(object: Record<string, unknown>, request: AdmissionRequest, o: JudgeOptions): Evaluation {
   const typed = typedObject(object, request.kind)
   const useCache = o.cache !== undefined && o.related === undefined
-  const key = useCache ? cacheKey(typed, request.namespace, o.cluster === undefined ? '' : `${o.cluster.synced ? 's' : 'u'}${o.cluster.revision}`) : ''
+  // One cache serves a policy and its bindings: the binding is part of the key.
+  const state = o.cluster === undefined ? '' : `${o.cluster.synced ? 's' : 'u'}${o.cluster.revision}`
+  const key = useCache ? cacheKey(typed, request.namespace, o.policy.binding === undefined ? state : `${state}\u0000${o.policy.binding}`) : ''
   if (useCache) {
     const hit = o.cache?.get(key)
     if (hit !== undefined) return hit
   }
-  const options: Parameters<typeof evaluateObject>[1] = { policy: o.policy, rules: o.rules }
+  // The API server sent the object in this version, so this cluster serves it.
+  const served = request.kind.group === '' ? request.kind.version : `${request.kind.group}/${request.kind.version}`
+  const options: Parameters<typeof evaluateObject>[1] = { policy: o.policy, rules: o.rules, servedApiVersion: served }
   if (request.namespace !== undefined) options.namespace = request.namespace
   if (o.cluster !== undefined) options.cluster = o.cluster
   if (o.related !== undefined) options.related = o.related
@@ -231,6 +247,7 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
   for (const p of current.problems) {
     if (p.severity === 'warning' && !p.message.includes(BUDGET_EXCEEDED)) notes.push(p.message)
   }
+  if (o.labelsUnknown !== undefined) notes.push(o.labelsUnknown)
   if (o.cluster !== undefined && !o.cluster.synced && hasClusterRules(o)) {
     notes.push('pod-preflight has not synced the cluster state yet; rules that need it were skipped')
   }
@@ -251,7 +268,7 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
     else if (existing.has(findingKey(f))) {
       downgraded = 'existing'
       existingCount++
-    }
+    } else if (o.policy.mode === 'audit') downgraded = 'audit'
     findings.push(downgraded === undefined ? f : { ...f, action: 'warn', downgraded })
   }
 
@@ -267,19 +284,31 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
 
   const denies = findings.filter((f) => f.action === 'deny')
   const warns = findings.filter((f) => f.action === 'warn')
-  const warningLines = [...notes, ...warns.map((f) => `${f.rule}: ${f.message}`)]
+  // What audit mode let through comes first among the findings: it is what the rollout is about.
+  const wouldDeny = warns.filter((f) => f.downgraded === 'audit')
+  const warningLines = [
+    ...notes,
+    ...wouldDeny.map((f) => `would deny (audit): ${f.rule}: ${f.message}`),
+    ...warns.filter((f) => f.downgraded !== 'audit').map((f) => `${f.rule}: ${f.message}`),
+  ]
   const response: AdmissionResponse = { uid, allowed: denies.length === 0 }
-  if (denies.length > 0) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(objectRef, denies, warns) }
+  if (denies.length > 0) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(objectRef, denies, warns, o.policy.binding) }
   const warnings = boundWarnings(warningLines, o.maxWarnings)
   if (warnings.length > 0) response.warnings = warnings
 
   let verdict: ReviewVerdict
   if (denies.length > 0) verdict = 'denied'
   else if (o.budget.exceeded) verdict = 'over_budget'
+  else if (wouldDeny.length > 0) verdict = 'would_deny'
   else if (errors.length > 0 && current.findings.length === 0) verdict = 'unjudged'
   else verdict = warnings.length > 0 ? 'warned' : 'allowed'
 
-  const judgement: Judgement = { response, verdict, object: objectRef, findings }
+  const skipped = { annotation: [] as string[], exemption: [] as string[] }
+  for (const sk of current.skipped) {
+    if (sk.by === 'annotation') skipped.annotation.push(sk.rule)
+    else if (sk.by === 'exemption') skipped.exemption.push(sk.rule)
+  }
+  const judgement: Judgement = { response, verdict, object: objectRef, findings, skipped, skipRefused: current.skipRefused === true }
   if (owner !== undefined) judgement.owner = owner
   return judgement
 }

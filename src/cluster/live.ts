@@ -95,11 +95,12 @@ const RESOURCES: Record<StateKind, ResourceDef> = {
 }
 
 const ACCEPT_JSON = 'application/json'
-const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'
-const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+export const ACCEPT_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'
+export const ACCEPT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
 const MAX_BODY_BYTES = 1024 * 1024 * 1024
 
-class HttpError extends Error {
+/** A non-200 answer of the API server: its status and the message of its Status object. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -110,7 +111,7 @@ class HttpError extends Error {
 
 class Stopped extends Error {}
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof HttpError) return `HTTP ${err.status}: ${err.message}`
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code
@@ -132,7 +133,7 @@ function resourceVersionOf(v: unknown): string | undefined {
 }
 
 /** Opens a GET with the kubeconfig's credentials; resolves with the response once its headers arrive. */
-async function open(kc: KubeConfig, path: string, accept: string, signal: AbortSignal, idleMs: number): Promise<IncomingMessage> {
+export async function open(kc: KubeConfig, path: string, accept: string, signal: AbortSignal, idleMs: number): Promise<IncomingMessage> {
   const cluster = kc.getCurrentCluster()
   if (cluster === null) throw new Error('the kubeconfig has no current cluster')
   const url = new URL(cluster.server.replace(/\/+$/, '') + path)
@@ -175,7 +176,7 @@ async function open(kc: KubeConfig, path: string, accept: string, signal: AbortS
   })
 }
 
-async function readBody(res: IncomingMessage): Promise<unknown> {
+export async function readBody(res: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of res) {
@@ -187,7 +188,7 @@ async function readBody(res: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve()

@@ -63,6 +63,8 @@ export interface Evaluation {
   problems: (InputProblem & { severity: 'error' | 'warning' })[]
   /** Rules that did not run because an exemption or annotation skipped them. */
   skipped: { rule: string; reason: string; by: SkipSource }[]
+  /** Set when the object carries the skip annotation and the policy does not honour it here. */
+  skipRefused?: boolean
 }
 
 function exemptionApplies(ex: Exemption, ruleId: string, namespace: string | undefined, labels: Record<string, string>): boolean {
@@ -206,6 +208,7 @@ function runRules(
       ? `is honoured only in namespaces ${options.policy.skip.namespaces?.join(', ') ?? ''} by policy ${options.policy.name}`
       : `is turned off by policy ${options.policy.name}`
     result.problems.push({ object, path: skip.where, severity: 'warning', message: `${skip.where} ${where}; every rule ran` })
+    result.skipRefused = true
     skip = undefined
   }
   // Distinct ids only, and at most a few named: the annotation can hold half a million of them.
