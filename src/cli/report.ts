@@ -32,6 +32,8 @@ export interface CheckReport {
     warn: number
     info: number
     errors: number
+    /** Under a policy in audit mode: deny findings reported as warnings instead (counted in warn too). */
+    wouldDeny?: number
   }
 }
 

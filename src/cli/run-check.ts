@@ -67,9 +67,23 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
     report.summary.objects++
     for (const f of evaluation.findings) {
       f.source = doc.locate(parsePath(f.path) ?? [])
+      // Audit mode: a deny is reported as a warning that says it would deny; it fails no run
+      // (unless --fail-on warn asks for that).
+      if (f.action === 'deny' && options.policy.mode === 'audit') {
+        f.action = 'warn'
+        f.message = `would deny (audit): ${f.message}`
+        report.summary.wouldDeny = (report.summary.wouldDeny ?? 0) + 1
+      }
       report.summary[f.action]++
     }
     report.objects.push({ object: evaluation.object, source: doc.source, findings: evaluation.findings })
+  }
+  if (options.policy.bindings.length > 0) {
+    // Namespace labels are not known to a file run: the policy's own mode and actions applied.
+    report.warnings.push({
+      file: options.policy.source,
+      message: `the policy's ${options.policy.bindings.length === 1 ? 'binding applies' : `${options.policy.bindings.length} bindings apply`} at admission only (namespace labels are not known here); check used the policy's ${options.policy.mode} mode and actions`,
+    })
   }
   report.summary.errors = report.errors.length
   return report

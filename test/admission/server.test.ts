@@ -163,7 +163,7 @@ t.test('--cluster: /readyz waits for the live view; cluster rules run once it ha
   const s = await start(t, dir, { rules, cluster: true, kubeconfig, seams: { liveClusterView } })
   const notYet = await call(`${s.url}/readyz`, ca)
   t.equal(notYet.status, 503)
-  t.equal(notYet.body, 'not ready: waiting for cluster view\n')
+    t.match(notYet.body, /^not ready: waiting for cluster view\npolicy: \S+ \(enforce\) from /)
   const early = await call(`${s.url}/validate`, ca, 'POST', JSON.stringify(review(pod())))
   t.match(early.body, /has not synced the cluster state yet; rules that need it were skipped/)
 

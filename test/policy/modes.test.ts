@@ -163,3 +163,21 @@ t.test('a removed apiVersion the cluster serves is not reported as no longer ser
   const other = evaluateObject({ ...cron, apiVersion: 'batch/v2alpha1' }, { policy, rules: RULES, servedApiVersion: 'batch/v1beta1' })
   t.ok(other.problems.some((p) => p.message.includes('no longer served')), 'only the version served is exempt')
 })
+
+t.test('check honours audit mode: a deny is reported as a would-deny warning and fails nothing', async (t) => {
+  const { runCheck } = await import('../../src/cli/run-check.js')
+  const { parseDocuments } = await import('../../src/input/documents.js')
+  const text = 'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: c\n      image: busybox:1.36.1\n'
+  const docs = parseDocuments(text, 'pod.yaml').documents
+  const enforce = runCheck(docs, [], { policy: parsePolicy(HEAD, 'p.yaml', RULES), rules: RULES, namespace: 'default', files: 1 })
+  t.ok(enforce.summary.deny > 0, 'enforce: denies')
+  const audit = runCheck(docs, [], { policy: parsePolicy(`${HEAD}mode: audit\n`, 'p.yaml', RULES), rules: RULES, namespace: 'default', files: 1 })
+  t.equal(audit.summary.deny, 0, 'audit: nothing denies')
+  t.equal(audit.summary.wouldDeny, enforce.summary.deny)
+  const f = audit.objects[0]?.findings.find((x) => x.rule === 'command-missing')
+  t.equal(f?.action, 'warn')
+  t.match(f?.message ?? '', /^would deny \(audit\): /)
+  const bound = runCheck(docs, [], { policy: parsePolicy(`${HEAD}bindings:\n  - name: b\n    namespaceSelector: {}\n    mode: audit\n`, 'p.yaml', RULES), rules: RULES, namespace: 'default', files: 1 })
+  t.ok(bound.summary.deny > 0, 'bindings do not apply to a file run')
+  t.match(bound.warnings[0]?.message ?? '', /binding applies at admission only/)
+})
