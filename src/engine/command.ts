@@ -648,8 +648,23 @@ forgetWithRecentAnswers(() => {
   lastLarge = undefined
 })
 
+/**
+ * The longest script analysed: 1.5 MiB, the most etcd stores for a whole object by default, so
+ * no script of a real object is longer. A parse holds several times the script in tokens; a
+ * longer one (possible only in a hand-made review or file) makes the rule that asked say it
+ * could not judge the object, instead of holding hundreds of megabytes.
+ */
+export const MAX_SCRIPT_LENGTH = 1_572_864
+
+export class ScriptTooLongError extends Error {
+  constructor(length: number) {
+    super(`a shell script of ${length.toLocaleString('en-US')} characters is longer than pod-preflight analyses (${MAX_SCRIPT_LENGTH.toLocaleString('en-US')}, the most etcd stores for an object)`)
+  }
+}
+
 /** Splits a shell script into its simple commands, with nesting depth and the operators around each. Linear in the script. */
 export function parseScript(script: string): ShellCommand[] {
+  if (script.length > MAX_SCRIPT_LENGTH) throw new ScriptTooLongError(script.length)
   const hit = scriptCache.get(script)
   if (hit !== undefined) return hit
   if (lastLarge !== undefined && lastLarge.script === script) return lastLarge.commands

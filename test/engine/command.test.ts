@@ -237,3 +237,9 @@ t.test('image repository and matching', async (t) => {
   t.equal(imageMatches('leap', base), undefined, 'a multi-part pattern needs every part')
   t.equal(imageMatches('gcr.io/distroless/base', base), undefined)
 })
+
+t.test('a script longer than any object etcd stores is refused with a reason, not parsed', async (t) => {
+  const { parseScript, MAX_SCRIPT_LENGTH } = await import('../../src/engine/command.js')
+  t.throws(() => parseScript('x '.repeat(MAX_SCRIPT_LENGTH)), /longer than pod-preflight analyses/)
+  t.equal(parseScript('echo a; sleep 1').length, 2, 'ordinary scripts still parse')
+})
