@@ -25,6 +25,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
+# The heap cap the Deployment ships (README, "Bounded work and memory"); the manifests set the same through NODE_OPTIONS.
+ENV NODE_OPTIONS=--max-old-space-size=96
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
