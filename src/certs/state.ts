@@ -22,7 +22,7 @@
  */
 import { createSecureContext } from 'node:tls'
 import { X509Certificate } from 'node:crypto'
-import { coversHost, issuedByOneOf, pemOf, splitBundle, type CertificateSet } from './x509.js'
+import { BACKDATE_MS, coversHost, issuedByOneOf, pemOf, splitBundle, type CertificateSet } from './x509.js'
 
 export const ANNOTATION_GENERATION = 'pod-preflight.io/generation'
 export const ANNOTATION_STAGED_AT = 'pod-preflight.io/staged-at'
@@ -170,8 +170,10 @@ export function bundleHolds(bundle: string, cas: readonly X509Certificate[]): bo
 
 /** When a certificate is renewed: at 2/3 of its lifetime. */
 export function renewAt(leaf: X509Certificate): Date {
-  const from = new Date(leaf.validFrom).getTime()
+  // Counted from when it was made, not from its backdated notBefore: with a short lifetime the
+  // backdating would otherwise bring the renewal forward to moments after issue.
   const to = new Date(leaf.validTo).getTime()
+  const from = Math.min(new Date(leaf.validFrom).getTime() + BACKDATE_MS, to)
   return new Date(from + ((to - from) * 2) / 3)
 }
 
