@@ -115,7 +115,7 @@ t.test('object rules honour the skip annotation and exemptions', async (t) => {
     rules,
   )
   const e = evaluateObject({ ...service, metadata: { name: 'web', namespace: 'legacy-1' } }, { policy: exempt, rules, related })
-  t.same(e.skipped, [{ rule: 'test-service-rule', reason: 'policy exemption: legacy' }])
+  t.same(e.skipped, [{ rule: 'test-service-rule', reason: 'policy exemption: legacy', by: 'exemption' }])
 })
 
 t.test('a view that is not synced is never handed to a rule, and its rules say they were skipped', async (t) => {

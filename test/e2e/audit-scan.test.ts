@@ -5,7 +5,9 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { parseAllDocuments, stringify } from 'yaml'
 import { KubeConfig } from '@kubernetes/client-node'
 import { RULES } from '../../src/rules/index.js'
 import { loadDefaultPolicy } from '../../src/policy/policy.js'
@@ -87,7 +89,12 @@ const resultOf = (r: PolicyReport | undefined, name: string, rule: string): stri
 t.test('serve --audit: one writer, PolicyReports that follow the cluster, takeover', async (t) => {
   const cluster = await startCluster()
   t.teardown(() => cluster.stop())
-  for (const f of ['manifests/00-namespace.yaml', 'manifests/10-rbac.yaml', 'manifests/audit/00-policyreport-crds.yaml', 'manifests/audit/10-rbac.yaml']) {
+  // The webhook's namespace, ServiceAccount and roles as `install --cluster-view` renders them.
+  const rendered = await promisify(execFile)(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'install', '--cluster-view', '--kube-version', '1.20.2', '-o', 'yaml'])
+  const keep = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
+  const objects = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as { kind?: string }).filter((o) => keep.has(o.kind ?? ''))
+  await cluster.applyYaml(objects.map((o) => stringify(o)).join('---\n'))
+  for (const f of ['manifests/audit/00-policyreport-crds.yaml', 'manifests/audit/10-rbac.yaml']) {
     await cluster.applyYaml(await readFile(join(ROOT, f), 'utf8'))
   }
   const est = await cluster.kubectl(['wait', '--for=condition=established', '--timeout=60s', 'crd/policyreports.wgpolicyk8s.io', 'crd/clusterpolicyreports.wgpolicyk8s.io'])
