@@ -281,8 +281,8 @@ function deployment(o: InstallOptions): KubeObject {
               livenessProbe: probe('/healthz', 10, 3, 3),
               readinessProbe: probe('/readyz', 5, 2, 2),
               resources: {
-                requests: { cpu: '100m', memory: '192Mi', 'ephemeral-storage': '16Mi' },
-                limits: { memory: '192Mi', 'ephemeral-storage': '64Mi' },
+                requests: { cpu: '100m', memory: '256Mi', 'ephemeral-storage': '16Mi' },
+                limits: { memory: '256Mi', 'ephemeral-storage': '64Mi' },
               },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
               volumeMounts,
