@@ -12,6 +12,7 @@
  * belongs to one policy: a reloaded policy gets a new cache.
  */
 import { hash } from 'node:crypto'
+import { ByteBoundedCache, stringBytes } from '../engine/bounded-cache.js'
 import type { Evaluation } from '../engine/evaluate.js'
 
 export const DEFAULT_CACHE_ENTRIES = 1_000
@@ -58,37 +59,69 @@ export function cacheKey(object: Record<string, unknown>, namespace: string | un
   return hash('sha256', JSON.stringify([namespace ?? '', clusterState, kept, rest]), 'base64')
 }
 
+/** Bytes of heap the cached evaluations of one policy may hold, estimated. */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+/** An evaluation larger than this (a hostile object with the most findings) is never kept. */
+const MAX_ENTRY_BYTES = 1024 * 1024
+
+/** Estimated heap bytes of an evaluation: its strings at two bytes a unit, plus object overheads. */
+export function evaluationBytes(e: Evaluation): number {
+  let bytes = 64 + refBytes(e.object)
+  for (const f of e.findings) {
+    bytes += 96 + stringBytes(f.rule) + stringBytes(f.path) + stringBytes(f.message) + stringBytes(f.fix) + (f.container !== undefined ? stringBytes(f.container) : 0)
+    if (f.source !== undefined) bytes += 64 + stringBytes(f.source.file)
+  }
+  for (const p of e.problems) bytes += 64 + stringBytes(p.message) + (p.path !== undefined ? stringBytes(p.path) : 0)
+  for (const s of e.skipped) bytes += 48 + stringBytes(s.rule) + stringBytes(s.reason)
+  return bytes
+}
+
+function refBytes(ref: Evaluation['object']): number {
+  let bytes = 48
+  for (const v of Object.values(ref)) if (typeof v === 'string') bytes += stringBytes(v)
+  return bytes
+}
+
+/**
+ * Evaluations by cache key, least recently used first out, bounded both in entries (`capacity`)
+ * and in estimated bytes: an entry count alone bounds nothing when one evaluation of a hostile
+ * object holds a hundred long messages.
+ */
 export class EvaluationCache {
-  private readonly entries = new Map<string, Evaluation>()
+  private readonly entries: ByteBoundedCache<string, Evaluation>
   hits = 0
   misses = 0
 
-  constructor(readonly capacity = DEFAULT_CACHE_ENTRIES) {}
+  constructor(
+    readonly capacity = DEFAULT_CACHE_ENTRIES,
+    readonly maxBytes = DEFAULT_CACHE_BYTES,
+  ) {
+    this.entries = new ByteBoundedCache({
+      maxBytes,
+      maxEntryBytes: Math.min(MAX_ENTRY_BYTES, maxBytes),
+      maxEntries: capacity,
+      sizeOf: (key, value) => stringBytes(key) + evaluationBytes(value),
+    })
+  }
 
   get(key: string): Evaluation | undefined {
     const e = this.entries.get(key)
-    if (e === undefined) {
-      this.misses++
-      return undefined
-    }
-    this.hits++
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key)
-    this.entries.set(key, e)
+    if (e === undefined) this.misses++
+    else this.hits++
     return e
   }
 
   set(key: string, evaluation: Evaluation): void {
     if (this.capacity <= 0) return
-    this.entries.delete(key)
     this.entries.set(key, evaluation)
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done !== true) this.entries.delete(oldest.value)
-    }
   }
 
   get size(): number {
     return this.entries.size
+  }
+
+  /** Estimated bytes held. */
+  get bytes(): number {
+    return this.entries.bytes
   }
 }

@@ -12,6 +12,8 @@ export interface ByteBoundedCacheOptions<K, V> {
   maxBytes: number
   /** Largest single entry it keeps; larger ones are computed and returned, never stored. */
   maxEntryBytes: number
+  /** At most this many entries, whatever their size (default: no count limit). */
+  maxEntries?: number
   /** Estimated heap bytes of an entry, key included. */
   sizeOf(key: K, value: V): number
 }
@@ -42,8 +44,9 @@ export class ByteBoundedCache<K, V> {
     if (bytes > this.o.maxEntryBytes || bytes > this.o.maxBytes) return false
     this.entries.set(key, { value, bytes })
     this.total += bytes
+    const maxEntries = this.o.maxEntries ?? Number.POSITIVE_INFINITY
     for (const [k, e] of this.entries) {
-      if (this.total <= this.o.maxBytes) break
+      if (this.total <= this.o.maxBytes && this.entries.size <= maxEntries) break
       this.entries.delete(k)
       this.total -= e.bytes
     }
