@@ -150,19 +150,9 @@ export function suggestLimit(heap: Quantity, percent = 75): Quantity {
 // ---------------------------------------------------------------------------------------------
 // Memory limits
 
-/**
- * Quantity.parse with a memo: the rules of this family read the same few resource strings
- * (`512Mi`, `2Gi`) again and again, and quantities are immutable. Bounded, so hostile input
- * cannot grow it without end.
- */
-const parsed = new Map<string | number, Quantity | undefined>()
+/** A resource value as a Quantity: Quantity.parse memoises, in a cache bounded in bytes. */
 export function parseResource(raw: unknown): Quantity | undefined {
-  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined
-  if (parsed.has(raw)) return parsed.get(raw)
-  const q = Quantity.parse(raw)
-  if (parsed.size >= 512) parsed.clear()
-  parsed.set(raw, q)
-  return q
+  return Quantity.parse(raw)
 }
 
 export interface ResourceValue {

@@ -8,6 +8,8 @@
  * `512m` of memory is exactly 0.512 bytes, never a float approximation.
  */
 
+import { ByteBoundedCache, stringBytes } from './bounded-cache.js'
+
 const BINARY: Record<string, bigint> = {
   Ki: 1n << 10n,
   Mi: 1n << 20n,
@@ -23,8 +25,18 @@ const MAX_EXPONENT = 100
 
 const QUANTITY_RE = /^([+-]?)(\d+\.?\d*|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([mkMGTPE]?)|[eE]([+-]?\d+))$/
 
-const PARSED = new Map<string | number, Quantity | undefined>()
-const PARSED_MAX = 1024
+/**
+ * Parses by text, bounded in bytes as well as entries: objects repeat a few short texts, and a
+ * hostile one may carry a megabyte of digits that several rules read (parse it once per review,
+ * but never let such texts pile up).
+ */
+const PARSED = new ByteBoundedCache<string | number, Quantity | null>({
+  maxBytes: 8 * 1024 * 1024,
+  maxEntryBytes: 3 * 1024 * 1024,
+  maxEntries: 1024,
+  // The key is also the text the Quantity keeps; its numbers are small (digits are bounded).
+  sizeOf: (key) => 160 + (typeof key === 'string' ? stringBytes(key) : 0),
+})
 
 function gcd(a: bigint, b: bigint): bigint {
   a = a < 0n ? -a : a
@@ -70,10 +82,9 @@ export class Quantity {
     // Quantities are immutable, and objects carry the same few texts (`256Mi`, `500m`) again
     // and again: parses are memoised, in a bounded map so that hostile input cannot grow it.
     const hit = PARSED.get(input)
-    if (hit !== undefined || PARSED.has(input)) return hit
+    if (hit !== undefined) return hit ?? undefined
     const q = parseQuantity(input)
-    if (PARSED.size >= PARSED_MAX) PARSED.clear()
-    PARSED.set(input, q)
+    PARSED.set(input, q ?? null)
     return q
   }
 
@@ -122,6 +133,41 @@ export class Quantity {
   }
 }
 
+/** Significant digits kept of the whole part, and digits kept of the fraction. */
+const MAX_WHOLE_DIGITS = 120
+const MAX_FRACTION_DIGITS = 40
+
+/**
+ * The digits a quantity is computed from, with the work bounded whatever the text's length: the
+ * API server accepts any number of digits, but big-integer arithmetic on a megabyte of them takes
+ * seconds. Leading zeros are dropped (as the API server does). A whole part of more than 120
+ * significant digits is a value beyond 10^120, which no comparison with anything a cluster holds
+ * can tell apart from another such value: it is kept as its first 120 digits, rounded up, times
+ * 10^120 at most. The fraction is cut after 40 digits, rounded up: the API server itself rounds a
+ * quantity up to nano units.
+ */
+function significant(wholeText: string, fracText: string): { whole: string; frac: string; scale: number } {
+  let start = 0
+  while (start < wholeText.length - 1 && wholeText.charCodeAt(start) === 48) start++
+  let whole = start === 0 ? wholeText : wholeText.slice(start)
+  if (whole.length > MAX_WHOLE_DIGITS) {
+    const rest = whole.slice(MAX_WHOLE_DIGITS)
+    const scale = Math.min(rest.length, MAX_WHOLE_DIGITS)
+    whole = whole.slice(0, MAX_WHOLE_DIGITS)
+    if (/[1-9]/.test(rest) || /[1-9]/.test(fracText)) whole = (BigInt(whole) + 1n).toString()
+    return { whole, frac: '', scale }
+  }
+  if (fracText.length <= MAX_FRACTION_DIGITS) return { whole, frac: fracText, scale: 0 }
+  let frac = fracText.slice(0, MAX_FRACTION_DIGITS)
+  if (/[1-9]/.test(fracText.slice(MAX_FRACTION_DIGITS))) {
+    // Round up in the last kept place; a carry out of the fraction goes to the whole part.
+    const up = (BigInt(`${whole || '0'}${frac}`) + 1n).toString().padStart(frac.length + 1, '0')
+    return { whole: up.slice(0, up.length - frac.length), frac: up.slice(up.length - frac.length), scale: 0 }
+  }
+  frac = frac.replace(/0+$/, '')
+  return { whole, frac, scale: 0 }
+}
+
 function parseQuantity(input: string | number): Quantity | undefined {
   let text: string
   if (typeof input === 'number') {
@@ -137,9 +183,11 @@ function parseQuantity(input: string | number): Quantity | undefined {
   if (m === null) return undefined
   const sign = m[1] === '-' ? -1n : 1n
   const digits = m[2] ?? '0'
-  const [whole = '', frac = ''] = digits.split('.')
+  const [wholeText = '', fracText = ''] = digits.split('.')
+  const { whole, frac, scale } = significant(wholeText, fracText)
   let n = BigInt((whole || '0') + frac) * sign
   let d = 10n ** BigInt(frac.length)
+  if (scale > 0) n *= 10n ** BigInt(scale)
   let suffix = ''
   if (m[3] !== undefined) {
     suffix = m[3]

@@ -79,3 +79,29 @@ t.test('formatting for messages', async (t) => {
   t.equal(formatCpu(q('2')), '2')
   t.equal(formatCpu(q('1.5')), '1500m')
 })
+
+t.test('a megabyte of digits parses, and the memo does not keep it for good', async (t) => {
+  const long = `${'1'.repeat(1_000_000)}Mi`
+  const a = Quantity.parse(long)
+  t.ok(a !== undefined, 'parsed')
+  t.ok(a !== undefined && a.cmp(q('1Ei')) > 0, 'and larger than anything a cluster holds')
+  // Identity, not deep equality: a failure must not print a megabyte.
+  t.ok(Quantity.parse(long) === a, 'the same review reads it from the memo')
+  // 20 more such texts pass through a memo bounded in bytes; the first goes.
+  for (let i = 0; i < 20; i++) Quantity.parse(`${'2'.repeat(1_000_000)}${i}Mi`)
+  t.ok(Quantity.parse(long) !== a, 'evicted: parsed anew')
+  t.equal(Quantity.parse('256Mi')?.text, '256Mi', 'short texts still parse')
+})
+
+t.test('long digit strings: leading zeros dropped, the rest bounded and rounded up', async (t) => {
+  t.equal(q(`${'0'.repeat(100_000)}1Gi`).cmp(q('1Gi')), 0, 'leading zeros do not count')
+  t.equal(q(`0.${'0'.repeat(39)}1`).cmp(q(`1e-40`)), 0, 'forty fraction digits are exact')
+  const cut = q(`0.${'3'.repeat(100)}`)
+  t.ok(cut.cmp(q(`0.${'3'.repeat(40)}`)) > 0, 'a longer fraction rounds up, never down')
+  t.ok(cut.cmp(q(`0.${'3'.repeat(39)}4`)) <= 0, 'by one unit in the fortieth place at most')
+  t.equal(q(`9.${'9'.repeat(60)}`).cmp(q('10')), 0, 'rounding carries into the whole part')
+  t.equal(q(`${'1'.repeat(120)}`).text, '1'.repeat(120))
+  t.equal(q(`${'1'.repeat(120)}`).cmp(q(`${'1'.repeat(120)}.0`)), 0)
+  t.ok(q(`${'1'.repeat(121)}`).cmp(q(`${'1'.repeat(121)}`.slice(0, 120))) > 0, 'beyond 120 digits it stays larger')
+  t.ok(q(`-${'5'.repeat(200_000)}`).cmp(q('-1Ei')) < 0, 'and a negative one smaller')
+})
