@@ -1,7 +1,8 @@
 import { delimiter } from 'node:path'
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { get, str } from './narrow.js'
-import type { PodInput } from './input.js'
+import type { LogInput, PodInput } from './input.js'
+import { MAX_LOG_BYTES, MAX_LOG_LINES } from './log-signatures.js'
 
 /**
  * Reads pods, their events and their owner from the live cluster for `explain POD` and
@@ -25,6 +26,34 @@ export interface ClusterSource {
   context: string
   fetchPod(name: string): Promise<PodInput>
   fetchNamespace(): Promise<PodInput[]>
+  /**
+   * The logs of the pod's containers that ended in failure: the previous container's for one
+   * that restarted, else the terminated one's. At most MAX_LOGGED_CONTAINERS containers, each
+   * read as its last MAX_LOG_LINES lines and at most MAX_LOG_BYTES bytes. Needs `get` on
+   * `pods/log`; a refusal costs only the log (a warning).
+   */
+  fetchLogs(pod: unknown): Promise<LogInput[]>
+}
+
+const MAX_LOGGED_CONTAINERS = 8
+
+/** Containers whose log can say why they failed, and whether that log is the previous container's. */
+export function failedContainers(pod: unknown): { container: string; previous: boolean }[] {
+  const out: { container: string; previous: boolean }[] = []
+  for (const list of ['initContainerStatuses', 'containerStatuses']) {
+    const statuses = get(pod, 'status', list)
+    if (!Array.isArray(statuses)) continue
+    for (const st of statuses) {
+      const name = str(get(st, 'name'))
+      if (name === undefined) continue
+      const last = get(st, 'lastState', 'terminated')
+      const now = get(st, 'state', 'terminated')
+      if (last !== undefined && last !== null) out.push({ container: name, previous: true })
+      else if (now !== undefined && now !== null && get(now, 'exitCode') !== 0) out.push({ container: name, previous: false })
+      if (out.length >= MAX_LOGGED_CONTAINERS) return out
+    }
+  }
+  return out
 }
 
 /** The kubeconfig as kubectl would pick it: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster. */
@@ -142,6 +171,20 @@ export function clusterSource(opts: ClusterOptions, warn: (message: string) => v
   return {
     namespace,
     context,
+    async fetchLogs(pod: unknown): Promise<LogInput[]> {
+      const name = str(get(pod, 'metadata', 'name'))
+      if (name === undefined) return []
+      const out: LogInput[] = []
+      for (const { container, previous } of failedContainers(pod)) {
+        try {
+          const text = await core.readNamespacedPodLog({ name, namespace, container, previous, tailLines: MAX_LOG_LINES, limitBytes: MAX_LOG_BYTES })
+          out.push({ container, text: typeof text === 'string' ? text : String(text), source: `kubectl logs ${name} -c ${container}${previous ? ' --previous' : ''}` })
+        } catch (err) {
+          warn(`cannot read the ${previous ? 'previous ' : ''}log of ${name}/${container} (${apiErrorMessage(err)}); explaining without it`)
+        }
+      }
+      return out
+    },
     async fetchPod(name: string): Promise<PodInput> {
       let pod: unknown
       try {

@@ -20,6 +20,18 @@ export interface PodInput {
   eventsOnly?: boolean
   /** What the input does not show that the analysis would have used, for the "could not see" line. */
   unseen?: string[]
+  /** Logs of its containers (the previous container's, as `kubectl logs --previous` prints them). */
+  logs?: LogInput[]
+}
+
+export interface LogInput {
+  /** Whose log; undefined when the pod has one container that could be meant. */
+  container?: string
+  text: string
+  /** Where it came from, for the evidence: a file name, or `kubectl logs --previous`. */
+  source: string
+  /** Bytes were left out before the text (the source was longer than what was read). */
+  cut?: boolean
 }
 
 export interface AssembleResult {

@@ -3,7 +3,10 @@ import { looksLikeDescribe, parseDescribe } from './describe.js'
 import { looksLikeEventsText, parseEventsText, UNKNOWN_NAMESPACE, UNKNOWN_POD } from './events-text.js'
 import type { ExplainedPod } from './format.js'
 import { EVENTS_ONLY_EVIDENCE, podsFromEvents } from './from-events.js'
-import { assemble, type PodInput, type SourcedValue } from './input.js'
+import { assemble, type LogInput, type PodInput, type SourcedValue } from './input.js'
+import { applyLog, scanLog } from './log-signatures.js'
+import { get, str } from './narrow.js'
+import type { Diagnosis } from './types.js'
 import { parseDocuments } from '../input/documents.js'
 
 /**
@@ -20,6 +23,10 @@ export interface ExplainInputs {
   /** Events read from text, with no pod of their own. */
   textEvents: { file: string; events: unknown[]; form: string; elided: boolean }[]
   errors: string[]
+  /** Container logs given apart from the pod (`--logs FILE`): they belong to the one pod of the input. */
+  logs?: LogInput[]
+  /** Said on standard error without failing the run (a log that had nothing to explain). */
+  warnings?: string[]
 }
 
 export function emptyInputs(): ExplainInputs {
@@ -107,8 +114,9 @@ export function readExplainText(text: string, file: string, now: Date, into: Exp
 const EVENTS_ONLY_UNSEEN = 'the pod itself: only events were given, so no container states, exit codes, restart counts or spec'
 
 /** Pairs pods with events across all texts, analyses every pod, and says what the input did not show. */
-export function explainInputs(inputs: ExplainInputs, now: Date): { results: ExplainedPod[]; errors: string[] } {
+export function explainInputs(inputs: ExplainInputs, now: Date): { results: ExplainedPod[]; errors: string[]; warnings: string[] } {
   const errors = [...inputs.errors]
+  const warnings = [...(inputs.warnings ?? [])]
   const textEventValues: SourcedValue[] = inputs.textEvents.flatMap((t) => t.events.map((value) => ({ value, file: t.file })))
   const assembled = assemble([...inputs.values, ...textEventValues])
   const pods: PodInput[] = [...assembled.pods, ...inputs.pods]
@@ -129,6 +137,11 @@ export function explainInputs(inputs: ExplainInputs, now: Date): { results: Expl
     }
   }
   const results: ExplainedPod[] = []
+  const looseLogs = inputs.logs ?? []
+  if (looseLogs.length > 0 && pods.length !== 1) {
+    errors.push(`--logs belongs to one pod, and the input holds ${pods.length === 0 ? 'none' : pods.length}: give one pod's describe or YAML with its log`)
+    return { results, errors, warnings }
+  }
   for (const input of pods) {
     const analysis = analyze({
       pod: input.pod,
@@ -143,6 +156,14 @@ export function explainInputs(inputs: ExplainInputs, now: Date): { results: Expl
     }
     let diagnoses = analysis.diagnoses
     const unseen = [...(input.unseen ?? [])]
+    for (const log of [...looseLogs, ...(input.logs ?? [])]) {
+      const applied = withLog(input.pod, diagnoses, log)
+      if ('error' in applied) errors.push(applied.error)
+      else {
+        diagnoses = applied.diagnoses
+        if (applied.warning !== undefined) warnings.push(applied.warning)
+      }
+    }
     if (input.eventsOnly) {
       // The rebuilt pod is a reading of the events, not evidence of its own.
       diagnoses = diagnoses.map((d) => ({ ...d, evidence: d.evidence.filter((e) => !EVENTS_ONLY_EVIDENCE.test(e)) }))
@@ -153,5 +174,39 @@ export function explainInputs(inputs: ExplainInputs, now: Date): { results: Expl
     if (unseen.length > 0) result.unseen = unseen
     results.push(result)
   }
-  return { results, errors }
+  return { results, errors, warnings }
+}
+
+function containerNames(pod: unknown): string[] {
+  const names: string[] = []
+  for (const list of ['initContainers', 'containers']) {
+    const cs = get(pod, 'spec', list)
+    if (!Array.isArray(cs)) continue
+    for (const c of cs) {
+      const n = str(get(c, 'name'))
+      if (n !== undefined) names.push(n)
+    }
+  }
+  return names
+}
+
+/** Reads a container's log into the diagnoses of its container; says whose log it must be when that is unclear. */
+function withLog(pod: unknown, diagnoses: Diagnosis[], log: LogInput): { diagnoses: Diagnosis[]; warning?: string } | { error: string } {
+  const names = containerNames(pod)
+  let container = log.container
+  if (container !== undefined) {
+    if (names.length > 0 && !names.includes(container)) return { error: `${log.source}: no container "${container}" in the pod (containers: ${names.join(', ')})` }
+  } else {
+    const failing = [...new Set(diagnoses.flatMap((d) => (d.container !== undefined ? [d.container] : [])))]
+    const candidates = names.length === 1 ? names : failing
+    if (candidates.length !== 1) {
+      return { error: `${log.source}: say whose log this is with --container (the pod has containers ${names.join(', ') || 'not named in the input'})` }
+    }
+    container = candidates[0] as string
+  }
+  const scan = scanLog(log.text)
+  if (log.cut === true) scan.cut = true
+  const applied = applyLog(diagnoses, container, scan, `log of ${container} (${log.source})`)
+  if (!applied.unused) return { diagnoses: applied.diagnoses }
+  return { diagnoses: applied.diagnoses, warning: `${log.source}: read, but container ${container} has no failed exit for a log to explain` }
 }

@@ -1,10 +1,12 @@
-import { readFile, stat } from 'node:fs/promises'
+import { open, readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { stringify } from 'yaml'
 import { isUnhealthy } from '../../analyzer/analyze.js'
 import { toJson, toText, type ExplainedPod } from '../../analyzer/format.js'
-import type { PodInput } from '../../analyzer/input.js'
+import type { LogInput, PodInput } from '../../analyzer/input.js'
+import { MAX_LOG_BYTES } from '../../analyzer/log-signatures.js'
+import { safeText } from '../../text/sanitize.js'
 import { emptyInputs, explainInputs, readExplainText } from '../../analyzer/read-input.js'
 import { DEFAULT_MAX_FILE_BYTES, readInputs } from '../../input/documents.js'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
@@ -13,6 +15,7 @@ import { colorOption, filenameOption, filenames, kubeOptions, namespaceOption, o
 interface Explained {
   results: ExplainedPod[]
   errors: string[]
+  warnings?: string[]
   /** Said to people (text format) when there is nothing to list. */
   note?: string
 }
@@ -48,14 +51,47 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-function explainPods(inputs: readonly PodInput[], now: Date, errors: string[]): ExplainedPod[] {
+function explainPods(inputs: readonly PodInput[], now: Date, errors: string[], warnings: string[]): ExplainedPod[] {
   const r = explainInputs({ ...emptyInputs(), pods: [...inputs] }, now)
   errors.push(...r.errors)
+  warnings.push(...r.warnings)
   return r.results
 }
 
-async function fromFiles(paths: readonly string[], io: CliIO, now: Date): Promise<Explained> {
+/** The end of a log file: at most MAX_LOG_BYTES, read from the end whatever the file's size. */
+async function readLogFile(path: string, io: CliIO): Promise<LogInput | { error: string }> {
+  if (path === '-') {
+    const text = await readAll(io.stdin)
+    return { text, source: '<stdin>' }
+  }
+  let fh
+  try {
+    fh = await open(resolve(io.cwd, path), 'r')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return { error: `${path}: ${code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${code ?? String(err)}`}` }
+  }
+  try {
+    const st = await fh.stat()
+    if (st.isDirectory()) return { error: `${path}: is a directory; --logs takes a file` }
+    const length = Math.min(st.size, MAX_LOG_BYTES)
+    const buf = Buffer.alloc(length)
+    const { bytesRead } = await fh.read(buf, 0, length, st.size - length)
+    let text = buf.subarray(0, bytesRead).toString('utf8')
+    const cut = st.size > length
+    // Reading from the middle of the file: start at the first whole line.
+    if (cut) text = text.slice(text.indexOf('\n') + 1)
+    return { text, source: path, cut }
+  } catch (err) {
+    return { error: `${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }
+  } finally {
+    await fh.close()
+  }
+}
+
+async function fromFiles(paths: readonly string[], io: CliIO, now: Date, logs: LogInput[]): Promise<Explained> {
   const inputs = emptyInputs()
+  if (logs.length > 0) inputs.logs = logs
   for (const path of paths) {
     const name = path === '-' ? '<stdin>' : path
     const read = await readText(path, io)
@@ -74,12 +110,13 @@ async function fromFiles(paths: readonly string[], io: CliIO, now: Date): Promis
   return explainInputs(inputs, now)
 }
 
-async function fromCluster(opts: { pod?: string; all: boolean; namespace?: string; kubeconfig?: string; context?: string }, io: CliIO, now: Date): Promise<Explained> {
+async function fromCluster(opts: { pod?: string; all: boolean; namespace?: string; kubeconfig?: string; context?: string; previousLogs: boolean }, io: CliIO, now: Date): Promise<Explained> {
   const { clusterSource, ClusterError } = await import('../../analyzer/cluster-source.js')
   const warn = (m: string): void => {
     io.stderr.write(`${progName(io)} explain: warning: ${m}\n`)
   }
   const errors: string[] = []
+  const warnings: string[] = []
   try {
     const source = clusterSource(
       {
@@ -92,12 +129,14 @@ async function fromCluster(opts: { pod?: string; all: boolean; namespace?: strin
     )
     if (opts.pod !== undefined) {
       const input = await source.fetchPod(opts.pod)
-      return { results: explainPods([input], now, errors), errors }
+      if (opts.previousLogs) input.logs = await source.fetchLogs(input.pod)
+      return { results: explainPods([input], now, errors, warnings), errors, warnings }
     }
     const inputs = await source.fetchNamespace()
-    const results = explainPods(inputs, now, errors).filter((r) => isUnhealthy(r.diagnoses))
+    if (opts.previousLogs) for (const input of inputs) input.logs = await source.fetchLogs(input.pod)
+    const results = explainPods(inputs, now, errors, warnings).filter((r) => isUnhealthy(r.diagnoses))
     const note = `No unhealthy pods in namespace ${source.namespace} (${inputs.length} pod${inputs.length === 1 ? '' : 's'} checked).\n`
-    return results.length === 0 && errors.length === 0 ? { results, errors, note } : { results, errors }
+    return results.length === 0 && errors.length === 0 ? { results, errors, warnings, note } : { results, errors, warnings }
   } catch (err) {
     if (err instanceof ClusterError) return { results: [], errors: [err.message] }
     throw err
@@ -115,6 +154,9 @@ interface ExplainOpts extends OutputOpts {
   context?: string
   now?: string
   color?: string | boolean
+  logs?: string
+  container?: string
+  previousLogs?: boolean
 }
 
 export const command: CommandSpec<ExplainOpts> = {
@@ -134,6 +176,9 @@ export const command: CommandSpec<ExplainOpts> = {
     cmd.option('--all', 'every unhealthy pod of the namespace')
     kubeOptions(cmd)
     outputOption(cmd, FORMATS, 'text')
+    cmd.option('--logs <file>', "the container's log (`kubectl logs POD -c C --previous > FILE`; - for standard input): its last 256 KiB are searched for known failure signatures")
+    cmd.option('-c, --container <name>', 'whose log --logs is, when the pod has several containers')
+    cmd.option('--previous-logs', "live pods: also read the failed containers' previous logs (needs get on pods/log)")
     cmd.option('--now <time>', 'judge ages as of this RFC 3339 time, for reproducible output')
     colorOption(cmd)
     cmd.addHelpText(
@@ -168,9 +213,21 @@ async function explain(values: ExplainOpts, positionals: string[], io: CliIO, { 
     throw new UsageError('--kubeconfig and --context apply to the live cluster, not to files')
   }
 
+  if (values.logs !== undefined && files.length === 0) throw new UsageError('--logs goes with -f FILE (the pod); for a live pod use --previous-logs')
+  if (values.previousLogs === true && files.length > 0) throw new UsageError('--previous-logs reads from the live cluster; with files, give the log with --logs FILE')
+  if (values.container !== undefined && values.logs === undefined) throw new UsageError('--container names whose log --logs is; give --logs FILE too')
+  if (values.logs === '-' && files.includes('-')) throw new UsageError('standard input can hold the pod or the log, not both')
+  const logs: LogInput[] = []
+  if (values.logs !== undefined) {
+    const log = await readLogFile(values.logs, io)
+    if ('error' in log) throw new UsageError(`--logs ${log.error}`)
+    if (values.container !== undefined) log.container = values.container
+    logs.push(log)
+  }
+
   const explained =
     files.length > 0
-      ? await fromFiles(files, io, now)
+      ? await fromFiles(files, io, now, logs)
       : await fromCluster(
           {
             all: values.all === true,
@@ -178,6 +235,7 @@ async function explain(values: ExplainOpts, positionals: string[], io: CliIO, { 
             ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
             ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
             ...(values.context !== undefined ? { context: values.context } : {}),
+            previousLogs: values.previousLogs === true,
           },
           io,
           now,
@@ -187,6 +245,7 @@ async function explain(values: ExplainOpts, positionals: string[], io: CliIO, { 
   else if (format === 'yaml') io.stdout.write(stringify(JSON.parse(toJson(explained.results))))
   else if (explained.results.length > 0) io.stdout.write(toText(explained.results, { color }))
   else if (explained.note !== undefined) io.stdout.write(explained.note)
+  for (const w of explained.warnings ?? []) io.stderr.write(`${prog} explain: warning: ${safeText(w, 500)}\n`)
   for (const e of explained.errors) io.stderr.write(`${prog} explain: ${e}\n`)
   return explained.errors.length > 0 ? EXIT_USAGE : EXIT_OK
 }
