@@ -6,7 +6,7 @@
 import type { PodRule } from '../engine/rule.js'
 import type { ReportAction } from '../engine/types.js'
 import { safeText } from '../text/sanitize.js'
-import { version } from '../version.js'
+import { sarifLevel, sarifLog } from '../cli/format/sarif.js'
 import type { AuditReport, AuditedWorkload } from './audit.js'
 
 /** Longest text of one cell or line taken from the cluster (names, messages). */
@@ -105,8 +105,6 @@ export function formatAuditJson(report: AuditReport): string {
   return `${JSON.stringify(report, null, 2)}\n`
 }
 
-const LEVEL: Record<ReportAction, 'error' | 'warning' | 'note'> = { deny: 'error', warn: 'warning', info: 'note' }
-
 /**
  * SARIF 2.1.0. Cluster objects have no file, so each result is located logically
  * (`Deployment/ns/name/spec.template...`) and physically in a pseudo-file per object
@@ -121,7 +119,7 @@ export function formatAuditSarif(report: AuditReport, rules: readonly PodRule<un
       return {
         ruleId: f.rule,
         ...(index.has(f.rule) ? { ruleIndex: index.get(f.rule) } : {}),
-        level: LEVEL[f.action],
+        level: sarifLevel(f.action),
         message: { text: `${f.message}. Fix: ${f.fix}` },
         locations: [
           {
@@ -134,34 +132,11 @@ export function formatAuditSarif(report: AuditReport, rules: readonly PodRule<un
       }
     }),
   )
-  const sarif = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'pod-preflight',
-            version,
-            informationUri: 'https://github.com/pod-preflight/pod-preflight',
-            rules: rules.map((r) => ({
-              id: r.id,
-              name: r.id.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join(''),
-              shortDescription: { text: r.title },
-              defaultConfiguration: { level: r.defaultAction === 'off' ? 'none' : LEVEL[r.defaultAction] },
-            })),
-          },
-        },
-        automationDetails: { id: `pod-preflight/audit/${report.generatedAt}` },
-        results,
-        invocations: [
-          {
-            executionSuccessful: report.errors.length === 0,
-            toolExecutionNotifications: [...report.errors.map((e) => ({ level: 'error', message: { text: e } })), ...report.notes.map((n) => ({ level: 'note', message: { text: n } }))],
-          },
-        ],
-      },
-    ],
-  }
-  return `${JSON.stringify(sarif, null, 2)}\n`
+  return sarifLog({
+    rules,
+    results,
+    executionSuccessful: report.errors.length === 0,
+    notifications: [...report.errors.map((e) => ({ level: 'error', message: { text: e } })), ...report.notes.map((n) => ({ level: 'note', message: { text: n } }))],
+    extra: { automationDetails: { id: `pod-preflight/audit/${report.generatedAt}` } },
+  })
 }

@@ -15,7 +15,7 @@
 import type { KubeConfig } from '@kubernetes/client-node'
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { kubeRequest, statusMessage } from './kube-request.js'
+import { kubeRest, statusMessage } from '../kube/rest.js'
 
 export interface LeaderLogger {
   info(obj: object, msg: string): void
@@ -102,12 +102,13 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
     }
   }
 
+  const rest = kubeRest(o.kubeConfig)
   const attempt = async (): Promise<void> => {
     const now = Date.now()
-    const got = await kubeRequest(o.kubeConfig, 'GET', url, { timeoutMs: retryMs * 2 + 1000 })
+    const got = await rest.request({ method: 'GET', path: url, timeoutMs: retryMs * 2 + 1000 })
     if (got.status === 404) {
       const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace }, spec: spec(undefined, new Date(now)) }
-      const created = await kubeRequest(o.kubeConfig, 'POST', path, { body })
+      const created = await rest.request({ method: 'POST', path, body })
       if (created.status === 201 || created.status === 200) {
         lastRenew = now
         become(true)
@@ -129,7 +130,7 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
       return
     }
     const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.name, namespace: o.namespace, ...(rv !== undefined ? { resourceVersion: rv } : {}) }, spec: spec(current, new Date(now)) }
-    const put = await kubeRequest(o.kubeConfig, 'PUT', url, { body })
+    const put = await rest.request({ method: 'PUT', path: url, body })
     if (put.status === 200) {
       lastRenew = now
       observed = undefined
@@ -175,11 +176,11 @@ export function startLeaderElection(o: LeaderElectionOptions): LeaderElection {
       if (options.release === false) return
       // Release: clear the holder so that another replica need not wait for the lease to expire.
       try {
-        const got = await kubeRequest(o.kubeConfig, 'GET', url, { timeoutMs: 5000 })
+        const got = await rest.request({ method: 'GET', path: url, timeoutMs: 5000 })
         if (got.status === 200 && isRecord(got.body) && isRecord(got.body['spec']) && got.body['spec']['holderIdentity'] === identity) {
           const meta = isRecord(got.body['metadata']) ? got.body['metadata'] : {}
           const body = { ...got.body, metadata: { ...meta }, spec: { ...got.body['spec'], holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } }
-          await kubeRequest(o.kubeConfig, 'PUT', url, { body, timeoutMs: 5000 })
+          await rest.request({ method: 'PUT', path: url, body, timeoutMs: 5000 })
         }
       } catch {
         // the lease expires on its own

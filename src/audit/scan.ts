@@ -16,7 +16,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { PodRule } from '../engine/rule.js'
 import type { Policy } from '../policy/policy.js'
 import { runAudit } from './audit.js'
-import { kubeRequest, statusMessage } from './kube-request.js'
+import { kubeRest, statusMessage } from '../kube/rest.js'
 import { startLeaderElection, type LeaderElection } from './leader.js'
 import { emptyReport, MANAGED_BY, MANAGED_BY_LABEL, REPORT_API_VERSION, REPORT_NAME, reportDigest, toPolicyReports, type PolicyReport } from './policy-report.js'
 import { readLiveCluster } from './sources.js'
@@ -58,6 +58,8 @@ export interface AuditScan {
 }
 
 const FIELD_MANAGER = 'pod-preflight'
+/** The list of every namespace's report read when a replica becomes the leader. */
+const MAX_REPORT_LIST_BYTES = 64 * 1024 * 1024
 
 function reportPath(r: PolicyReport): string {
   const base = `/apis/${REPORT_API_VERSION}`
@@ -68,6 +70,7 @@ function reportPath(r: PolicyReport): string {
 
 export function startAuditScan(o: AuditScanOptions): AuditScan {
   const log = o.logger
+  const rest = kubeRest(o.kubeConfig)
   /** Digest of what we last wrote (or found), by `NS` ('' for the cluster report). */
   let written = new Map<string, string>()
   let timer: NodeJS.Timeout | undefined
@@ -78,7 +81,7 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
   const apply = async (key: string, r: PolicyReport): Promise<void> => {
     const digest = reportDigest(r)
     if (written.get(key) === digest) return
-    const res = await kubeRequest(o.kubeConfig, 'PATCH', `${reportPath(r)}?fieldManager=${FIELD_MANAGER}&force=true`, { body: r, contentType: 'application/apply-patch+yaml' })
+    const res = await rest.request({ method: 'PATCH', path: `${reportPath(r)}?fieldManager=${FIELD_MANAGER}&force=true`, body: r, contentType: 'application/apply-patch+yaml' })
     if (res.status !== 200 && res.status !== 201) {
       o.metrics?.countWrite('error')
       throw new Error(`cannot write ${r.kind} ${r.metadata.namespace !== undefined ? `${r.metadata.namespace}/` : ''}${REPORT_NAME}: ${statusMessage(res)}`)
@@ -92,13 +95,13 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
   const seed = async (): Promise<void> => {
     const seen = new Map<string, string>()
     const selector = `labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${MANAGED_BY}`)}`
-    const ns = await kubeRequest(o.kubeConfig, 'GET', `/apis/${REPORT_API_VERSION}/policyreports?${selector}`)
+    const ns = await rest.request({ method: 'GET', path: `/apis/${REPORT_API_VERSION}/policyreports?${selector}`, maxBytes: MAX_REPORT_LIST_BYTES })
     if (ns.status === 200 && typeof ns.body === 'object' && ns.body !== null && Array.isArray((ns.body as { items?: unknown }).items)) {
       for (const item of (ns.body as { items: { metadata?: { name?: string; namespace?: string } }[] }).items) {
         if (item.metadata?.name === REPORT_NAME && item.metadata.namespace !== undefined) seen.set(item.metadata.namespace, reportDigest(item))
       }
     } else if (ns.status !== 200) throw new Error(`cannot list PolicyReports: ${statusMessage(ns)} (is the CRD installed? manifests/audit/)`)
-    const cluster = await kubeRequest(o.kubeConfig, 'GET', `/apis/${REPORT_API_VERSION}/clusterpolicyreports/${REPORT_NAME}`)
+    const cluster = await rest.request({ method: 'GET', path: `/apis/${REPORT_API_VERSION}/clusterpolicyreports/${REPORT_NAME}` })
     if (cluster.status === 200 && typeof cluster.body === 'object' && cluster.body !== null) seen.set('', reportDigest(cluster.body))
     written = seen
   }

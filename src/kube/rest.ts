@@ -4,7 +4,7 @@
  * in-cluster service account). Used where a handful of calls is needed and the typed clients
  * would only add weight: the self-managed certificates and `doctor`.
  *
- * Bounded: answers larger than MAX_BODY_BYTES are cut off and reported as an error; every
+ * Bounded: answers larger than MAX_BODY_BYTES (or the request's maxBytes) are cut off and reported as an error; every
  * request has a timeout.
  */
 import { request as httpsRequest, type RequestOptions } from 'node:https'
@@ -23,6 +23,8 @@ export interface KubeRequest {
   contentType?: string
   accept?: string
   timeoutMs?: number
+  /** Largest answer accepted (default MAX_BODY_BYTES), for the few lists known to be larger. */
+  maxBytes?: number
 }
 
 export interface KubeResponse {
@@ -78,10 +80,11 @@ export function kubeRest(kc: KubeConfig): KubeRest {
         const req = send(url, opts, (res) => {
           const chunks: Buffer[] = []
           let size = 0
+          const maxBytes = r.maxBytes ?? MAX_BODY_BYTES
           res.on('data', (c: Buffer) => {
             size += c.length
-            if (size > MAX_BODY_BYTES) {
-              req.destroy(new KubeTransportError(`${r.method} ${r.path}: answer larger than ${MAX_BODY_BYTES} bytes`))
+            if (size > maxBytes) {
+              req.destroy(new KubeTransportError(`${r.method} ${r.path}: answer larger than ${maxBytes} bytes`))
               return
             }
             chunks.push(c)

@@ -22,6 +22,68 @@ function toUri(file: string): string {
   return file.split('/').map(encodeURIComponent).join('/')
 }
 
+export interface SarifRunParts {
+  rules: readonly PodRule<unknown>[]
+  results: unknown[]
+  executionSuccessful: boolean
+  notifications: unknown[]
+  /** Further properties of the run (automationDetails, originalUriBaseIds). */
+  extra?: Record<string, unknown>
+}
+
+/** The rule metadata of the run's driver, in the order of `rules` (ruleIndex counts in it). */
+function sarifRules(rules: readonly PodRule<unknown>[]): unknown[] {
+  return rules.map((r) => ({
+    id: r.id,
+    name: pascal(r.id),
+    shortDescription: { text: r.docs.summary },
+    fullDescription: { text: r.docs.description },
+    help: {
+      text: `${r.docs.description}\n\nAt run time: ${r.docs.failure}\n\nFix: ${r.docs.fix}`,
+      markdown: `**${r.title}**\n\n${r.docs.description}\n\n**At run time:** ${r.docs.failure}\n\n**Fix:** ${r.docs.fix}`,
+    },
+    defaultConfiguration: { level: DEFAULT_LEVEL[r.defaultAction], enabled: r.defaultAction !== 'off' },
+    properties: {
+      tags: ['kubernetes', ...r.scope],
+      ...(r.defaultAction !== 'off' ? { 'security-severity': SECURITY_SEVERITY[r.defaultAction] } : {}),
+    },
+  }))
+}
+
+/** The level of a result of this action. */
+export function sarifLevel(action: ReportAction): 'error' | 'warning' | 'note' {
+  return LEVEL[action]
+}
+
+/**
+ * One SARIF 2.1.0 log of one run of pod-preflight: the envelope, the driver with its rule
+ * metadata, the invocation and the results, as text safe for a terminal. Shared by `check` and
+ * `audit`, which differ only in how they locate results.
+ */
+export function sarifLog(p: SarifRunParts): string {
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'pod-preflight',
+            version,
+            semanticVersion: version,
+            informationUri: 'https://github.com/pod-preflight/pod-preflight',
+            rules: sarifRules(p.rules),
+          },
+        },
+        ...p.extra,
+        invocations: [{ executionSuccessful: p.executionSuccessful, toolExecutionNotifications: p.notifications }],
+        results: p.results,
+      },
+    ],
+  }
+  return `${jsonForTerminal(JSON.stringify(sarif, null, 2))}\n`
+}
+
 export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown>[]): string {
   const index = new Map(rules.map((r, i) => [r.id, i]))
   const results = report.objects.flatMap((o) =>
@@ -58,39 +120,12 @@ export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown
       },
     ],
   }))
-  const sarif = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'pod-preflight',
-            version,
-            semanticVersion: version,
-            informationUri: 'https://github.com/pod-preflight/pod-preflight',
-            rules: rules.map((r) => ({
-              id: r.id,
-              name: pascal(r.id),
-              shortDescription: { text: r.docs.summary },
-              fullDescription: { text: r.docs.description },
-              help: {
-                text: `${r.docs.description}\n\nAt run time: ${r.docs.failure}\n\nFix: ${r.docs.fix}`,
-                markdown: `**${r.title}**\n\n${r.docs.description}\n\n**At run time:** ${r.docs.failure}\n\n**Fix:** ${r.docs.fix}`,
-              },
-              defaultConfiguration: { level: DEFAULT_LEVEL[r.defaultAction], enabled: r.defaultAction !== 'off' },
-              properties: {
-                tags: ['kubernetes', ...r.scope],
-                ...(r.defaultAction !== 'off' ? { 'security-severity': SECURITY_SEVERITY[r.defaultAction] } : {}),
-              },
-            })),
-          },
-        },
-        invocations: [{ executionSuccessful: report.errors.length === 0, toolExecutionNotifications: notifications }],
-        originalUriBaseIds: { '%SRCROOT%': { uri: './' } },
-        results,
-      },
-    ],
-  }
-  return `${jsonForTerminal(JSON.stringify(sarif, null, 2))}\n`
+  return sarifLog({
+    rules,
+    results,
+    executionSuccessful: report.errors.length === 0,
+    notifications,
+    extra: { originalUriBaseIds: { '%SRCROOT%': { uri: './' } } },
+  })
 }
+
