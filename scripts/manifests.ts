@@ -6,8 +6,7 @@ import { manifestTree } from '../src/install/generate.js'
 
 const dir = fileURLToPath(new URL('../manifests/', import.meta.url))
 const files = await manifestTree()
-// manifests/audit/ (the background audit's CRDs and role) is written by hand and stays.
-for (const generated of ['base', 'overlays', 'kustomization.yaml']) await rm(join(dir, generated), { recursive: true, force: true })
+for (const generated of ['base', 'overlays', 'audit', 'kustomization.yaml']) await rm(join(dir, generated), { recursive: true, force: true })
 for (const f of files) {
   const path = join(dir, f.path)
   await mkdir(dirname(path), { recursive: true })

@@ -53,6 +53,8 @@ export interface InstallCommandOptions extends ClusterTarget {
   mode?: PolicyMode
   clusterView: boolean
   companion: boolean
+  /** serve --audit with the report CRDs and the scan's RBAC. */
+  audit: boolean
   certificates: CertificateMode
   /** Default pod-preflight-tls; required in spirit for provided (the Secret the user made). */
   tlsSecretName?: string
@@ -85,6 +87,7 @@ export function defaultInstallOptions(): InstallCommandOptions {
     replicas: DEFAULT_REPLICAS,
     clusterView: false,
     companion: false,
+    audit: false,
     certificates: 'self-managed',
     networkPolicy: true,
     apiserverCidrs: [],
@@ -235,6 +238,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     kubeVersion,
     clusterView: o.clusterView,
     companion: o.companion,
+    audit: o.audit,
     certificates: o.certificates,
     tlsSecretName,
     policyText: shipped.text,

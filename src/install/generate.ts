@@ -6,7 +6,7 @@ import { memoryIO } from '../cli/io.js'
 import { version } from '../version.js'
 import { defaultInstallOptions, installOptions, type InstallCommandOptions } from './command.js'
 import { DEFAULT_KUBE_VERSION, type KubeVersion } from './kube-version.js'
-import { baseFiles, overlayFiles, type ManifestFile } from './manifests.js'
+import { addOnFiles, baseFiles, overlayFiles, type ManifestFile } from './manifests.js'
 import { describeInstall, renderInstall, type KubeObject } from './render.js'
 
 export interface Overlay {
@@ -19,6 +19,7 @@ export interface Overlay {
 
 export const OVERLAYS: readonly Overlay[] = [
   { name: 'audit-mode', flags: ['--mode=audit'], options: { mode: 'audit' } },
+  { name: 'background-audit', flags: ['--audit'], options: { audit: true } },
   { name: 'cert-manager', flags: ['--certificates=cert-manager'], options: { certificates: 'cert-manager' } },
   { name: 'kubernetes-1.20', flags: ['--kube-version=1.20'], options: {}, kubeVersion: { major: 1, minor: 20 } },
 ]
@@ -40,5 +41,11 @@ export async function manifestTree(): Promise<ManifestFile[]> {
       files.push({ path: `overlays/${overlay.name}/${f.path}`, text: f.text })
     }
   }
+  // manifests/audit/: the background audit's CRDs and RBAC alone, to add to an installation.
+  const audit = await renderWith({ audit: true })
+  for (const f of addOnFiles(base.objects, audit.objects, [
+    'What `pod-preflight install --audit` adds to an installation: apply these files, then add',
+    '--audit to the Deployment\'s args; or apply -k manifests/overlays/background-audit, which does both.',
+  ])) files.push({ path: `audit/${f.path}`, text: f.text })
   return files
 }

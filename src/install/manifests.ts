@@ -25,6 +25,7 @@ const GENERATED = [
 
 /** Base file of each kind, in the order they are listed. */
 const BASE_FILES: readonly [string, readonly string[]][] = [
+  ['00-crds.yaml', ['CustomResourceDefinition']],
   ['00-namespace.yaml', ['Namespace', 'PriorityClass']],
   ['10-rbac.yaml', ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']],
   ['15-policy.yaml', ['ConfigMap']],
@@ -59,7 +60,7 @@ export function baseFiles(objects: readonly KubeObject[], describe: string): Man
   }
   const rest = objects.filter((o) => !placed.has(o))
   if (rest.length > 0) throw new Error(`no base file for ${rest.map((o) => o.kind).join(', ')}`)
-  const usage = ['kubectl apply -k manifests/                 the base (Kubernetes 1.21 and later)', 'kubectl apply -k manifests/overlays/NAME       an overlay: audit-mode, cert-manager, kubernetes-1.20']
+  const usage = ['kubectl apply -k manifests/                 the base (Kubernetes 1.21 and later)', 'kubectl apply -k manifests/overlays/NAME       an overlay: audit-mode, background-audit, cert-manager, kubernetes-1.20']
   const kustomization = (resources: string[]) => stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources })
   const out = files.map((f) => ({ path: `base/${f.path}`, text: f.text }))
   out.push({ path: 'base/kustomization.yaml', text: comment([...GENERATED, '', describe]) + kustomization(files.map((f) => f.path)) })
@@ -139,4 +140,22 @@ export function overlayFiles(base: readonly KubeObject[], wanted: readonly KubeO
   if (patches.length > 0) kustomization['patches'] = patches
   files.unshift({ path: 'kustomization.yaml', text: comment([...GENERATED, '', describe, `The same objects as: ${command}`]) + stringify(kustomization) })
   return files
+}
+
+/**
+ * The objects `wanted` adds to `base`, without the Deployment change: CRDs in one file, RBAC in
+ * another, for `kubectl apply -f` next to an installation whose Deployment is given `args` by hand.
+ */
+export function addOnFiles(base: readonly KubeObject[], wanted: readonly KubeObject[], note: readonly string[]): ManifestFile[] {
+  const baseKeys = new Set(base.map(key))
+  const added = wanted.filter((o) => !baseKeys.has(key(o)))
+  const rbac = added.filter((o) => BASE_FILES.some(([path, kinds]) => path === '10-rbac.yaml' && kinds.includes(o.kind)))
+  const crds = added.filter((o) => o.kind === 'CustomResourceDefinition')
+  const rest = added.filter((o) => !rbac.includes(o) && !crds.includes(o))
+  if (rest.length > 0) throw new Error(`no add-on file for ${rest.map((o) => o.kind).join(', ')}`)
+  const head = [...GENERATED, '', ...note]
+  const out: ManifestFile[] = []
+  if (crds.length > 0) out.push({ path: '00-policyreport-crds.yaml', text: comment(head) + docs(crds) })
+  if (rbac.length > 0) out.push({ path: '10-rbac.yaml', text: comment(head) + docs(rbac) })
+  return out
 }

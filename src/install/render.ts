@@ -8,6 +8,8 @@
  */
 import { atLeast, formatKubeVersion, type KubeVersion } from './kube-version.js'
 import type { PolicyMode } from './policy.js'
+import { REPORT_GROUP } from '../audit/policy-report.js'
+import { policyReportCrds } from './report-crds.js'
 
 export type CertificateMode = 'self-managed' | 'cert-manager' | 'provided'
 export const CERTIFICATE_MODES: readonly CertificateMode[] = ['self-managed', 'cert-manager', 'provided']
@@ -21,6 +23,11 @@ export interface InstallOptions {
   clusterView: boolean
   /** Run `serve --companion` and bind its role (pods list/watch, events create/patch). */
   companion: boolean
+  /**
+   * Run `serve --audit`: render the PolicyReport CRDs, the scan's role (list/watch of the
+   * workloads, write of its reports) and the cluster view's (the rules judge against it).
+   */
+  audit: boolean
   certificates: CertificateMode
   /** The Secret holding the serving certificate: made by the webhook, by cert-manager, or by the user. */
   tlsSecretName: string
@@ -62,7 +69,7 @@ function meta(name: string, namespace?: string, extra: Record<string, unknown> =
 
 /** Whether the ServiceAccount needs a token: any feature that talks to the API server. */
 export function needsApiAccess(o: InstallOptions): boolean {
-  return o.certificates === 'self-managed' || o.clusterView || o.companion
+  return o.certificates === 'self-managed' || o.clusterView || o.companion || o.audit
 }
 
 /** The namespace label every namespace carries from Kubernetes 1.21 (NamespaceDefaultLabelName). */
@@ -167,7 +174,7 @@ function rbac(o: InstallOptions): KubeObject[] {
     )
     out.push(clusterRoleBinding(o, `${NAME}:webhook-configuration`))
   }
-  if (o.clusterView) {
+  if (o.clusterView || o.audit) {
     // Read-only, list/watch only. Secrets are left out: RBAC cannot grant "metadata only".
     out.push(
       clusterRole(`${NAME}:cluster-view`, [
@@ -188,7 +195,23 @@ function rbac(o: InstallOptions): KubeObject[] {
       ]),
     )
     out.push(clusterRoleBinding(o, `${NAME}:companion`))
-    // With several replicas one runs the companion: the holder of a Lease in this namespace.
+  }
+  if (o.audit) {
+    out.push(
+      clusterRole(`${NAME}:audit`, [
+        // The workloads the scan judges, watched so that a change is judged at once. Never Secrets.
+        { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], verbs: ['list', 'watch'] },
+        { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list', 'watch'] },
+        { apiGroups: [''], resources: ['pods', 'replicationcontrollers', 'events'], verbs: ['list', 'watch'] },
+        // Its own reports: server-side apply is a patch that may create.
+        { apiGroups: [REPORT_GROUP], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['get', 'list', 'create', 'patch'] },
+      ]),
+    )
+    out.push(clusterRoleBinding(o, `${NAME}:audit`))
+  }
+  if (o.companion || o.audit) {
+    // With several replicas one runs the companion and one the audit: the holders of their
+    // Leases in this namespace.
     out.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
@@ -229,6 +252,7 @@ function serveArgs(o: InstallOptions): string[] {
   args.push(`--policy=${POLICY_DIR}/${POLICY_KEY}`, `--time-budget=${TIME_BUDGET_MS}ms`, '--shutdown-delay=5s')
   if (o.clusterView) args.push('--cluster')
   if (o.companion) args.push('--companion')
+  if (o.audit) args.push('--audit')
   return args
 }
 
@@ -404,7 +428,8 @@ function webhookConfiguration(o: InstallOptions): KubeObject {
 
 /** Every object of the installation, in apply order. */
 export function renderInstall(o: InstallOptions): KubeObject[] {
-  const objects: KubeObject[] = [namespaceObject(o), priorityClass(), serviceAccount(o), policyConfigMap(o), ...rbac(o)]
+  // The report CRDs first: nothing else refers to them, and they need time to be established.
+  const objects: KubeObject[] = [...(o.audit ? policyReportCrds() : []), namespaceObject(o), priorityClass(), serviceAccount(o), policyConfigMap(o), ...rbac(o)]
   if (o.certificates === 'cert-manager') objects.push(...certManagerObjects(o))
   objects.push(service(o), deployment(o))
   // One replica cannot keep answering through a drain; a budget would only block the drain.
@@ -416,7 +441,7 @@ export function renderInstall(o: InstallOptions): KubeObject[] {
 
 /** A line for the top of the YAML output: what was rendered, for whom. */
 export function describeInstall(o: InstallOptions, version: string): string {
-  const features = [o.clusterView ? 'cluster view' : '', o.companion ? 'companion' : ''].filter((s) => s !== '').join(', ')
+  const features = [o.clusterView ? 'cluster view' : '', o.companion ? 'companion' : '', o.audit ? 'background audit' : ''].filter((s) => s !== '').join(', ')
   return (
     `pod-preflight ${version} in namespace ${o.namespace}: ${o.replicas} replica(s), mode ${o.mode}, certificates ${o.certificates}` +
     `${features !== '' ? `, ${features}` : ''}; for Kubernetes ${formatKubeVersion(o.kubeVersion)}${hasNamespaceNameLabel(o.kubeVersion) ? ' and later' : ''}`
@@ -470,7 +495,8 @@ export function renderUninstall(o: UninstallOptions): KubeObject[] {
     stub('rbac.authorization.k8s.io/v1', 'Role', `${NAME}:leader-election`, ns),
     stub('v1', 'ServiceAccount', NAME, ns),
   )
-  for (const feature of ['webhook-configuration', 'cluster-view', 'companion']) {
+  // The report CRDs stay: deleting them deletes every report, also those of other tools.
+  for (const feature of ['webhook-configuration', 'cluster-view', 'companion', 'audit']) {
     out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', `${NAME}:${feature}`))
     out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRole', `${NAME}:${feature}`))
   }

@@ -147,12 +147,14 @@ t.test('RBAC: only what self-managed certificates need, nothing for features tha
   ])
   t.equal(at(role, 'metadata', 'namespace'), 'pod-preflight', 'a namespaced Role: create only in its own namespace')
   const roles = objects.filter((o) => o['kind'] === 'ClusterRole')
-  t.same(roles.map((r) => at(r, 'metadata', 'name')).filter((n) => n !== 'pod-preflight:audit'), ['pod-preflight:webhook-configuration'])
+  // manifests/audit/ adds the audit's role and the cluster view it judges against.
+  const addOn = ['pod-preflight:audit', 'pod-preflight:cluster-view']
+  t.same(roles.map((r) => at(r, 'metadata', 'name')).filter((n) => !addOn.includes(String(n))), ['pod-preflight:webhook-configuration'])
   t.same(at(roles.find((r) => at(r, 'metadata', 'name') === 'pod-preflight:webhook-configuration'), 'rules'), [
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['pod-preflight'], verbs: ['get', 'patch'] },
   ])
   const bindings = objects.filter((o) => o['kind'] === 'ClusterRoleBinding')
-  t.same(bindings.map((b) => at(b, 'roleRef', 'name')).sort(), ['pod-preflight:audit', 'pod-preflight:webhook-configuration'])
+  t.same(bindings.map((b) => at(b, 'roleRef', 'name')).sort(), ['pod-preflight:audit', 'pod-preflight:cluster-view', 'pod-preflight:webhook-configuration'])
   // The background audit (manifests/audit/) lists, and writes only its reports; never Secrets.
   const audit = objects.find((r) => r['kind'] === 'ClusterRole' && at(r, 'metadata', 'name') === 'pod-preflight:audit')
   for (const r of at(audit, 'rules') as Obj[]) {

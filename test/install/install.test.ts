@@ -46,9 +46,9 @@ t.test('every combination passes pod-preflight check with no finding', async (t)
   const policy = await loadDefaultPolicy(RULES)
   for (const certificates of ['self-managed', 'cert-manager', 'provided'] as const) {
     for (const clusterView of [false, true]) {
-      for (const companion of [false, true]) {
+      for (const [companion, audit] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         for (const kubeVersion of ['1.20', '1.31']) {
-          const flags = { certificates, clusterView, companion, ...(certificates === 'provided' ? { tlsSecretName: 'my-tls' } : {}) }
+          const flags = { certificates, clusterView, companion, audit, ...(certificates === 'provided' ? { tlsSecretName: 'my-tls' } : {}) }
           const { text } = await render(flags, kubeVersion)
           const read = parseDocuments(text, 'install.yaml')
           t.same(read.errors, [])
@@ -190,6 +190,38 @@ t.test('RBAC is bound only for the features turned on', async (t) => {
   const args = container(both.objects)['args'] as string[]
   t.ok(args.includes('--cluster') && args.includes('--companion'))
   t.notOk((container((await render()).objects)['args'] as string[]).includes('--cluster'))
+})
+
+t.test('--audit: the report CRDs first, the scan\'s least-privilege roles, serve --audit', async (t) => {
+  const plain = await render()
+  t.same(byKind(plain.objects, 'CustomResourceDefinition'), [], 'no CRD without --audit')
+  t.notOk((container(plain.objects)['args'] as string[]).includes('--audit'))
+  const { objects, text } = await render({ audit: true })
+  t.same(objects.slice(0, 2).map((o) => at(o, 'metadata', 'name')), ['policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io'], 'both CRDs, before everything else')
+  t.same(byKind(objects, 'CustomResourceDefinition').map((c) => [at(c, 'spec', 'scope'), at(c, 'spec', 'versions', 0, 'name')]), [['Namespaced', 'v1alpha2'], ['Cluster', 'v1alpha2']])
+  t.match(text, /^# pod-preflight .*background audit/)
+  const args = container(objects)['args'] as string[]
+  t.ok(args.includes('--audit'), 'serve --audit')
+  t.notOk(args.includes('--cluster'), 'the admission webhook itself stays as asked')
+  t.equal(at(one(objects, 'Deployment'), 'spec', 'template', 'spec', 'automountServiceAccountToken'), true)
+  const bound = byKind(objects, 'ClusterRoleBinding').map((b) => at(b, 'roleRef', 'name'))
+  t.same(bound, ['pod-preflight:webhook-configuration', 'pod-preflight:cluster-view', 'pod-preflight:audit'])
+  const role = byKind(objects, 'ClusterRole').find((r) => at(r, 'metadata', 'name') === 'pod-preflight:audit') as Obj
+  const rules = role['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[]
+  for (const r of rules) {
+    t.notOk(r.resources.includes('secrets'), 'never Secrets')
+    t.notOk(r.verbs.some((v) => ['delete', 'deletecollection', '*', 'update'].includes(v)), `${r.resources.join(',')}: no delete, update or wildcard`)
+    if (r.apiGroups[0] !== 'wgpolicyk8s.io') t.same(r.verbs, ['list', 'watch'], `${r.resources.join(',')}: read only`)
+  }
+  t.same(rules.find((r) => r.apiGroups[0] === 'wgpolicyk8s.io')?.resources, ['policyreports', 'clusterpolicyreports'])
+  t.same(byKind(objects, 'Role').map((r) => at(r, 'metadata', 'name')), ['pod-preflight:tls-secret', 'pod-preflight:leader-election'], 'the scan\'s Lease')
+  const both = await render({ audit: true, companion: true })
+  t.equal(byKind(both.objects, 'Role').filter((r) => at(r, 'metadata', 'name') === 'pod-preflight:leader-election').length, 1, 'one Lease role for the companion and the audit')
+  const io = memoryIO('', NO_CLUSTER)
+  t.equal(await uninstall({ namespace: 'pod-preflight', certificates: 'self-managed', keepNamespace: false, output: 'yaml', kubeVersion: '1.29' }, io), 0)
+  const listed = parseAllDocuments(io.out()).map((d) => d.toJS() as Obj)
+  t.ok(listed.some((o) => o['kind'] === 'ClusterRole' && at(o, 'metadata', 'name') === 'pod-preflight:audit'), 'uninstall removes the audit role')
+  t.notOk(listed.some((o) => o['kind'] === 'CustomResourceDefinition'), 'but not the report CRDs other tools may share')
 })
 
 t.test('hardening: PriorityClass, timeout just above the budget, NetworkPolicy', async (t) => {

@@ -29,6 +29,8 @@ Options:
   --policy FILE               policy file to ship in the ConfigMap (default: the default policy)
   --cluster-view              judge against live cluster state (serve --cluster; binds its read-only role)
   --companion                 explain failed pods as Events (serve --companion; binds its role)
+  --audit                     keep PolicyReports of what runs (serve --audit): renders the
+                              wgpolicyk8s.io/v1alpha2 report CRDs and binds the scan's roles
   --certificates MODE         self-managed (default), cert-manager or provided
   --tls-secret-name NAME      the Secret of the serving certificate (default ${DEFAULT_TLS_SECRET};
                               required with provided: the kubernetes.io/tls Secret you made)
@@ -99,6 +101,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       policy: { type: 'string' },
       'cluster-view': { type: 'boolean' },
       companion: { type: 'boolean' },
+      audit: { type: 'boolean' },
       'ca-bundle': { type: 'string' },
       'apiserver-cidr': { type: 'string', multiple: true },
       'no-network-policy': { type: 'boolean' },
@@ -117,6 +120,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     replicas: replicasText !== undefined ? Number(replicasText) : DEFAULT_REPLICAS,
     clusterView: v['cluster-view'] === true,
     companion: v['companion'] === true,
+    audit: v['audit'] === true,
     certificates: oneOf<CertificateMode>(str('certificates'), CERTIFICATE_MODES, '--certificates') ?? 'self-managed',
     networkPolicy: v['no-network-policy'] !== true,
     apiserverCidrs: Array.isArray(v['apiserver-cidr']) ? (v['apiserver-cidr'] as string[]) : [],
