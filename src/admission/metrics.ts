@@ -203,6 +203,7 @@ export interface WebhookMetrics {
   auditFindings: Gauge<'rule' | 'namespace' | 'action'>
   auditLeader: Gauge<never>
   auditWrites: Counter<'result'>
+  clusterStateAge: Gauge<'resource'>
   countReview(kind: string, operation: string, verdict: ReviewVerdict): void
 }
 
@@ -242,6 +243,11 @@ export function createMetrics(): WebhookMetrics {
   const auditFindings = registry.gauge('pod_preflight_audit_findings', 'Findings of the last background audit scan (serve --audit), by rule, namespace and action.', ['rule', 'namespace', 'action'])
   const auditLeader = registry.gauge('pod_preflight_audit_leader', '1 while this replica holds the audit Lease and writes the policy reports.')
   const auditWrites = registry.counter('pod_preflight_audit_report_writes_total', 'PolicyReport and ClusterPolicyReport writes (server-side apply), by result.', ['result'])
+  const clusterStateAge = registry.gauge(
+    'pod_preflight_cluster_state_age_seconds',
+    'How old the cluster view\'s state of a resource may be (serve --cluster): 0 while its watch is open, else seconds since its list/watch broke; absent for a resource refused or not served.',
+    ['resource'],
+  )
   const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.')
   const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.')
@@ -286,6 +292,7 @@ export function createMetrics(): WebhookMetrics {
     auditFindings,
     auditLeader,
     auditWrites,
+    clusterStateAge,
     countReview(kind, operation, verdict) {
       reviews.inc({ kind: KNOWN_KINDS.has(kind) ? kind : 'other', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', verdict })
     },

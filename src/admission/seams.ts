@@ -19,6 +19,10 @@ export interface LiveClusterViewHandle {
   ready: Promise<void>
   /** The namespace objects (Services, Ingresses...) for batch-and-cluster rules, when the view offers them. */
   related?: RelatedObjects
+  /** A line for /readyz: synced, or which kinds are down or refused and for how long. */
+  detail?(): string
+  /** Per resource, the age of its state in seconds (`unavailable` when refused or not served). */
+  status?(): readonly { resource: string; ageSeconds: number; unavailable: string | undefined }[]
   stop(): void | Promise<void>
 }
 

@@ -175,7 +175,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         },
         (err: unknown) => log.error({ reason: err instanceof Error ? err.message : String(err) }, 'cluster view failed to sync; cluster rules stay skipped'),
       )
-      readiness.push({ name: 'cluster view', ready: () => synced })
+      // Ready once synced, and stays so while stale: the other rules still judge, and a webhook
+      // with no endpoints would let every pod through unchecked. Staleness shows in the detail.
+      const handle = live
+      const check: ReadinessCheck = { name: 'cluster view', ready: () => synced }
+      if (handle.detail !== undefined) check.detail = () => handle.detail?.()
+      readiness.push(check)
+      metrics.registry.onCollect(() => {
+        metrics.clusterStateAge.clear()
+        for (const s of handle.status?.() ?? []) if (s.unavailable === undefined) metrics.clusterStateAge.set({ resource: s.resource }, s.ageSeconds)
+      })
       cluster = { view: live.view }
       if (live.related !== undefined) cluster.related = live.related
     }

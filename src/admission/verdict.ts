@@ -172,6 +172,13 @@ function refOf(request: AdmissionRequest): ObjectRef {
   return ref
 }
 
+/** Why cluster rules were skipped: never synced, or synced once and now stale (with its age). */
+export function clusterStateNote(view: ClusterView): string {
+  const age = view.stateAgeMs?.()
+  if (age === undefined) return 'pod-preflight has not synced the cluster state yet; rules that need it were skipped'
+  return `pod-preflight: cluster state is ${Math.round(age / 1000)} s old; cluster rules skipped`
+}
+
 function evaluate(object: Record<string, unknown>, request: AdmissionRequest, o: JudgeOptions): Evaluation {
   const typed = typedObject(object, request.kind)
   const useCache = o.cache !== undefined && o.related === undefined
@@ -248,9 +255,7 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
     if (p.severity === 'warning' && !p.message.includes(BUDGET_EXCEEDED)) notes.push(p.message)
   }
   if (o.labelsUnknown !== undefined) notes.push(o.labelsUnknown)
-  if (o.cluster !== undefined && !o.cluster.synced && hasClusterRules(o)) {
-    notes.push('pod-preflight has not synced the cluster state yet; rules that need it were skipped')
-  }
+  if (o.cluster !== undefined && !o.cluster.synced && hasClusterRules(o)) notes.push(clusterStateNote(o.cluster))
 
   const owner = controllingWorkload(object)
   const existing = new Set(previous?.findings.map(findingKey) ?? [])

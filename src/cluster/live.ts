@@ -13,9 +13,17 @@
  * and auth-provider plugins, proxies), so any kubeconfig or in-cluster config works.
  *
  * RBAC: list and watch on every kind read (see README, "RBAC of the cluster view"); no get.
- * A kind the API server refuses (403) or does not serve (404) is logged once, counted as
- * synced-but-unknown (`knows()` is false, so its rules stay silent), and retried every few
- * minutes in case the permission is granted later.
+ * A refusal (401 or 403) is retried with the ordinary backoff first: an API server that has
+ * just restarted refuses everyone for a moment while its RBAC cache fills. Only a refusal that
+ * persists (AUTH_TRIES tries in a row, and for a kind listed before also refusalGraceMs long) is
+ * reported as an RBAC problem, logged once with the verb and resource; the kind then counts as
+ * synced-but-unknown (`knows()` is false, so its rules stay silent), and it is still retried at
+ * the capped backoff, so it heals as soon as the permission appears. A kind not served (404) is
+ * unknown at once.
+ *
+ * Staleness: each kind knows since when its list/watch has been down; status() gives its age,
+ * `stateAgeMs()` of the view the age of the oldest state in use, and a recovery is logged with
+ * how long the kind was down.
  */
 import { request as httpsRequest, type RequestOptions } from 'node:https'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
@@ -23,6 +31,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { ClusterStore } from './store.js'
 import { toStateInfo, namespaceOf, nameOfRaw, type StateInfo } from './objects.js'
 import { STATE_KINDS, type ClusterView, type StateKind } from './view.js'
+import { safeText } from '../text/sanitize.js'
 
 /** The pino methods the view uses (object first, message second). */
 export interface LiveLogger {
@@ -47,9 +56,12 @@ export interface LiveClusterViewOptions {
   watchTimeoutSeconds?: number
   /** Items per list page (default 500). */
   pageSize?: number
-  /** How long to wait after a 403/404 before trying the kind again (default 5 min). */
-  forbiddenRetryMs?: number
+  /** A kind listed before that is refused (401/403) this long, and AUTH_TRIES times in a row, is reported as an RBAC problem (default 60 s). */
+  refusalGraceMs?: number
 }
+
+/** Refusals (401/403) in a row before one can be an RBAC problem rather than an API server still starting. */
+export const AUTH_TRIES = 5
 
 export interface KindStatus {
   kind: StateKind
@@ -63,6 +75,10 @@ export interface KindStatus {
   lastError: string | undefined
   /** Since when it has been unhealthy (ms since epoch). */
   unhealthySince: number | undefined
+  /** The resource as RBAC names it (`nodes`, `configmaps`...). */
+  resource: string
+  /** How old its state may be, in seconds: 0 while its list/watch is healthy, else the time since it broke (or since start, before the first list). */
+  ageSeconds: number
 }
 
 export interface LiveClusterViewHandle {
@@ -70,8 +86,10 @@ export interface LiveClusterViewHandle {
   /** Resolves once every kind has been listed; rejects only if stop() comes first. */
   ready: Promise<void>
   stop(): Promise<void>
-  /** Per kind: listed, healthy, unavailable, object count, last error. */
+  /** Per kind: listed, healthy, unavailable, object count, last error, age of its state. */
   status(): KindStatus[]
+  /** One line for /readyz: synced, or which kinds are down or refused and for how long. */
+  detail(): string
 }
 
 interface ResourceDef {
@@ -221,8 +239,16 @@ class Reflector {
     private readonly stopSignal: AbortSignal,
     private readonly onListed: () => void,
   ) {
-    this.status = { kind, listed: false, healthy: false, unavailable: undefined, objects: 0, lastError: undefined, unhealthySince: Date.now() }
+    const resource = def.path.split('/').pop() ?? kind
+    this.status = { kind, listed: false, healthy: false, unavailable: undefined, objects: 0, lastError: undefined, unhealthySince: Date.now(), resource, ageSeconds: 0 }
   }
+
+  /** Listed for real at least once (not merely found refused). */
+  private everListed = false
+  /** What the current request does, for messages: list or watch. */
+  private verb: 'list' | 'watch' = 'list'
+  /** Since when the kind has been failing (cleared on recovery), for the recovery log. */
+  private downSince: number | undefined
 
   /** Drops the current watch and relists (periodic resync); a list in progress is left to finish. */
   resync(): void {
@@ -239,26 +265,40 @@ class Reflector {
   }
 
   private healthy(): void {
+    if (this.downSince !== undefined) {
+      const downS = Math.round((Date.now() - this.downSince) / 1000)
+      this.log.info({ kind: this.kind, resource: this.status.resource, downSeconds: downS }, `cluster view: ${this.status.resource} list/watch recovered after ${downS} s down`)
+      this.downSince = undefined
+    }
     this.status.healthy = true
     this.status.unhealthySince = undefined
     this.status.lastError = undefined
+    this.status.unavailable = undefined
   }
 
   private unhealthy(err: string): void {
     if (this.status.healthy || this.status.unhealthySince === undefined) this.status.unhealthySince = Date.now()
     this.status.healthy = false
     this.status.lastError = err
+    this.downSince ??= Date.now()
   }
 
   async run(): Promise<void> {
     let backoff = 250
     let logged = false
+    let refusals = 0
+    let refusedSince = 0
     while (!this.stopSignal.aborted) {
       try {
-        if (this.needList || this.rv === '') await this.list()
+        if (this.needList || this.rv === '') {
+          this.verb = 'list'
+          await this.list()
+        }
+        this.verb = 'watch'
         await this.watch()
         backoff = 250
         logged = false
+        refusals = 0
       } catch (err) {
         if (this.stopSignal.aborted || err instanceof Stopped) break
         if (err instanceof HttpError && err.status === 410) {
@@ -267,35 +307,58 @@ class Reflector {
           this.needList = true
           continue
         }
-        if (err instanceof HttpError && (err.status === 403 || err.status === 404)) {
-          const reason = err.status === 403 ? `forbidden: ${err.message}` : `not served: ${err.message}`
-          if (this.status.unavailable === undefined) {
-            const msg = `cluster view cannot list ${this.kind}s; the rules that need them stay silent (grant list and watch on ${this.def.path.split('/').pop() ?? ''} to enable them)`
-            // The shipped ClusterRole leaves Secrets out on purpose (list would expose their data): not an error.
-            if (this.kind === 'Secret' && err.status === 403) this.log.info({ kind: this.kind, status: err.status }, msg)
-            else this.log.error({ kind: this.kind, status: err.status, reason: err.message }, msg)
-          }
-          // Known to be unknown: the kind counts as synced, and its rules are not judged.
-          this.status.unavailable = reason
-          this.status.healthy = true
-          this.status.unhealthySince = undefined
-          this.needList = true
-          if (!this.status.listed) {
-            this.status.listed = true
-            this.onListed()
-          }
-          await sleep(this.opts.forbiddenRetryMs, this.stopSignal)
+        const refused = err instanceof HttpError && (err.status === 401 || err.status === 403)
+        if (refused) {
+          if (refusals === 0) refusedSince = Date.now()
+          refusals++
+        } else refusals = 0
+        // A refusal right after an API server restart is its RBAC cache filling: retried as any
+        // error. Persistent: several tries in a row, and for a kind listed before a minute long.
+        const persistent = refused && refusals >= AUTH_TRIES && (!this.everListed || Date.now() - refusedSince >= this.opts.refusalGraceMs)
+        if (err instanceof HttpError && (persistent || err.status === 404)) {
+          this.giveUp(err, refusals, refusedSince)
+          await sleep(this.opts.retryMaxMs, this.stopSignal)
           continue
         }
         const text = describe(err)
         this.unhealthy(text)
+        this.needList ||= refused
         if (!logged) {
-          this.log.warn({ kind: this.kind, err: text }, 'cluster view: list/watch failed; retrying')
+          const expected = refused && this.kind === 'Secret' && !this.everListed
+          const msg = refused ? `cluster view: ${this.verb} ${this.status.resource} refused; retrying (an API server that has just started refuses until its RBAC cache is filled)` : 'cluster view: list/watch failed; retrying'
+          // The shipped ClusterRole leaves Secrets out: their first refusals are expected.
+          if (expected) this.log.info({ kind: this.kind, verb: this.verb, err: text }, msg)
+          else this.log.warn({ kind: this.kind, verb: this.verb, err: text }, msg)
           logged = true
         }
         await sleep(backoff, this.stopSignal)
         backoff = Math.min(backoff * 2, this.opts.retryMaxMs)
       }
+    }
+  }
+
+  /** A persistent refusal (or a kind not served): known to be unknown, logged once, retried at the capped backoff. */
+  private giveUp(err: HttpError, refusals: number, refusedSince: number): void {
+    const reason = err.status === 404 ? `not served: ${err.message}` : `${err.status === 401 ? 'unauthorized' : 'forbidden'}: ${err.message}`
+    if (this.status.unavailable === undefined) {
+      const resource = this.status.resource
+      const tries = err.status === 404 ? '' : ` (HTTP ${err.status} ${refusals} times in a row over ${Math.round((Date.now() - refusedSince) / 1000)} s)`
+      const msg = `cluster view cannot ${this.verb} ${resource}${tries}; the rules that need ${this.kind}s stay silent (grant list and watch on ${resource} to enable them); retrying every ${Math.round(this.opts.retryMaxMs / 1000)} s`
+      const fields = { kind: this.kind, resource, verb: this.verb, status: err.status, reason: err.message }
+      // The shipped ClusterRole leaves Secrets out on purpose (list would expose their data): not an error.
+      if (this.kind === 'Secret' && err.status === 403) this.log.info(fields, msg)
+      else this.log.error(fields, msg)
+    }
+    // Known to be unknown: the kind counts as synced, and its rules are not judged.
+    this.status.unavailable = reason
+    this.status.healthy = true
+    this.status.unhealthySince = undefined
+    this.status.lastError = undefined
+    this.downSince ??= Date.now()
+    this.needList = true
+    if (!this.status.listed) {
+      this.status.listed = true
+      this.onListed()
     }
   }
 
@@ -330,8 +393,8 @@ class Reflector {
     this.rv = rv
     this.needList = false
     this.status.objects = this.store.count(this.kind)
-    this.status.unavailable = undefined
     this.healthy()
+    this.everListed = true
     if (!this.status.listed) {
       this.status.listed = true
       this.log.info({ kind: this.kind, objects: this.status.objects }, 'cluster view: listed')
@@ -442,7 +505,7 @@ export function startLiveClusterView(options: LiveClusterViewOptions): LiveClust
     retryMaxMs: options.retryMaxMs ?? 30_000,
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
     pageSize: options.pageSize ?? 500,
-    forbiddenRetryMs: options.forbiddenRetryMs ?? 5 * 60_000,
+    refusalGraceMs: options.refusalGraceMs ?? 60_000,
   }
   const kinds = STATE_KINDS.filter((k) => options.kinds?.[k] !== false)
   const stop = new AbortController()
@@ -479,8 +542,16 @@ export function startLiveClusterView(options: LiveClusterViewOptions): LiveClust
     wasSynced = now
     return now
   }
+  const ageMs = (r: Reflector, now: number): number => (r.status.healthy || r.status.unhealthySince === undefined ? 0 : now - r.status.unhealthySince)
+  // The age of the oldest state in use, once every kind has been listed (undefined before: never synced).
+  const stateAgeMs = (): number | undefined => {
+    if (stopped || !allListed()) return undefined
+    const now = Date.now()
+    return reflectors.reduce((max, r) => Math.max(max, r.status.unavailable === undefined ? ageMs(r, now) : 0), 0)
+  }
   const store = new ClusterStore({
     source: 'live cluster',
+    stateAgeMs,
     synced: observe,
     knows: (kind) => {
       const r = byKind.get(kind)
@@ -517,7 +588,27 @@ export function startLiveClusterView(options: LiveClusterViewOptions): LiveClust
   return {
     view: store,
     ready,
-    status: () => reflectors.map((r) => ({ ...r.status })),
+    status: () => {
+      const now = Date.now()
+      return reflectors.map((r) => ({ ...r.status, ageSeconds: Math.round(ageMs(r, now) / 1000) }))
+    },
+    detail: () => {
+      const now = Date.now()
+      const parts: string[] = []
+      for (const r of reflectors) {
+        const s = r.status
+        if (s.unavailable !== undefined) parts.push(`${s.resource} unavailable (${safeText(s.unavailable, 160)}; its rules stay silent)`)
+        else if (!s.healthy) parts.push(`${s.resource} ${s.listed ? `down ${Math.round(ageMs(r, now) / 1000)} s` : 'not listed yet'}${s.lastError !== undefined ? ` (${safeText(s.lastError, 160)})` : ''}`)
+      }
+      const age = stateAgeMs()
+      const head =
+        age === undefined
+          ? 'cluster view: not synced yet'
+          : isSynced()
+            ? `cluster view: synced, state ${Math.round(age / 1000)} s old`
+            : `cluster view: state is ${Math.round(age / 1000)} s old (stale after ${Math.round(opts.staleAfterMs / 1000)} s): cluster rules skipped`
+      return parts.length === 0 ? head : `${head}; ${parts.join('; ')}`
+    },
     async stop() {
       if (stopped) return
       stopped = true

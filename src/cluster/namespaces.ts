@@ -13,7 +13,7 @@
  * RBAC: list and watch on namespaces.
  */
 import type { KubeConfig } from '@kubernetes/client-node'
-import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, HttpError, describe, open, readBody, sleep } from './live.js'
+import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, AUTH_TRIES, HttpError, describe, open, readBody, sleep } from './live.js'
 import type { LiveLogger } from './live.js'
 
 export type Labels = Readonly<Record<string, string>>
@@ -31,8 +31,8 @@ export interface NamespaceLabelsOptions {
   watchTimeoutSeconds?: number
   /** The longest pause between retries (default 30 s). */
   retryMaxMs?: number
-  /** After a 403, how long before trying again (default 5 min). */
-  forbiddenRetryMs?: number
+  /** A refusal (401/403) counts as an RBAC problem after AUTH_TRIES tries in a row lasting this long (default 60 s; at once after AUTH_TRIES before the first list). */
+  refusalGraceMs?: number
 }
 
 export interface NamespaceLabelsHandle {
@@ -125,7 +125,7 @@ export function startNamespaceLabels(options: NamespaceLabelsOptions): Namespace
   const cacheTtlMs = options.cacheTtlMs ?? 30_000
   const watchTimeout = options.watchTimeoutSeconds ?? 300
   const retryMaxMs = options.retryMaxMs ?? 30_000
-  const forbiddenRetryMs = options.forbiddenRetryMs ?? 5 * 60_000
+  const refusalGraceMs = options.refusalGraceMs ?? 60_000
   const kc = options.kubeConfig
   const stopCtl = new AbortController()
   const watched = new Map<string, Meta>()
@@ -220,27 +220,44 @@ export function startNamespaceLabels(options: NamespaceLabelsOptions): Namespace
   const loop = (async () => {
     let backoff = 250
     let logged = false
+    let refusals = 0
+    let refusedSince = 0
+    let reported = false
+    let downSince: number | undefined
     while (!stopCtl.signal.aborted) {
       try {
         if (rv === '') await list()
+        if (downSince !== undefined) {
+          log.info({ downSeconds: Math.round((Date.now() - downSince) / 1000) }, `namespace labels: list/watch recovered after ${Math.round((Date.now() - downSince) / 1000)} s down`)
+          downSince = undefined
+        }
+        reported = false
         await watch()
         backoff = 250
         logged = false
+        refusals = 0
       } catch (err) {
         if (stopCtl.signal.aborted) break
         if (err instanceof HttpError && err.status === 410) {
           rv = ''
           continue
         }
-        if (err instanceof HttpError && err.status === 403) {
-          log.error({ status: 403, reason: err.message }, 'namespace labels: cannot list namespaces; bindings fall back to the policy mode (grant list and watch on namespaces)')
-          rv = ''
-          await sleep(forbiddenRetryMs, stopCtl.signal)
+        downSince ??= Date.now()
+        const refused = err instanceof HttpError && (err.status === 401 || err.status === 403)
+        if (refused) {
+          if (refusals === 0) refusedSince = Date.now()
+          refusals++
+        } else refusals = 0
+        rv = ''
+        // Refused right after an API server restart (its RBAC cache filling): retried as any error.
+        if (refused && refusals >= AUTH_TRIES && (!listed || Date.now() - refusedSince >= refusalGraceMs)) {
+          if (!reported) log.error({ status: (err as HttpError).status, verb: 'list', resource: 'namespaces', reason: (err as HttpError).message }, `namespace labels: cannot list namespaces (refused ${refusals} times in a row); bindings fall back to the policy mode (grant list and watch on namespaces); retrying every ${Math.round(retryMaxMs / 1000)} s`)
+          reported = true
+          await sleep(retryMaxMs, stopCtl.signal)
           continue
         }
-        if (!logged) log.warn({ err: describe(err) }, 'namespace labels: list/watch failed; retrying')
+        if (!logged) log.warn({ err: describe(err) }, refused ? 'namespace labels: list/watch refused; retrying (an API server that has just started refuses until its RBAC cache is filled)' : 'namespace labels: list/watch failed; retrying')
         logged = true
-        rv = ''
         await sleep(backoff, stopCtl.signal)
         backoff = Math.min(backoff * 2, retryMaxMs)
       }

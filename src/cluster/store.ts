@@ -36,6 +36,8 @@ type ByNamespace<T> = Map<string, Map<string, T>>
 export interface StoreOptions {
   source: string
   synced?: () => boolean
+  /** How old the state in use is, in ms, once it has synced (see ClusterView.stateAgeMs). */
+  stateAgeMs?: () => number | undefined
   knows?: (kind: StateKind, namespace: string | undefined) => boolean
 }
 
@@ -59,16 +61,22 @@ export class ClusterStore implements ClusterView {
   private readonly listCache = new Map<string, readonly unknown[]>()
   private readonly requested = new Map<string, Map<string, number>>()
   private readonly syncedFn: () => boolean
+  private readonly ageFn: (() => number | undefined) | undefined
   private readonly knowsFn: (kind: StateKind, namespace: string | undefined) => boolean
 
   constructor(options: StoreOptions) {
     this.source = options.source
     this.syncedFn = options.synced ?? (() => true)
+    this.ageFn = options.stateAgeMs
     this.knowsFn = options.knows ?? (() => true)
   }
 
   get synced(): boolean {
     return this.syncedFn()
+  }
+
+  stateAgeMs(): number | undefined {
+    return this.ageFn?.()
   }
 
   get revision(): number {

@@ -167,6 +167,11 @@ export interface PodInfo {
 export interface ClusterView {
   /** False while the live view has not synced, or after it went stale. */
   readonly synced: boolean
+  /**
+   * How old the state in use is, in ms (0 while every watch is open); undefined until it has
+   * synced once, and for sources that do not age (state files).
+   */
+  stateAgeMs?(): number | undefined
   /** Changes whenever the state changes, so that what a rule derives from it can be cached. */
   readonly revision: number
   /** Where the state comes from, for messages: `live cluster`, or the state files. */

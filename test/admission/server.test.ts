@@ -141,14 +141,21 @@ t.test('--cluster: /readyz waits for the live view; cluster rules run once it ha
   const c = await certs(dir)
   const ca = await readFile(c.ca)
   await writeFile(join(dir, 'policy.yaml'), POLICY('deny'))
-  const view = { synced: false }
+  let age: number | undefined
+  const view = { synced: false, stateAgeMs: () => age }
   let markReady: () => void = () => undefined
   let stopped = false
+  let detail = 'cluster view: not synced yet'
   const liveClusterView: StartLiveClusterView = () => ({
     view: view as never,
     ready: new Promise<void>((resolve) => {
       markReady = resolve
     }),
+    detail: () => detail,
+    status: () => [
+      { resource: 'nodes', ageSeconds: Math.round((age ?? 0) / 1000), unavailable: undefined },
+      { resource: 'secrets', ageSeconds: 0, unavailable: 'forbidden: no' },
+    ],
     stop: () => {
       stopped = true
     },
@@ -172,6 +179,22 @@ t.test('--cluster: /readyz waits for the live view; cluster rules run once it ha
   await new Promise((r) => setImmediate(r))
   t.equal((await call(`${s.url}/readyz`, ca)).status, 200)
   t.match((await call(`${s.url}/validate`, ca, 'POST', JSON.stringify(review(pod())))).body, /test-cluster-only: cluster rule ran/)
+
+  // Stale: still ready (the other rules judge), with the age in the detail, the warning and the metric.
+  age = 70_400
+  view.synced = false
+  detail = 'cluster view: state is 70 s old (stale after 60 s): cluster rules skipped; nodes down 70 s (ECONNREFUSED)'
+  const stale = await call(`${s.url}/readyz`, ca)
+  t.equal(stale.status, 200, 'a stale view keeps the replica ready')
+  t.match(stale.body, /\ncluster view: state is 70 s old \(stale after 60 s\): cluster rules skipped; nodes down 70 s \(ECONNREFUSED\)\n/)
+  const staleReview = (await call(`${s.url}/validate`, ca, 'POST', JSON.stringify(review(pod())))).body
+  t.match(staleReview, /pod-preflight: cluster state is 70 s old; cluster rules skipped/)
+  t.notMatch(staleReview, /has not synced/)
+  t.notMatch(staleReview, /cluster rule ran/)
+  const metrics = (await call(`${s.url}/metrics`, ca)).body
+  t.match(metrics, /^# TYPE pod_preflight_cluster_state_age_seconds gauge$/m)
+  t.match(metrics, /^pod_preflight_cluster_state_age_seconds\{resource="nodes"\} 70$/m)
+  t.notMatch(metrics, /pod_preflight_cluster_state_age_seconds\{resource="secrets"\}/, 'no age for a resource that is refused')
   await s.close()
   t.ok(stopped, 'the view is stopped with the server')
 })

@@ -4,7 +4,8 @@ import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
-import { startLiveClusterView, type LiveClusterViewHandle } from '../../src/cluster/live.js'
+import { AUTH_TRIES, startLiveClusterView, type LiveClusterViewHandle } from '../../src/cluster/live.js'
+import { clusterStateNote } from '../../src/admission/verdict.js'
 import { schedule } from '../../src/cluster/scheduling.js'
 import { bare } from './helpers.js'
 
@@ -165,7 +166,7 @@ t.test('the live view lists, watches, relists on 410, and survives the API serve
   t.same([...(view.configMap('app', 'cfg')?.keys ?? [])], ['url'])
   t.equal(view.knows('PersistentVolumeClaim', 'app'), false, 'a forbidden kind is unknown')
   t.equal(view.knows('ConfigMap', 'app'), true)
-  t.ok(logs.some((l) => l.startsWith('error cluster view cannot list PersistentVolumeClaims')))
+  t.ok(logs.some((l) => /^error cluster view cannot list persistentvolumeclaims \(HTTP 403 5 times in a row over \d+ s\)/.test(l)), 'a kind refused from the start is reported after five tries')
   t.ok(live.status().find((s) => s.kind === 'PersistentVolumeClaim')?.unavailable?.startsWith('forbidden'))
   const watch = fake.requests.find((r) => r.path.startsWith('/api/v1/nodes?') && r.path.includes('watch=1'))
   t.match(watch?.path ?? '', /resourceVersion=100/, 'the watch starts at the list\'s resourceVersion')
@@ -239,4 +240,126 @@ t.test('a periodic resync relists, and heals what a watch missed', async (t) => 
   await waitFor('the resync', () => live.view.node('missed') !== undefined)
   t.equal(live.view.synced, true, 'a resync does not make the view stale')
   t.same(live.status().map((s) => s.kind), ['Node'])
+})
+
+const ONLY_NODES = { Node: true, Pod: false, Secret: false, ConfigMap: false, ServiceAccount: false, Service: false, PersistentVolumeClaim: false, LimitRange: false, ResourceQuota: false } as const
+
+function recordingLogger(): { logs: string[]; logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void } } {
+  const logs: string[] = []
+  return { logs, logger: { info: (_o, m) => logs.push(`info ${m}`), warn: (_o, m) => logs.push(`warn ${m}`), error: (_o, m) => logs.push(`error ${m}`) } }
+}
+
+const nodeRequests = (fake: Fake): number => fake.requests.filter((r) => r.path.startsWith('/api/v1/nodes?')).length
+
+t.test('a 403 after the API server restarts is retried with the ordinary backoff, not taken as missing RBAC', async (t) => {
+  const fake = await fakeApiServer()
+  fake.objects.set('nodes', [node('a')])
+  t.teardown(() => fake.close().catch(() => undefined))
+  const { logs, logger } = recordingLogger()
+  const live = startLiveClusterView({ kubeConfig: kubeConfigFor(fake.port), kinds: ONLY_NODES, logger, retryMaxMs: 100, staleAfterMs: 60_000, resyncAfterMs: 0 })
+  t.teardown(() => live.stop())
+  await live.ready
+  await waitFor('the watch', () => (fake.watchers.get('nodes') ?? []).length > 0)
+  // The API server comes back with its RBAC cache still filling: everything is refused for a while.
+  fake.forbidden.add('nodes')
+  const before = nodeRequests(fake)
+  for (const w of fake.watchers.get('nodes') ?? []) w.end()
+  await waitFor('twice the tries that would report a missing permission', () => nodeRequests(fake) - before >= 2 * AUTH_TRIES)
+  t.equal(live.view.knows('Node'), true, 'still known: a refusal this short is not an RBAC problem')
+  t.equal(live.view.synced, true, 'not stale before staleAfterMs')
+  t.notOk(logs.some((l) => l.startsWith('error')), 'no RBAC error logged')
+  t.equal(logs.filter((l) => /^warn cluster view: (list|watch) nodes refused; retrying/.test(l)).length, 1, 'one warning for the whole episode')
+  const status = live.status()[0]
+  t.equal(status?.healthy, false)
+  t.match(status?.lastError ?? '', /^HTTP 403: nodes is forbidden/)
+  t.match(live.detail(), /^cluster view: synced, state \d+ s old; nodes down \d+ s \(HTTP 403: nodes is forbidden/)
+  // RBAC is filled: the view heals within the capped backoff, and says so.
+  fake.objects.set('nodes', [node('a'), node('b')])
+  fake.forbidden.delete('nodes')
+  await waitFor('the relist', () => live.view.node('b') !== undefined)
+  await waitFor('the recovery log', () => logs.some((l) => /^info cluster view: nodes list\/watch recovered after \d+ s down$/.test(l)))
+  t.equal(live.status()[0]?.healthy, true)
+  t.equal(live.status()[0]?.ageSeconds, 0)
+  t.equal(live.detail(), 'cluster view: synced, state 0 s old')
+})
+
+t.test('a persistent 403 is reported once as an RBAC problem, and heals when the permission appears', async (t) => {
+  const fake = await fakeApiServer()
+  fake.objects.set('nodes', [node('a')])
+  t.teardown(() => fake.close().catch(() => undefined))
+  const { logs, logger } = recordingLogger()
+  const live = startLiveClusterView({ kubeConfig: kubeConfigFor(fake.port), kinds: ONLY_NODES, logger, retryMaxMs: 100, refusalGraceMs: 500, staleAfterMs: 60_000, resyncAfterMs: 0 })
+  t.teardown(() => live.stop())
+  await live.ready
+  await waitFor('the watch', () => (fake.watchers.get('nodes') ?? []).length > 0)
+  fake.forbidden.add('nodes')
+  for (const w of fake.watchers.get('nodes') ?? []) w.end()
+  await waitFor('the RBAC error', () => logs.some((l) => l.startsWith('error')))
+  t.match(logs.find((l) => l.startsWith('error')) ?? '', /^error cluster view cannot list nodes \(HTTP 403 \d+ times in a row over \d+ s\); the rules that need Nodes stay silent \(grant list and watch on nodes to enable them\); retrying every 0 s$/)
+  t.equal(live.view.knows('Node'), false, 'now unknown: its rules stay silent instead of judging on old nodes')
+  t.match(live.status()[0]?.unavailable ?? '', /^forbidden: nodes is forbidden/)
+  t.match(live.detail(), /nodes unavailable \(forbidden: nodes is forbidden.*; its rules stay silent\)/)
+  // Retries go on at the capped backoff, and the error is not repeated.
+  const before = nodeRequests(fake)
+  await waitFor('more tries', () => nodeRequests(fake) - before >= 3)
+  t.equal(logs.filter((l) => l.startsWith('error')).length, 1, 'logged once')
+  fake.forbidden.delete('nodes')
+  await waitFor('healed', () => live.view.knows('Node'))
+  t.ok(logs.some((l) => /^info cluster view: nodes list\/watch recovered after \d+ s down$/.test(l)), 'the recovery is logged')
+  t.equal(live.status()[0]?.unavailable, undefined)
+})
+
+t.test('a 401 is retried like a 403', async (t) => {
+  const fake = await fakeApiServer()
+  t.teardown(() => fake.close().catch(() => undefined))
+  const { logs, logger } = recordingLogger()
+  const server = fake.server
+  // Refuse the first three requests as the API server does before its token authenticator is ready.
+  let refused = 0
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+  server.removeAllListeners('request')
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (refused < 3) {
+      refused++
+      res.writeHead(401, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' }))
+      return
+    }
+    for (const h of handlers) h(req, res)
+  })
+  const live = startLiveClusterView({ kubeConfig: kubeConfigFor(fake.port), kinds: ONLY_NODES, logger, retryMaxMs: 100, resyncAfterMs: 0 })
+  t.teardown(() => live.stop())
+  await live.ready
+  t.equal(refused, 3)
+  t.equal(live.view.knows('Node'), true, 'listed after the refusals, not given up')
+  t.notOk(logs.some((l) => l.startsWith('error')))
+  t.ok(logs.some((l) => /^info cluster view: nodes list\/watch recovered after \d+ s down$/.test(l)))
+})
+
+t.test('staleness: the age of the state, in status, detail and the warning text', async (t) => {
+  const fake = await fakeApiServer()
+  fake.objects.set('nodes', [node('a')])
+  t.teardown(() => fake.close().catch(() => undefined))
+  const { logs, logger } = recordingLogger()
+  const live = startLiveClusterView({ kubeConfig: kubeConfigFor(fake.port), kinds: ONLY_NODES, logger, retryMaxMs: 100, staleAfterMs: 1500, resyncAfterMs: 0 })
+  t.teardown(() => live.stop())
+  t.equal(clusterStateNote(live.view), 'pod-preflight has not synced the cluster state yet; rules that need it were skipped', 'never synced')
+  t.equal(live.view.stateAgeMs?.(), undefined)
+  await live.ready
+  await waitFor('the watch', () => (fake.watchers.get('nodes') ?? []).length > 0)
+  t.equal(live.view.stateAgeMs?.(), 0, 'fresh while the watch is open')
+  t.equal(live.status()[0]?.ageSeconds, 0)
+  await fake.close()
+  await waitFor('down', () => live.status()[0]?.healthy === false)
+  t.equal(live.view.synced, true, 'a short outage does not make the view stale')
+  await waitFor('stale', () => !live.view.synced)
+  await waitFor('two seconds old', () => (live.view.stateAgeMs?.() ?? 0) >= 2000)
+  t.match(clusterStateNote(live.view), /^pod-preflight: cluster state is [2-9] s old; cluster rules skipped$/, 'the age, not "not synced yet"')
+  t.ok((live.status()[0]?.ageSeconds ?? 0) >= 2)
+  t.match(live.detail(), /^cluster view: state is \d+ s old \(stale after 2 s\): cluster rules skipped; nodes down \d+ s \(.*ECONNREFUSED/)
+  t.equal(logs.filter((l) => l.startsWith('warn cluster view is stale')).length, 1)
+  await fake.listen()
+  await waitFor('synced again', () => live.view.synced)
+  t.equal(live.view.stateAgeMs?.(), 0)
+  t.ok(logs.some((l) => /^info cluster view: nodes list\/watch recovered after [2-9]\d* s down$/.test(l)), 'recovery logged with how long it was down')
 })
