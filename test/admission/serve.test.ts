@@ -17,6 +17,8 @@ t.test('flags', async (t) => {
   const c = parseServeArgs(['--tls-cert', 'a.crt', '--tls-key', 'a.key'])
   t.same(c?.options, { host: '127.0.0.1', port: 8443, tlsCert: 'a.crt', tlsKey: 'a.key', reloadIntervalMs: 10_000 })
   t.equal(c?.logLevel, 'info')
+  t.equal(c?.shutdownDelayMs, 5000, 'keeps answering 5 s after SIGTERM by default, as the manifests do')
+  t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--shutdown-delay=0s'])?.shutdownDelayMs, 0, '0s closes at once')
   const d = parseServeArgs(['--tls-cert=a', '--tls-key=b', '--host=0.0.0.0', '--port=9443', '--policy=p.yaml', '--time-budget=1s', '--max-warnings=3', '--cache-size=0', '--cluster', '--companion', '--kubeconfig=k', '--log-level=debug', '--shutdown-delay=5s', '--reload-interval=2s'])
   t.same(d?.options, { host: '0.0.0.0', port: 9443, tlsCert: 'a', tlsKey: 'b', reloadIntervalMs: 2000, policyFile: 'p.yaml', budgetMs: 1000, maxWarnings: 3, cacheEntries: 0, cluster: true, companion: true, companionLease: { namespace: process.env['POD_NAMESPACE'] ?? 'pod-preflight' }, kubeconfig: 'k' })
   t.equal(d?.shutdownDelayMs, 5000)

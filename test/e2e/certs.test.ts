@@ -37,7 +37,7 @@ async function startServe(port: number, name: string): Promise<string> {
       '-c', SUPERVISOR, 'webhook-supervisor', String(process.pid), process.execPath, BIN, 'serve',
       '--host=127.0.0.1', `--port=${port}`,
       '--tls-secret=pod-preflight-tls', '--webhook-configuration=pod-preflight', '--service=pod-preflight',
-      `--namespace=${INSTALL_NS}`, `--cert-validity=${VALIDITY_S}s`, '--reload-interval=1s',
+      `--namespace=${INSTALL_NS}`, `--cert-validity=${VALIDITY_S}s`, '--reload-interval=1s', '--shutdown-delay=0s',
       `--kubeconfig=${cluster.kubeconfigPath}`,
     ],
     { cwd: ROOT, detached: true, stdio: ['ignore', log.fd, log.fd] },

@@ -13,6 +13,14 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.
 import { DEFAULT_BUDGET_MS } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
+
+/**
+ * After SIGTERM, keep answering this long: the endpoint removal reaches the API server (and
+ * kube-proxy) asynchronously, and reviews sent to this replica meanwhile would be reset and let
+ * through unchecked under failurePolicy Ignore. Measured with 200 concurrent reviews: 0s let up to
+ * 118 through, 5s none. The manifests render the same value, well inside the 30 s grace period.
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000
 import { TlsFilesError } from '../../admission/tls.js'
 import { SeamError } from '../../admission/seams.js'
 import { PolicyError } from '../../policy/policy.js'
@@ -117,7 +125,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--time-budget <duration>', `answer "allowed, not fully checked" when judging takes longer (default ${DEFAULT_BUDGET_MS}ms; keep it below the webhook's timeoutSeconds)`)
       .option('--max-warnings <n>', `most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})`)
       .option('--cache-size <n>', `evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)`)
-      .option('--shutdown-delay <duration>', 'on SIGTERM, answer /readyz 503 for this long before closing (default 0s)')
+      .option('--shutdown-delay <duration>', `on SIGTERM, answer /readyz 503 and keep answering reviews this long before closing, while the endpoint removal reaches the API server (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s; 0s: close at once)`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
       .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
       .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
@@ -217,7 +225,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   return {
     options,
     logLevel: level as LogLevel,
-    shutdownDelayMs: v.shutdownDelay !== undefined ? parseDuration(v.shutdownDelay, '--shutdown-delay') : 0,
+    shutdownDelayMs: v.shutdownDelay !== undefined ? parseDuration(v.shutdownDelay, '--shutdown-delay') : DEFAULT_SHUTDOWN_DELAY_MS,
   }
 }
 

@@ -102,6 +102,8 @@ export async function startWebhook(dir: string, extraArgs: string[] = [], readyT
     `--tls-cert=${join(dir, 'tls.crt')}`,
     `--tls-key=${join(dir, 'tls.key')}`,
     '--time-budget=2500ms',
+    // Tests stop the webhook themselves and need no grace for endpoint removal.
+    '--shutdown-delay=0s',
     ...extraArgs,
   ]
   const proc = spawn('bash', ['-c', SUPERVISOR, 'webhook-supervisor', String(process.pid), process.execPath, ...args], {
