@@ -6,7 +6,6 @@
  */
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml'
 import { parsePolicy, PolicyError } from '../policy/policy.js'
-import { policySchema } from '../policy/schema.js'
 import type { PodRule } from '../engine/rule.js'
 
 export type PolicyMode = 'enforce' | 'audit'
@@ -34,18 +33,9 @@ export class InstallPolicyError extends Error {
   override readonly name = 'InstallPolicyError'
 }
 
-/** The server's schema knows `mode:` once policy modes exist there; until then it is shipped but not validated. */
-const schemaHasMode = 'mode' in (policySchema.properties as Record<string, unknown>)
-
 function validate(text: string, source: string, rules: readonly PodRule<unknown>[]): void {
-  let checked = text
-  if (!schemaHasMode) {
-    const doc = parseDocument(text)
-    if (isMap(doc.contents)) doc.delete('mode')
-    checked = doc.toString()
-  }
   try {
-    parsePolicy(checked, source, rules)
+    parsePolicy(text, source, rules)
   } catch (err) {
     if (err instanceof PolicyError) throw new InstallPolicyError(`the policy to ship is not valid:\n${err.message}`)
     throw err

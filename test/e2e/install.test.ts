@@ -12,7 +12,6 @@ import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { run, startCluster } from './harness/cluster.js'
 import { BIN, ROOT, badPod, deniedBy, ensureBuilt, sleep, startWebhook } from './harness/webhook.js'
-import { policySchema } from '../../src/policy/schema.js'
 
 type Obj = Record<string, any>
 
@@ -52,9 +51,7 @@ t.test('kube-system and the own namespace are not judged on 1.20; other namespac
   const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj)
   const namespace = objects.find((o) => o['kind'] === 'Namespace') as Obj
   await cluster.applyYaml(JSON.stringify(namespace))
-  let policy = (objects.find((o) => o['kind'] === 'ConfigMap') as Obj)['data']['policy.yaml'] as string
-  // Until the server's policy schema knows `mode:`, the webhook is given the file without it.
-  if (!('mode' in policySchema.properties)) policy = policy.replace(/^mode: .*$/m, '')
+  const policy = (objects.find((o) => o['kind'] === 'ConfigMap') as Obj)['data']['policy.yaml'] as string
   const dir = await mkdtemp(join(tmpdir(), 'pp-install-e2e-'))
   const policyFile = join(dir, 'policy.yaml')
   await writeFile(policyFile, policy)
