@@ -1,6 +1,9 @@
 import { stringify } from 'yaml'
 import { RULES, ruleById } from '../../rules/index.js'
 import { suggestRuleId } from '../../policy/policy.js'
+import { RULE_EXAMPLES } from '../../rules/examples.generated.js'
+import { renderExamplesText } from '../../rules/reference.js'
+import { ruleDocUrl } from '../../rules/doc-url.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
 import { outputFormat, outputOption, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
@@ -12,7 +15,7 @@ export const command: CommandSpec<OutputOpts> = {
       .description(
         'Lists every rule with its id, default action, scope and a one-line description. ' +
           'With a RULE-ID, shows that rule in full: what it detects, what happens at run time, ' +
-          'the fix, and its parameters.',
+          'the fix, its parameters, an example that fails and one that passes, and the link to its reference page.',
       )
       .argument('[rule-ids...]', 'rules to show in full')
     outputOption(cmd, FORMATS, 'text')
@@ -42,6 +45,8 @@ async function rules(values: OutputOpts, positionals: string[], io: CliIO, { pro
       description: r.docs.summary,
       docs: r.docs,
       params: r.params,
+      examples: RULE_EXAMPLES[r.id] ?? null,
+      doc: ruleDocUrl(r.id),
     }))
     io.stdout.write(format === 'json' ? `${JSON.stringify({ rules }, null, 2)}\n` : stringify({ rules }))
     return EXIT_OK
@@ -55,7 +60,7 @@ async function rules(values: OutputOpts, positionals: string[], io: CliIO, { pro
         io.stdout.write('\n  Parameters:\n')
         for (const [name, p] of params) io.stdout.write(`    ${name} (default ${JSON.stringify(p['default'])}): ${String(p['description'] ?? '')}\n`)
       }
-      io.stdout.write('\n')
+      io.stdout.write(`\n${renderExamplesText(r, RULE_EXAMPLES[r.id])}\n`)
     }
     return EXIT_OK
   }

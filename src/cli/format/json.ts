@@ -1,6 +1,8 @@
 import { stringify } from 'yaml'
 import type { CheckReport } from '../report.js'
 import { escapeControlsKeepNewlines, jsonForTerminal } from '../../text/sanitize.js'
+import { ruleDocUrl } from '../../rules/doc-url.js'
+import { ruleById } from '../../rules/index.js'
 
 /** Exactly one JSON object: findings, errors, warnings, summary. */
 export function formatJson(report: CheckReport): string {
@@ -31,6 +33,7 @@ function jsonReport(report: CheckReport): object {
       path: f.path,
       message: f.message,
       fix: f.fix,
+      doc: ruleById(f.rule) !== undefined ? ruleDocUrl(f.rule) : null,
       source: { file: (f.source ?? o.source).file, line: (f.source ?? o.source).line ?? null },
     })),
   )

@@ -7,6 +7,7 @@ import { jsonForTerminal } from '../../text/sanitize.js'
 import type { PodRule } from '../../engine/rule.js'
 import type { Action, ReportAction } from '../../engine/types.js'
 import { version } from '../../version.js'
+import { REPOSITORY_URL, ruleDocUrl } from '../../rules/doc-url.js'
 
 const LEVEL: Record<ReportAction, 'error' | 'warning' | 'note'> = { deny: 'error', warn: 'warning', info: 'note' }
 const DEFAULT_LEVEL: Record<Action, 'error' | 'warning' | 'note' | 'none'> = { deny: 'error', warn: 'warning', info: 'note', off: 'none' }
@@ -38,6 +39,7 @@ function sarifRules(rules: readonly PodRule<unknown>[]): unknown[] {
     name: pascal(r.id),
     shortDescription: { text: r.docs.summary },
     fullDescription: { text: r.docs.description },
+    helpUri: ruleDocUrl(r.id),
     help: {
       text: `${r.docs.description}\n\nAt run time: ${r.docs.failure}\n\nFix: ${r.docs.fix}`,
       markdown: `**${r.title}**\n\n${r.docs.description}\n\n**At run time:** ${r.docs.failure}\n\n**Fix:** ${r.docs.fix}`,
@@ -71,7 +73,7 @@ export function sarifLog(p: SarifRunParts): string {
             name: 'pod-preflight',
             version,
             semanticVersion: version,
-            informationUri: 'https://github.com/pod-preflight/pod-preflight',
+            informationUri: REPOSITORY_URL,
             rules: sarifRules(p.rules),
           },
         },
