@@ -1,9 +1,9 @@
 import { stringify } from 'yaml'
 import { RULES, ruleById } from '../../rules/index.js'
 import { suggestRuleId } from '../../policy/policy.js'
-import { RULE_EXAMPLES } from '../../rules/examples.generated.js'
-import { renderExamplesText } from '../../rules/reference.js'
-import { ruleDocUrl } from '../../rules/doc-url.js'
+import { RULE_EXAMPLES } from '../../rules/_examples.generated.js'
+import { renderExamplesText } from '../../rules/_reference.js'
+import { ruleDocUrl } from '../../rules/_doc-url.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
 import { outputFormat, outputOption, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml'
 import type { CheckReport } from '../report.js'
 import { escapeControlsKeepNewlines, jsonForTerminal } from '../../text/sanitize.js'
-import { ruleDocUrl } from '../../rules/doc-url.js'
+import { ruleDocUrl } from '../../rules/_doc-url.js'
 import { ruleById } from '../../rules/index.js'
 
 /** Exactly one JSON object: findings, errors, warnings, summary. */

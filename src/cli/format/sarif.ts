@@ -7,7 +7,7 @@ import { jsonForTerminal } from '../../text/sanitize.js'
 import type { PodRule } from '../../engine/rule.js'
 import type { Action, ReportAction } from '../../engine/types.js'
 import { version } from '../../version.js'
-import { REPOSITORY_URL, ruleDocUrl } from '../../rules/doc-url.js'
+import { REPOSITORY_URL, ruleDocUrl } from '../../rules/_doc-url.js'
 
 const LEVEL: Record<ReportAction, 'error' | 'warning' | 'note'> = { deny: 'error', warn: 'warning', info: 'note' }
 const DEFAULT_LEVEL: Record<Action, 'error' | 'warning' | 'note' | 'none'> = { deny: 'error', warn: 'warning', info: 'note', off: 'none' }

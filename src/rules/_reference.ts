@@ -4,7 +4,7 @@
  * that stays silent, chosen by `npm run docs`). `pod-preflight rules ID` prints the same examples.
  */
 import type { PodRule } from '../engine/rule.js'
-import { ruleDocUrl } from './doc-url.js'
+import { ruleDocUrl } from './_doc-url.js'
 
 export interface RuleExample {
   /** The fixture it comes from (test/fixtures/rules/<id>/<file>). */
