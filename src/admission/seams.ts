@@ -39,6 +39,8 @@ export type StartCompanion = (options: {
   logger: Logger
   /** Called for each failed pod explained, with the cause id (counted in /metrics). */
   onDiagnosis: (cause: string, detail?: unknown) => void
+  /** Read the failed containers' previous logs too (needs get on pods/log). */
+  readLogs?: boolean
 }) => CompanionHandle | Promise<CompanionHandle>
 
 /** A module that should be there but is not, or does not start as serve needs. */

@@ -48,6 +48,8 @@ export interface ServerOptions {
   cluster?: boolean
   /** Start the post-failure companion (src/analyzer/companion.ts). */
   companion?: boolean
+  /** The companion also reads failed containers' previous logs (GET pods/log). */
+  companionLogs?: boolean
   /** Run the background audit scan that writes PolicyReports (src/audit/scan.ts). */
   audit?: { intervalMs: number; leaseNamespace: string; leaseDurationMs?: number; retryPeriodMs?: number }
   /**
@@ -272,6 +274,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           kubeConfig,
           logger: clog,
           onDiagnosis: (cause) => metrics.diagnoses.inc({ cause: cause.slice(0, 64) }),
+          ...(o.companionLogs === true ? { readLogs: true } : {}),
         })
         handle.ready?.then(
           () => log.info('companion watching pods'),

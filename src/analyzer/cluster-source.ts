@@ -37,6 +37,28 @@ export interface ClusterSource {
 
 const MAX_LOGGED_CONTAINERS = 8
 
+/**
+ * Reads the logs of a pod's failed containers (see failedContainers), each as its last
+ * MAX_LOG_LINES lines and at most MAX_LOG_BYTES bytes, through GET pods/log; a container whose
+ * log cannot be read is said through `warn` and skipped. Shared by `explain --previous-logs`
+ * and the companion.
+ */
+export async function readFailedLogs(core: CoreV1Api, pod: unknown, warn: (message: string) => void): Promise<LogInput[]> {
+  const name = str(get(pod, 'metadata', 'name'))
+  const namespace = str(get(pod, 'metadata', 'namespace'))
+  if (name === undefined || namespace === undefined) return []
+  const out: LogInput[] = []
+  for (const { container, previous } of failedContainers(pod)) {
+    try {
+      const text: unknown = await core.readNamespacedPodLog({ name, namespace, container, previous, tailLines: MAX_LOG_LINES, limitBytes: MAX_LOG_BYTES })
+      out.push({ container, text: typeof text === 'string' ? text : '', source: `kubectl logs ${name} -c ${container}${previous ? ' --previous' : ''}` })
+    } catch (err) {
+      warn(`cannot read the ${previous ? 'previous ' : ''}log of ${namespace}/${name} container ${container} (${apiErrorMessage(err)}); explaining without it`)
+    }
+  }
+  return out
+}
+
 /** Containers whose log can say why they failed, and whether that log is the previous container's. */
 export function failedContainers(pod: unknown): { container: string; previous: boolean }[] {
   const out: { container: string; previous: boolean }[] = []
@@ -171,20 +193,7 @@ export function clusterSource(opts: ClusterOptions, warn: (message: string) => v
   return {
     namespace,
     context,
-    async fetchLogs(pod: unknown): Promise<LogInput[]> {
-      const name = str(get(pod, 'metadata', 'name'))
-      if (name === undefined) return []
-      const out: LogInput[] = []
-      for (const { container, previous } of failedContainers(pod)) {
-        try {
-          const text = await core.readNamespacedPodLog({ name, namespace, container, previous, tailLines: MAX_LOG_LINES, limitBytes: MAX_LOG_BYTES })
-          out.push({ container, text: typeof text === 'string' ? text : String(text), source: `kubectl logs ${name} -c ${container}${previous ? ' --previous' : ''}` })
-        } catch (err) {
-          warn(`cannot read the ${previous ? 'previous ' : ''}log of ${name}/${container} (${apiErrorMessage(err)}); explaining without it`)
-        }
-      }
-      return out
-    },
+    fetchLogs: (pod: unknown) => readFailedLogs(core, pod, warn),
     async fetchPod(name: string): Promise<PodInput> {
       let pod: unknown
       try {

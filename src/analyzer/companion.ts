@@ -1,6 +1,8 @@
 import { hostname } from 'node:os'
 import { CoreV1Api, makeInformer, type CoreV1Event, type KubeConfig, type V1Pod } from '@kubernetes/client-node'
 import { analyze } from './analyze.js'
+import { readFailedLogs } from './cluster-source.js'
+import { withLog } from './log-signatures.js'
 import type { CauseId } from './causes.js'
 import {
   decideReports,
@@ -20,7 +22,7 @@ import type { Diagnosis, PodRef } from './types.js'
  * Warning event `PreflightDiagnosis` on that pod, once per distinct failure, so that
  * `kubectl describe pod` shows the explanation next to the kubelet's own events.
  *
- * RBAC it needs: pods list/watch; events get/list/create/patch.
+ * RBAC it needs: pods list/watch; events get/list/create/patch; with readLogs, pods/log get.
  */
 
 export interface CompanionLogger {
@@ -41,6 +43,11 @@ export interface CompanionOptions {
   restartDelayMs?: number
   /** Pods remembered at most; the least recently changed are forgotten first. */
   maxTrackedPods?: number
+  /**
+   * Also read the failed containers' previous logs (GET pods/log, bounded) and add what their
+   * failure signatures show to the diagnosis. Opt-in: it needs `get` on `pods/log`.
+   */
+  readLogs?: boolean
 }
 
 export interface Companion {
@@ -151,8 +158,16 @@ export function startCompanion(options: CompanionOptions): Companion {
     } catch (err) {
       logger.warn({ namespace: pod.namespace, pod: pod.name, err: errorText(err) }, 'cannot list the events of a pod; analysing without them')
     }
-    const result = analyze({ pod: { ...raw, kind: 'Pod', apiVersion: 'v1' }, events, now: now() })
+    const podObject = { ...raw, kind: 'Pod', apiVersion: 'v1' }
+    const result = analyze({ pod: podObject, events, now: now() })
     if (!result.ok) return
+    if (options.readLogs === true && result.diagnoses.length > 0) {
+      const warn = (message: string): void => logger.warn({ namespace: pod.namespace, pod: pod.name }, message)
+      for (const log of await readFailedLogs(core, podObject, warn)) {
+        const applied = withLog(podObject, result.diagnoses, log)
+        if ('diagnoses' in applied) result.diagnoses = applied.diagnoses
+      }
+    }
     const seed = entry.seeded ? undefined : seedFromEvents(events)
     entry.seeded = true
     const { report, next } = decideReports(entry.track, result.diagnoses, pod, seed)

@@ -1,5 +1,7 @@
 import { safeText } from '../text/sanitize.js'
 import type { CauseId } from './causes.js'
+import type { LogInput } from './input.js'
+import { get, str } from './narrow.js'
 import type { Diagnosis } from './types.js'
 
 /**
@@ -384,4 +386,38 @@ export function applyLog(diagnoses: readonly Diagnosis[], container: string, sca
     return next
   })
   return { diagnoses: out, unused: !used }
+}
+
+function containerNames(pod: unknown): string[] {
+  const names: string[] = []
+  for (const list of ['initContainers', 'containers']) {
+    const cs = get(pod, 'spec', list)
+    if (!Array.isArray(cs)) continue
+    for (const c of cs) {
+      const n = str(get(c, 'name'))
+      if (n !== undefined) names.push(n)
+    }
+  }
+  return names
+}
+
+/** Reads a container's log into the diagnoses of its container; says whose log it must be when that is unclear. */
+export function withLog(pod: unknown, diagnoses: Diagnosis[], log: LogInput): { diagnoses: Diagnosis[]; warning?: string } | { error: string } {
+  const names = containerNames(pod)
+  let container = log.container
+  if (container !== undefined) {
+    if (names.length > 0 && !names.includes(container)) return { error: `${log.source}: no container "${container}" in the pod (containers: ${names.join(', ')})` }
+  } else {
+    const failing = [...new Set(diagnoses.flatMap((d) => (d.container !== undefined ? [d.container] : [])))]
+    const candidates = names.length === 1 ? names : failing
+    if (candidates.length !== 1) {
+      return { error: `${log.source}: say whose log this is with --container (the pod has containers ${names.join(', ') || 'not named in the input'})` }
+    }
+    container = candidates[0] as string
+  }
+  const scan = scanLog(log.text)
+  if (log.cut === true) scan.cut = true
+  const applied = applyLog(diagnoses, container, scan, `log of ${container} (${log.source})`)
+  if (!applied.unused) return { diagnoses: applied.diagnoses }
+  return { diagnoses: applied.diagnoses, warning: `${log.source}: read, but container ${container} has no failed exit for a log to explain` }
 }

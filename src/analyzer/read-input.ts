@@ -4,9 +4,7 @@ import { looksLikeEventsText, parseEventsText, UNKNOWN_NAMESPACE, UNKNOWN_POD } 
 import type { ExplainedPod } from './format.js'
 import { EVENTS_ONLY_EVIDENCE, podsFromEvents } from './from-events.js'
 import { assemble, type LogInput, type PodInput, type SourcedValue } from './input.js'
-import { applyLog, scanLog } from './log-signatures.js'
-import { get, str } from './narrow.js'
-import type { Diagnosis } from './types.js'
+import { withLog } from './log-signatures.js'
 import { parseDocuments } from '../input/documents.js'
 
 /**
@@ -175,38 +173,4 @@ export function explainInputs(inputs: ExplainInputs, now: Date): { results: Expl
     results.push(result)
   }
   return { results, errors, warnings }
-}
-
-function containerNames(pod: unknown): string[] {
-  const names: string[] = []
-  for (const list of ['initContainers', 'containers']) {
-    const cs = get(pod, 'spec', list)
-    if (!Array.isArray(cs)) continue
-    for (const c of cs) {
-      const n = str(get(c, 'name'))
-      if (n !== undefined) names.push(n)
-    }
-  }
-  return names
-}
-
-/** Reads a container's log into the diagnoses of its container; says whose log it must be when that is unclear. */
-function withLog(pod: unknown, diagnoses: Diagnosis[], log: LogInput): { diagnoses: Diagnosis[]; warning?: string } | { error: string } {
-  const names = containerNames(pod)
-  let container = log.container
-  if (container !== undefined) {
-    if (names.length > 0 && !names.includes(container)) return { error: `${log.source}: no container "${container}" in the pod (containers: ${names.join(', ')})` }
-  } else {
-    const failing = [...new Set(diagnoses.flatMap((d) => (d.container !== undefined ? [d.container] : [])))]
-    const candidates = names.length === 1 ? names : failing
-    if (candidates.length !== 1) {
-      return { error: `${log.source}: say whose log this is with --container (the pod has containers ${names.join(', ') || 'not named in the input'})` }
-    }
-    container = candidates[0] as string
-  }
-  const scan = scanLog(log.text)
-  if (log.cut === true) scan.cut = true
-  const applied = applyLog(diagnoses, container, scan, `log of ${container} (${log.source})`)
-  if (!applied.unused) return { diagnoses: applied.diagnoses }
-  return { diagnoses: applied.diagnoses, warning: `${log.source}: read, but container ${container} has no failed exit for a log to explain` }
 }

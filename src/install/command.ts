@@ -55,6 +55,8 @@ export interface InstallCommandOptions extends ClusterTarget {
   companion: boolean
   /** serve --audit with the report CRDs and the scan's RBAC. */
   audit: boolean
+  /** With companion: it also reads failed containers' previous logs (get on pods/log). */
+  companionLogs?: boolean
   certificates: CertificateMode
   /** Default pod-preflight-tls; required in spirit for provided (the Secret the user made). */
   tlsSecretName?: string
@@ -239,6 +241,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     clusterView: o.clusterView,
     companion: o.companion,
     audit: o.audit,
+    ...(o.companionLogs === true ? { companionLogs: true } : {}),
     certificates: o.certificates,
     tlsSecretName,
     policyText: shipped.text,

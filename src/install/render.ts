@@ -28,6 +28,8 @@ export interface InstallOptions {
    * workloads, write of its reports) and the cluster view's (the rules judge against it).
    */
   audit: boolean
+  /** The companion also reads failed containers' previous logs: serve --companion-logs, and get on pods/log. */
+  companionLogs?: boolean
   certificates: CertificateMode
   /** The Secret holding the serving certificate: made by the webhook, by cert-manager, or by the user. */
   tlsSecretName: string
@@ -192,6 +194,8 @@ function rbac(o: InstallOptions): KubeObject[] {
       clusterRole(`${NAME}:companion`, [
         { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'create', 'patch'] },
+        // Opt-in: logs can hold anything the application prints, so reading them is asked for.
+        ...(o.companionLogs === true ? [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] : []),
       ]),
     )
     out.push(clusterRoleBinding(o, `${NAME}:companion`))
@@ -253,6 +257,7 @@ function serveArgs(o: InstallOptions): string[] {
   if (o.clusterView) args.push('--cluster')
   if (o.companion) args.push('--companion')
   if (o.audit) args.push('--audit')
+  if (o.companion && o.companionLogs === true) args.push('--companion-logs')
   return args
 }
 

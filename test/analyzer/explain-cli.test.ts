@@ -161,13 +161,14 @@ function podsOf(file: string): { pods: unknown[]; events: unknown[] } {
   return { pods, events }
 }
 
-async function fakeApiServer(): Promise<{ server: Server; url: string; requests: string[] }> {
+async function fakeApiServer(): Promise<{ server: Server; url: string; requests: string[]; forbidLogs: { on: boolean } }> {
   const oom = podsOf('oom-killed-jvm.yaml')
   const healthy = podsOf('healthy.yaml')
   const quota = podsOf('quota-exceeded.yaml')
   const pods = [...oom.pods, ...healthy.pods, ...quota.pods]
   const events = [...oom.events, ...quota.events]
   const requests: string[] = []
+  const forbidLogs = { on: false }
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     requests.push(`${req.method} ${url.pathname}${url.search}`)
@@ -180,6 +181,14 @@ async function fakeApiServer(): Promise<{ server: Server; url: string; requests:
     if ((m = /^\/api\/v1\/namespaces\/shop\/pods\/([^/]+)$/.exec(url.pathname))) {
       const pod = pods.find((p) => (p as { metadata: { name: string } }).metadata.name === m?.[1])
       return pod ? send(200, pod) : notFound(`pods "${m[1]}"`)
+    }
+    if (url.pathname === '/api/v1/namespaces/shop/pods/orders-api-7d4b9c8f6d-x2x7k/log' && !forbidLogs.on) {
+      // What the kubelet answers through the API server for GET pods/log (text/plain).
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      return res.end('2024-05-13T10:31:58Z ERROR [main] o.s.b.SpringApplication - Application run failed\njava.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)\n')
+    }
+    if (/^\/api\/v1\/namespaces\/shop\/pods\/[^/]+\/log$/.test(url.pathname)) {
+      return send(403, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "x" is forbidden: User "dev" cannot get resource "pods/log"', reason: 'Forbidden', code: 403 })
     }
     if (url.pathname === '/api/v1/namespaces/shop/pods') return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: pods })
     if (url.pathname === '/api/v1/namespaces/empty/pods') return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [] })
@@ -196,7 +205,7 @@ async function fakeApiServer(): Promise<{ server: Server; url: string; requests:
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
   const port = address !== null && typeof address === 'object' ? address.port : 0
-  return { server, url: `http://127.0.0.1:${port}`, requests }
+  return { server, url: `http://127.0.0.1:${port}`, requests, forbidLogs }
 }
 
 function kubeconfig(server: string, namespace = 'shop'): string {
@@ -242,6 +251,40 @@ t.test('live: one pod, read with its events and owner', async (t) => {
   const viaEnv = await explain([...NOW, 'orders-api-7d4b9c8f6d-x2x7k'], '', { KUBECONFIG: kc })
   t.equal(viaEnv.code, 0, `KUBECONFIG is honoured: ${viaEnv.err}`)
   t.match(viaEnv.out, /\[oom-killed\]/)
+})
+
+t.test('live: --previous-logs reads the failed container\'s previous log, bounded, and only when asked', async (t) => {
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  const kc = kubeconfig(api.url)
+  const r = await explain([...NOW, '--format', 'json', '--kubeconfig', kc, '--previous-logs', 'orders-api-7d4b9c8f6d-x2x7k'])
+  t.equal(r.code, 0, r.err)
+  const logRequest = api.requests.find((q) => q.startsWith('GET /api/v1/namespaces/shop/pods/orders-api-7d4b9c8f6d-x2x7k/log?'))
+  t.ok(logRequest, 'the log was read')
+  const params = new URL(`http://x${(logRequest ?? '').slice(4)}`).searchParams
+  t.equal(params.get('container'), 'api')
+  t.equal(params.get('previous'), 'true')
+  t.equal(params.get('limitBytes'), '262144')
+  t.equal(params.get('tailLines'), '5000')
+  const d = (JSON.parse(r.out) as JsonOut).diagnoses[0]
+  t.equal(d?.['cause'], 'oom-killed', 'the kernel kill stays the cause')
+  t.ok((d?.['evidence'] as string[]).includes('log line 2 (jvm-heap): java.lang.OutOfMemoryError: Java heap space'))
+  t.match(d?.['summary'] as string, /JVM ran out of heap/)
+
+  const before = api.requests.length
+  await explain([...NOW, '--kubeconfig', kc, 'orders-api-7d4b9c8f6d-x2x7k'])
+  t.notOk(api.requests.slice(before).some((q) => q.includes('/log')), 'no log is read without --previous-logs')
+
+  const all = await explain([...NOW, '--kubeconfig', kc, '--previous-logs', '--all'])
+  t.equal(all.code, 0, all.err)
+  t.match(all.out, /JVM ran out of heap/)
+
+  api.forbidLogs.on = true
+  const denied = await explain([...NOW, '--kubeconfig', kc, '--previous-logs', 'orders-api-7d4b9c8f6d-x2x7k'])
+  t.equal(denied.code, 0, 'a refused log costs only the log')
+  t.match(denied.err, /warning: cannot read the previous log of shop\/orders-api-7d4b9c8f6d-x2x7k container api \(pods "x" is forbidden: User "dev" cannot get resource "pods\/log" \(HTTP 403\)\); explaining without it/)
+  t.match(denied.out, /\[oom-killed\]/)
+  t.notMatch(denied.out, /JVM ran out of heap/)
 })
 
 t.test('live: --all explains the unhealthy pods of a namespace', async (t) => {

@@ -49,3 +49,14 @@ t.test('uninstall and help', async (t) => {
   await main(['--help'], usage)
   t.match(usage.out(), /install .*kubectl apply/)
 })
+
+t.test('install --companion-logs adds get on pods/log; alone it is a usage error', async (t) => {
+  const io = memoryIO('', NO_CLUSTER)
+  t.equal(await main(['install', '--companion', '--companion-logs', '--kube-version', '1.29', '-o', 'json'], io), 0, io.err())
+  const items = (JSON.parse(io.out()) as { items: { kind: string; metadata: { name: string }; rules?: { resources: string[]; verbs: string[] }[] }[] }).items
+  const role = items.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'pod-preflight:companion')
+  t.same(role?.rules?.find((r) => r.resources.includes('pods/log'))?.verbs, ['get'])
+  const alone = memoryIO('', NO_CLUSTER)
+  t.equal(await main(['install', '--companion-logs', '--kube-version', '1.29'], alone), 2)
+  t.match(alone.err(), /--companion-logs goes with --companion/)
+})

@@ -224,6 +224,19 @@ t.test('--audit: the report CRDs first, the scan\'s least-privilege roles, serve
   t.notOk(listed.some((o) => o['kind'] === 'CustomResourceDefinition'), 'but not the report CRDs other tools may share')
 })
 
+t.test('pods/log is read only when the companion is asked to read logs', async (t) => {
+  const role = (objects: Obj[]) => byKind(objects, 'ClusterRole').find((r) => at(r, 'metadata', 'name') === 'pod-preflight:companion')
+  const resources = (objects: Obj[]) => ((role(objects)?.['rules'] as Obj[] | undefined) ?? []).flatMap((r) => r['resources'] as string[])
+  const plain = await render({ companion: true })
+  t.notOk(resources(plain.objects).includes('pods/log'), 'the companion alone does not read logs')
+  t.notOk((container(plain.objects)['args'] as string[]).includes('--companion-logs'))
+  const logs = await render({ companion: true, companionLogs: true })
+  const rule = ((role(logs.objects)?.['rules'] as Obj[]) ?? []).find((r) => (r['resources'] as string[]).includes('pods/log'))
+  t.same(rule, { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }, 'get only, on pods/log')
+  t.ok((container(logs.objects)['args'] as string[]).includes('--companion-logs'))
+  t.notOk(resources(logs.objects).includes('secrets'), 'never Secrets')
+})
+
 t.test('hardening: PriorityClass, timeout just above the budget, NetworkPolicy', async (t) => {
   const { objects } = await render({ apiserverCidrs: ['172.20.0.0/16', '10.0.0.1/32'] })
   const pc = one(objects, 'PriorityClass')

@@ -31,6 +31,8 @@ Options:
   --companion                 explain failed pods as Events (serve --companion; binds its role)
   --audit                     keep PolicyReports of what runs (serve --audit): renders the
                               wgpolicyk8s.io/v1alpha2 report CRDs and binds the scan's roles
+  --companion-logs            with --companion: also read failed containers' previous logs
+                              (serve --companion-logs; adds get on pods/log to its role)
   --certificates MODE         self-managed (default), cert-manager or provided
   --tls-secret-name NAME      the Secret of the serving certificate (default ${DEFAULT_TLS_SECRET};
                               required with provided: the kubernetes.io/tls Secret you made)
@@ -102,6 +104,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       'cluster-view': { type: 'boolean' },
       companion: { type: 'boolean' },
       audit: { type: 'boolean' },
+      'companion-logs': { type: 'boolean' },
       'ca-bundle': { type: 'string' },
       'apiserver-cidr': { type: 'string', multiple: true },
       'no-network-policy': { type: 'boolean' },
@@ -125,6 +128,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     networkPolicy: v['no-network-policy'] !== true,
     apiserverCidrs: Array.isArray(v['apiserver-cidr']) ? (v['apiserver-cidr'] as string[]) : [],
     output: output(v as Record<string, string | undefined>),
+  }
+  if (v['companion-logs'] === true) {
+    if (v['companion'] !== true) throw new UsageError('--companion-logs goes with --companion')
+    o.companionLogs = true
   }
   const mode = oneOf<PolicyMode>(str('mode'), POLICY_MODES, '--mode')
   if (mode !== undefined) o.mode = mode

@@ -93,6 +93,7 @@ interface ServeOpts {
   logLevel?: string
   cluster?: boolean
   companion?: boolean
+  companionLogs?: boolean
   audit?: boolean
   auditInterval?: string
   leaseNamespace?: string
@@ -129,6 +130,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
       .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
       .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
+      .option('--companion-logs', "with --companion: also read failed containers' previous logs for known failure signatures (needs get on pods/log)")
       .option('--audit', 'background audit: keep one PolicyReport (wgpolicyk8s.io/v1alpha2) per namespace and a ClusterPolicyReport up to date; one replica writes (a Lease)')
       .option('--audit-interval <duration>', 'how often the leader audits the cluster (default 60s)')
       .option('--lease-namespace <namespace>', 'namespace of the Leases of --audit and --companion (default: POD_NAMESPACE, else pod-preflight); with several replicas one holds each Lease')
@@ -201,6 +203,10 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   if (v.cacheSize !== undefined) options.cacheEntries = parseInteger(v.cacheSize, '--cache-size', 0, 1_000_000)
   if (v.cluster === true) options.cluster = true
   if (v.companion === true) options.companion = true
+  if (v.companionLogs === true) {
+    if (v.companion !== true) throw new UsageError('--companion-logs goes with --companion')
+    options.companionLogs = true
+  }
   if (v.kubeconfig !== undefined) options.kubeconfig = v.kubeconfig
   const leaseFlags = v.leaseNamespace !== undefined || v.leaseDuration !== undefined
   if (leaseFlags && v.audit !== true && v.companion !== true) throw new UsageError('--lease-namespace and --lease-duration go with --audit or --companion')
