@@ -639,6 +639,11 @@ export interface TestCluster {
   userKubeconfig(name: string, groups?: string[]): Promise<UserAccess>;
   /** Credentials that authenticate exactly as a ServiceAccount does (user system:serviceaccount:NS:NAME). */
   serviceAccountKubeconfig(namespace: string, name: string): Promise<UserAccess>;
+  /**
+   * Kills kube-apiserver (SIGKILL unless told) and starts it again with the same flags on the
+   * same port and etcd; resolves once it is ready again, or at once with waitReady false.
+   */
+  restartApiServer(o?: { signal?: 'SIGKILL' | 'SIGTERM'; waitReady?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -808,30 +813,47 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     apiserver = await startSupervised('kube-apiserver', apiserverBin, flags, logs.apiserver, '', serverEnv);
 
     const tlsClient = { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem };
-    let last = '';
-    for (;;) {
-      if (apiserver.done) {
-        throw await failure(`kube-apiserver exited with code ${await apiserver.exited} before it was ready`);
-      }
-      if (etcd.done) throw await failure(`etcd exited with code ${await etcd.exited} while kube-apiserver was starting`);
-      try {
-        const ready = await httpGet(`${server}/readyz`, tlsClient, 5_000);
-        const failing = ready.body.split('\n').filter((l) => l.startsWith('[-]'));
-        last = `/readyz ${ready.status}: ${failing.length > 0 ? failing.join('; ') : ready.body.slice(0, 500)}`;
-        if (ready.status === 200) {
-          // NamespaceLifecycle rejects creates in "default" until the bootstrap controller made it.
-          const ns = await httpGet(`${server}/api/v1/namespaces/default`, tlsClient, 5_000);
-          last = `GET /api/v1/namespaces/default ${ns.status}`;
-          if (ns.status === 200) break;
+    const waitReady = async (deadline: number): Promise<void> => {
+      let last = '';
+      for (;;) {
+        if (!apiserver || apiserver.done) {
+          throw await failure(`kube-apiserver exited with code ${apiserver ? await apiserver.exited : 'unknown'} before it was ready`);
         }
-      } catch (e) {
-        last = e instanceof Error ? e.message : String(e);
+        if (!etcd || etcd.done) throw await failure(`etcd exited while kube-apiserver was starting`);
+        try {
+          const ready = await httpGet(`${server}/readyz`, tlsClient, 5_000);
+          const failing = ready.body.split('\n').filter((l) => l.startsWith('[-]'));
+          last = `/readyz ${ready.status}: ${failing.length > 0 ? failing.join('; ') : ready.body.slice(0, 500)}`;
+          if (ready.status === 200) {
+            // NamespaceLifecycle rejects creates in "default" until the bootstrap controller made it.
+            const ns = await httpGet(`${server}/api/v1/namespaces/default`, tlsClient, 5_000);
+            last = `GET /api/v1/namespaces/default ${ns.status}`;
+            if (ns.status === 200) break;
+          }
+        } catch (e) {
+          last = e instanceof Error ? e.message : String(e);
+        }
+        if (Date.now() > deadline) {
+          throw await failure(`kube-apiserver was not ready within ${startTimeoutMs} ms (last check: ${last})`);
+        }
+        await sleep(250);
       }
-      if (Date.now() > deadline) {
-        throw await failure(`kube-apiserver was not ready within ${startTimeoutMs} ms (last check: ${last})`);
+    };
+    await waitReady(deadline);
+
+    const restartApiServer = async (o: { signal?: 'SIGKILL' | 'SIGTERM'; waitReady?: boolean } = {}): Promise<void> => {
+      if (stopped || !apiserver) throw new Error('restartApiServer: the cluster is stopped');
+      const old = apiserver;
+      signalGroup(old, o.signal ?? 'SIGKILL');
+      await Promise.race([old.exited, sleep(10_000)]);
+      if (!old.done) {
+        signalGroup(old, 'SIGKILL');
+        await old.exited;
       }
-      await sleep(250);
-    }
+      // Same flags: same port, same etcd, so every object and resourceVersion is still there.
+      apiserver = await startSupervised('kube-apiserver', apiserverBin, flags, logs.apiserver, '', serverEnv);
+      if (o.waitReady !== false) await waitReady(Date.now() + startTimeoutMs);
+    };
 
     const cacheDir = join(dir, 'kubectl-cache');
     const kubectlFor =
@@ -878,6 +900,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
           'system:serviceaccounts',
           `system:serviceaccounts:${namespace}`,
         ]),
+      restartApiServer,
       stop,
     };
   } catch (e) {
