@@ -26,6 +26,9 @@ t.test('flags', async (t) => {
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--port=70000']), /--port: 70000 is outside/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--log-level=loud']), /--log-level/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--bogus']), /unknown option '--bogus'/)
+  t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--companion', '--companion-logs'])?.options.companionLogs, true)
+  t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--companion'])?.options.companionLogs, undefined, 'logs are read only when asked')
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--companion-logs']), /--companion-logs goes with --companion/)
 })
 
 t.test('serve --help, and errors through the CLI', async (t) => {

@@ -77,6 +77,11 @@ async function fakeServer(pods: Json[], events: unknown[]): Promise<Fake> {
       }
       return send(200, { kind: 'EventList', apiVersion: 'v1', metadata: {}, items: [...events, ...fake.posted] })
     }
+    if (url.pathname === '/api/v1/namespaces/shop/pods/orders-api-7d4b9c8f6d-x2x7k/log') {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.end('Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n\tat com.example.Orders.load(Orders.java:88)\n')
+      return
+    }
     send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'not found', code: 404 })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -203,4 +208,25 @@ t.test('stop() before the cluster answers: ready rejects, nothing is left runnin
   await companion.stop()
   await t.rejects(companion.ready, /stopped before it was ready/)
   await companion.stop()
+})
+
+t.test('readLogs: the failure signature is added to the event; without it no log is read', async (t) => {
+  const oom = fixture('oom-killed-jvm.yaml')
+  for (const readLogs of [true, false]) {
+    const fake = await fakeServer([oom.pod], oom.events)
+    const companion = startCompanion({ kubeConfig: kubeConfigFor(fake.url), namespace: 'shop', logger: logger(), now: () => new Date('2024-05-13T10:40:00Z'), ...(readLogs ? { readLogs } : {}) })
+    await companion.ready
+    await until('the event is posted', () => fake.posted.length === 1)
+    const message = String(fake.posted[0]?.['message'])
+    const logRequests = fake.requests.filter((r) => r.includes('/log'))
+    if (readLogs) {
+      t.match(message, /^\[oom-killed\] .*JVM ran out of heap/)
+      t.same(logRequests, ['GET /api/v1/namespaces/shop/pods/orders-api-7d4b9c8f6d-x2x7k/log?container=api&limitBytes=262144&previous=true&tailLines=5000'])
+    } else {
+      t.notMatch(message, /JVM ran out of heap/)
+      t.same(logRequests, [], 'no log is read unless asked')
+    }
+    await companion.stop()
+    await fake.close()
+  }
 })
