@@ -71,6 +71,8 @@ export interface AppDeps {
   maxDepth?: number
   /** How many evaluations of identical objects to remember (0: none). */
   cacheEntries?: number
+  /** Longest time a request may take to arrive, headers and body, in ms (DEFAULT_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number
   /** TLS options; null or absent builds a plain HTTP app (for inject() in tests). */
   https?: HttpsServerOptions | null
   /** The budget clock (performance.now() by default); tests pass a fake one. */
@@ -86,6 +88,24 @@ export const DEFAULT_BUDGET_MS = 2_500
 /** The API server caps request bodies at 3 MiB; an AdmissionReview holds up to two objects. */
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024
 export const DEFAULT_MAX_DEPTH = 100
+/** The API server sends a review in one go; 30 s is the longest webhook timeoutSeconds it allows. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+/**
+ * Node's own timeouts, set from one value so that it is the one that holds: the TLS handshake,
+ * the headers and the whole request each get `requestTimeoutMs`. Node checks running requests
+ * only every `connectionsCheckingInterval` (30 s by default, so a 30 s timeout acted as 30-60 s,
+ * and headers had their own 60 s); checking every tenth of the timeout (0.1 s to 1 s) cuts a
+ * slow client within 10 % of the configured time.
+ */
+export function connectionTimeouts(requestTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number; handshakeTimeout: number } {
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.round(requestTimeoutMs / 10))),
+    handshakeTimeout: requestTimeoutMs,
+  }
+}
 
 /** The app; its server is HTTPS when `https` options were given (plain HTTP for inject() otherwise). */
 export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>
@@ -96,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
   const maxWarnings = deps.maxWarnings ?? DEFAULT_MAX_WARNINGS
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   const budget = createBudget(deps.now)
   const rules = budgetedRules(deps.rules, budget)
   const log = deps.logger.child({ component: 'admission' })
@@ -108,9 +129,9 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     childLoggerFactory: (logger) => logger,
     bodyLimit,
     // A slow client must not hold a connection forever; the API server sends a review in one go.
-    requestTimeout: 30_000,
+    requestTimeout: requestTimeoutMs,
     return503OnClosing: true,
-    https: deps.https ?? null,
+    https: deps.https != null ? { ...deps.https, ...connectionTimeouts(requestTimeoutMs) } : null,
   })
 
   const policyCheck: ReadinessCheck = { name: 'policy', ready: () => deps.policy.current() !== undefined }

@@ -3,14 +3,14 @@
  * from then on), and keeps certificate and policy fresh. `serve` parses flags and calls this.
  */
 import { Server as TlsServer } from 'node:tls'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
 import { buildApp, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
 import type { Policy } from '../policy/policy.js'
 import { createMetrics, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
-import { readTlsFiles, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
+import { readTlsFiles, servingContext, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
 import type { CertManager } from '../certs/manager.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { FileWatch } from './file-watch.js'
@@ -42,6 +42,14 @@ export interface ServerOptions {
   budgetMs?: number
   maxWarnings?: number
   bodyLimit?: number
+  /** Longest time a request may take to arrive, in ms (DEFAULT_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number
+  /**
+   * close() waits this long for requests in flight, then destroys the connections left
+   * (DEFAULT_SHUTDOWN_TIMEOUT_MS). Keep it, plus the shutdown delay, below the pod's
+   * terminationGracePeriodSeconds.
+   */
+  shutdownTimeoutMs?: number
   /** Evaluations of identical objects to remember (0: none). */
   cacheEntries?: number
   /** Start the live cluster view (src/cluster/live.ts) for cluster-scoped rules. */
@@ -91,6 +99,13 @@ export interface RunningServer {
 }
 
 export const DEFAULT_RELOAD_INTERVAL_MS = 10_000
+/**
+ * How long close() waits for open requests before destroying their connections. A review is
+ * answered within the time budget (2.5 s) once it has arrived; 10 s plus the manifests' 5 s
+ * shutdown delay stays well below their 30 s terminationGracePeriodSeconds, so the process exits
+ * on its own, logged, before the kubelet's SIGKILL.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.logger.child({ component: 'server' })
@@ -202,19 +217,43 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     metrics,
     readiness,
     namespaces: { current: () => namespaceLabels },
-    https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
+    https: servingContext(tls),
   }
   if (cluster !== undefined) deps.cluster = cluster
   if (o.budgetMs !== undefined) deps.budgetMs = o.budgetMs
   if (o.maxWarnings !== undefined) deps.maxWarnings = o.maxWarnings
   if (o.bodyLimit !== undefined) deps.bodyLimit = o.bodyLimit
+  if (o.requestTimeoutMs !== undefined) deps.requestTimeoutMs = o.requestTimeoutMs
   if (o.cacheEntries !== undefined) deps.cacheEntries = o.cacheEntries
   const app = await buildApp(deps)
+  // Every socket, from the first byte (also those still in the TLS handshake, which Node's
+  // closeAllConnections() does not know of), so that a shutdown can end them all.
+  const sockets = new Set<Socket>()
+  app.server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.once('close', () => sockets.delete(s))
+  })
 
-  const close = async (): Promise<void> => {
-    draining = true
-    await stopExtras()
-    await app.close()
+  const shutdownTimeoutMs = o.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  let closed: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      draining = true
+      // Past the deadline, a client still holding a request open (or a stuck handshake) must not
+      // keep the process alive until the kubelet kills it: its connection is destroyed.
+      const deadline = setTimeout(() => {
+        if (sockets.size > 0) log.warn({ connections: sockets.size, timeoutMs: shutdownTimeoutMs }, 'shutdown deadline reached; closing the connections left')
+        for (const s of sockets) s.destroy()
+      }, shutdownTimeoutMs)
+      deadline.unref()
+      try {
+        await stopExtras()
+        await app.close()
+      } finally {
+        clearTimeout(deadline)
+      }
+    })()
+    return closed
   }
 
   try {
@@ -229,7 +268,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (served !== undefined) metrics.certificateExpiry.set({}, Math.floor(new Date(served.validTo).getTime() / 1000))
       certs.onCertificate((m, leaf) => {
         // New handshakes get the new certificate; open connections keep theirs.
-        server.setSecureContext({ cert: m.cert, key: m.key, minVersion: 'TLSv1.2' })
+        server.setSecureContext(servingContext(m))
         metrics.tlsReloads.inc({ result: 'ok' })
         metrics.certificateExpiry.set({}, Math.floor(new Date(leaf.validTo).getTime() / 1000))
       })

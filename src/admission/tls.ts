@@ -9,6 +9,31 @@ import type { Logger } from 'pino'
 import { watchFiles, type FileWatch } from './file-watch.js'
 import type { WebhookMetrics } from './metrics.js'
 
+/**
+ * The TLS the webhook serves, in one place: TLS 1.2 and 1.3 only, and on 1.2 only ECDHE key
+ * exchange (forward secrecy) with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); no CBC, no RSA key
+ * exchange. Every TLS 1.3 suite is AEAD. The server's order wins (strongest first the client
+ * supports). Used for the listening server and for every certificate swapped in later.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':')
+
+export const SERVING_TLS = { minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true } as const
+
+/** The secure-context options for a certificate and key: SERVING_TLS with them. */
+export function servingContext(m: TlsMaterial): { cert: Buffer; key: Buffer } & typeof SERVING_TLS {
+  return { cert: m.cert, key: m.key, ...SERVING_TLS }
+}
+
 export interface TlsMaterial {
   cert: Buffer
   key: Buffer
@@ -81,7 +106,7 @@ export function startTlsReloader(o: TlsReloaderOptions): FileWatch {
     ([cert, key]) => {
       if (cert === undefined || key === undefined) return
       const next = inspectTls({ cert, key })
-      o.server.setSecureContext({ cert, key })
+      o.server.setSecureContext(servingContext({ cert, key }))
       o.metrics.tlsReloads.inc({ result: 'ok' })
       o.metrics.certificateExpiry.set({}, Math.floor(next.notAfter.getTime() / 1000))
       log.info({ cert: o.certPath, subject: next.subject, san: next.subjectAltName, notAfter: next.notAfter.toISOString() }, 'serving certificate reloaded')

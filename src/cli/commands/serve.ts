@@ -7,10 +7,10 @@ import { memoryIO, UsageError, type CliIO } from '../io.js'
 import { parseOptions, runCommand, type CommandSpec } from '../command.js'
 import { RULES } from '../../rules/index.js'
 import { readFileSync } from 'node:fs'
-import { startServer, DEFAULT_RELOAD_INTERVAL_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
+import { startServer, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
 import { CertStartError, DEFAULT_CERT_VALIDITY_MS, MIN_CERT_VALIDITY_MS } from '../../certs/defaults.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
-import { DEFAULT_BUDGET_MS } from '../../admission/app.js'
+import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
 
@@ -90,6 +90,8 @@ interface ServeOpts {
   maxWarnings?: string
   cacheSize?: string
   shutdownDelay?: string
+  shutdownTimeout?: string
+  requestTimeout?: string
   logLevel?: string
   cluster?: boolean
   companion?: boolean
@@ -127,6 +129,8 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--max-warnings <n>', `most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})`)
       .option('--cache-size <n>', `evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)`)
       .option('--shutdown-delay <duration>', `on SIGTERM, answer /readyz 503 and keep answering reviews this long before closing, while the endpoint removal reaches the API server (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s; 0s: close at once)`)
+      .option('--shutdown-timeout <duration>', `after the delay, wait this long for requests in flight, then close their connections (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s; delay plus timeout below the pod's terminationGracePeriodSeconds)`)
+      .option('--request-timeout <duration>', `a client must send the TLS handshake, headers and whole body within this (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
       .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
       .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
@@ -199,6 +203,16 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   }
   if (v.policy !== undefined) options.policyFile = v.policy
   if (budgetMs !== undefined) options.budgetMs = budgetMs
+  if (v.shutdownTimeout !== undefined) {
+    const ms = parseDuration(v.shutdownTimeout, '--shutdown-timeout')
+    if (ms < 100) throw new UsageError('--shutdown-timeout must be at least 100ms: requests in flight need time to be answered')
+    options.shutdownTimeoutMs = ms
+  }
+  if (v.requestTimeout !== undefined) {
+    const ms = parseDuration(v.requestTimeout, '--request-timeout')
+    if (ms < 100 || ms > 300_000) throw new UsageError('--request-timeout must be between 100ms and 5m')
+    options.requestTimeoutMs = ms
+  }
   if (v.maxWarnings !== undefined) options.maxWarnings = parseInteger(v.maxWarnings, '--max-warnings', 0, 100)
   if (v.cacheSize !== undefined) options.cacheEntries = parseInteger(v.cacheSize, '--cache-size', 0, 1_000_000)
   if (v.cluster === true) options.cluster = true
