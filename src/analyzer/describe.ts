@@ -463,7 +463,11 @@ export function eventObject(row: EventRow, pod: { name: string; namespace: strin
     message: row.message,
     count: row.count,
   }
-  if (row.from) ev['source'] = { component: row.from.replace(/,.*$/, '') }
+  if (row.from) {
+    // "kubelet, worker-1" (kubectl before 1.19 and old event tables): the component and its host.
+    const host = /^[^,]+,\s*(\S+)/.exec(row.from)?.[1]
+    ev['source'] = { component: row.from.replace(/,.*$/, ''), ...(host !== undefined ? { host } : {}) }
+  }
   if (lastMs !== undefined) ev['lastTimestamp'] = new Date(now.getTime() - lastMs).toISOString()
   if (firstMs !== undefined) ev['firstTimestamp'] = new Date(now.getTime() - firstMs).toISOString()
   return ev

@@ -143,5 +143,18 @@ function parseGetEvents(lines: string[], now: Date): Json[] {
     }
     out.push(ev)
   }
+  // A table without NAMESPACE (kubectl get events in one namespace): the scheduler's message names it.
+  const assigned = new Map<string, string>()
+  for (const ev of out) {
+    const m = /Successfully assigned ([a-z0-9.-]+)\/([a-z0-9.-]+) to /.exec(String(ev['message'] ?? ''))
+    if (m?.[1] && m[2]) assigned.set(m[2], m[1])
+  }
+  for (const ev of out) {
+    const involved = ev['involvedObject'] as Json
+    const ns = involved['namespace'] === undefined ? assigned.get(String(involved['name'])) : undefined
+    if (ns === undefined) continue
+    involved['namespace'] = ns
+    ev['metadata'] = { ...(ev['metadata'] as Json), namespace: ns }
+  }
   return out
 }

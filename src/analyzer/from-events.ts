@@ -125,7 +125,10 @@ export function podsFromEvents(values: readonly unknown[]): EventsOnlyPod[] {
       spec['containers'] = [{ name: 'CONTAINER', image: '' }]
       status['containerStatuses'] = []
     }
-    const node = views.map((e) => /Successfully assigned \S+ to (\S+)/.exec(e.message)?.[1]).find((n) => n !== undefined)
+    // The node: from the scheduler's message, else the host of a kubelet's event (only the pod's node's kubelet reports on it).
+    const node =
+      views.map((e) => /Successfully assigned \S+ to (\S+)/.exec(e.message)?.[1]).find((n) => n !== undefined) ??
+      g.raw.map((r) => (r as { source?: { component?: unknown; host?: unknown } }).source).find((s) => s?.component === 'kubelet' && typeof s.host === 'string' && s.host !== '')?.host
     if (node) spec['nodeName'] = node
     const scheduling = views.find((e) => e.reason === 'FailedScheduling')
     const scheduled = views.some((e) => e.reason === 'Scheduled')
