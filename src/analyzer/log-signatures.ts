@@ -65,6 +65,9 @@ export interface LogScan {
 /** A level the program gave a line that marks it as handled (INFO and below), near the line's start. */
 const HANDLED_LEVEL = /^.{0,60}?(?:\b(?:INFO|DEBUG|TRACE|NOTICE)\b|level=(?:info|debug|trace)\b|"level":\s?"(?:info|debug|trace)"|^[IDT]\d{4} \d\d:\d\d)/
 
+/** The prefix `kubectl logs --timestamps` adds: 2024-05-13T10:30:59.123456789Z and a space. */
+const KUBELET_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) /
+
 const CONFIG_PATH = /(?:\.(?:ya?ml|json|toml|conf|cfg|ini|properties|env|xml|hcl)|^\/(?:etc|config|configs|conf|settings)\/.*)$/i
 
 interface Rule {
@@ -220,7 +223,8 @@ export function scanLog(text: string, limits: { maxBytes?: number; maxLines?: nu
   let panicLine: LogFinding | undefined
   let goroutine = false
   lines.forEach((raw, i) => {
-    const line = (raw.endsWith('\r') ? raw.slice(0, -1) : raw).slice(0, MAX_LINE_CHARS)
+    // `kubectl logs --timestamps` puts the kubelet's RFC 3339 time before each line: not the program's text.
+    const line = (raw.endsWith('\r') ? raw.slice(0, -1) : raw).slice(0, MAX_LINE_CHARS).replace(KUBELET_TIMESTAMP, '')
     if (panicLine !== undefined && /^goroutine \d+ \[/.test(line)) goroutine = true
     if (HANDLED_LEVEL.test(line)) return
     for (const rule of RULES) {

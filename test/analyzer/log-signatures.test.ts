@@ -112,6 +112,12 @@ t.test('every signature has a firing fixture and near-misses', async (t) => {
   }
 })
 
+t.test('kubectl logs --timestamps: the kubelet time before a line does not hide a signature', async (t) => {
+  const stamped = CASES['python-module-not-found'].fire.split('\n').filter((l) => l !== '').map((l) => `2024-05-13T10:30:59.123456789Z ${l}`).join('\n')
+  t.same(scanLog(stamped).findings.map((f) => [f.signature, f.subject]), [['python-module-not-found', 'flask']])
+  t.same(scanLog(`2024-05-13T10:30:59.1Z ${CASES['python-module-not-found'].silent[0] ?? ''}`).findings, [], 'the near-miss stays silent too')
+})
+
 t.test('a log that says nothing known finds nothing', async (t) => {
   const scan = scanLog(`${ts} INFO starting\n${ts} ERROR something went wrong\n${ts} INFO shutting down\n`)
   t.same(scan.findings, [])

@@ -183,7 +183,7 @@ export const command: CommandSpec<ExplainOpts> = {
     colorOption(cmd)
     cmd.addHelpText(
       'after',
-      `\nExamples:\n  ${prog} explain -f pod.yaml -f events.yaml\n  kubectl describe pod web-0 | ${prog} explain -f -\n  ${prog} explain web-0 -n shop\n  ${prog} explain --all -n shop\n\n` +
+      `\nExamples:\n  ${prog} explain -f pod.yaml -f events.yaml\n  kubectl describe pod web-0 | ${prog} explain -f -\n  ${prog} explain -f describe.txt --logs api.log -c api\n  ${prog} explain web-0 -n shop --previous-logs\n  ${prog} explain web-0 -n shop\n  ${prog} explain --all -n shop\n\n` +
         'Exit status: 0 when the pods were explained (including "nothing wrong found"),\n' +
         '2 for unreadable or invalid input, an unreachable cluster, or a usage error.',
     )
