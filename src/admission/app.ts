@@ -152,6 +152,14 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
   })
 
   app.setErrorHandler((err: FastifyError | AdmissionHttpError, request: FastifyRequest, reply: FastifyReply) => {
+    // The client closed the connection mid-body (a restart, a timeout on its side): nothing was
+    // wrong with a review, and nobody is left to answer.
+    if (request.raw.aborted || (hasCode(err) && (err.code === 'ECONNRESET' || err.code === 'ECONNABORTED'))) {
+      if (request.routeOptions.url === '/validate') metrics.clientAborts.inc({})
+      log.info({ reason: err.message.slice(0, 200) }, 'client closed the connection before the request was complete')
+      if (!reply.raw.destroyed && !reply.sent) void reply.code(400).type('application/json').send(errorBody(httpError('NOT_REVIEW', 'the request was not complete')))
+      return
+    }
     const e = toHttpError(err, bodyLimit)
     if (request.routeOptions.url === '/validate') metrics.badRequests.inc({ code: e.code })
     if (e.statusCode >= 500 && e.statusCode !== 503) log.error({ err, code: e.code }, 'request failed')

@@ -5,6 +5,7 @@
  * later (the engine, a log serializer) ever walks a hostile structure.
  */
 import { httpError } from './errors.js'
+import { quote, safeText } from '../text/sanitize.js'
 
 const OPEN_BRACE = 0x7b
 const OPEN_BRACKET = 0x5b
@@ -47,16 +48,38 @@ export function jsonDepth(buf: Uint8Array, limit: number): number {
   return max
 }
 
+/** The UTF-8 byte order mark some editors and tools put first; JSON.parse refuses it, so it is dropped. */
+const BOM = [0xef, 0xbb, 0xbf]
+
+/** Characters of the body a NOT_JSON message quotes, around where parsing failed. */
+const EXCERPT = 40
+
 /** Parses a request body as JSON; throws AdmissionHttpError (400) with a clear reason. */
 export function parseJsonBody(body: Buffer, maxDepth: number): unknown {
-  if (jsonDepth(body, maxDepth) > maxDepth) throw httpError('TOO_DEEP', String(maxDepth))
-  const text = body.toString('utf8')
+  const bytes = body[0] === BOM[0] && body[1] === BOM[1] && body[2] === BOM[2] ? body.subarray(3) : body
+  if (jsonDepth(bytes, maxDepth) > maxDepth) throw httpError('TOO_DEEP', String(maxDepth))
+  const text = bytes.toString('utf8')
   if (text.trim() === '') throw httpError('EMPTY_BODY')
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
-    // V8's message names the position; keep it short and never echo the body.
-    const message = err instanceof Error ? err.message : String(err)
-    throw httpError('NOT_JSON', message.length > 160 ? `${message.slice(0, 157)}...` : message)
+    throw httpError('NOT_JSON', notJsonDetail(text, err instanceof Error ? err.message : String(err)))
   }
+}
+
+/**
+ * V8's reason without its own raw excerpt of the body (Node 22 quotes one, controls and all),
+ * then a short escaped excerpt: around the position when V8 names it, the end when the body
+ * stops short, else the start.
+ */
+function notJsonDetail(text: string, message: string): string {
+  const reason = safeText(message.replace(/, ".*" is not valid JSON$/s, ' is not valid JSON').replace(/ \(line \d+ column \d+\)$/, ''), 120)
+  const at = /at position (\d+)/.exec(message)
+  if (at !== null) {
+    const pos = Number(at[1])
+    const from = Math.max(0, pos - EXCERPT / 2)
+    return `${reason}; near ${quote(text.slice(from, from + EXCERPT), EXCERPT + 20)}`
+  }
+  if (/end of JSON input/.test(message)) return `${reason}; the body ends ${quote(text.slice(-EXCERPT), EXCERPT + 20)}`
+  return `${reason}; the body starts ${quote(text.slice(0, EXCERPT), EXCERPT + 20)}`
 }

@@ -191,6 +191,7 @@ export interface WebhookMetrics {
   duration: Histogram<never>
   budgetExceeded: Counter<never>
   badRequests: Counter<'code'>
+  clientAborts: Counter<never>
   ready: Gauge<never>
   policyReloads: Counter<'result'>
   policyLastReloadOk: Gauge<never>
@@ -227,6 +228,7 @@ export function createMetrics(): WebhookMetrics {
   )
   const budgetExceeded = registry.counter('pod_preflight_admission_budget_exceeded_total', 'Reviews answered allowed because evaluation ran over the time budget.')
   const badRequests = registry.counter('pod_preflight_admission_bad_requests_total', 'Requests to /validate refused as malformed, by error code.', ['code'])
+  const clientAborts = registry.counter('pod_preflight_admission_client_aborts_total', 'Requests to /validate the client closed before sending the whole body (not counted as bad requests).')
   const ready = registry.gauge('pod_preflight_ready', '1 when the webhook is ready to judge (policy loaded, cluster view synced when enabled).')
   const policyReloads = registry.counter('pod_preflight_policy_reloads_total', 'Policy file reloads, by result.', ['result'])
   const policyLastReloadOk = registry.gauge('pod_preflight_policy_last_reload_successful', '1 when the last change of the policy file was loaded; 0 when it was refused and the previous policy stays in force.')
@@ -280,6 +282,7 @@ export function createMetrics(): WebhookMetrics {
     duration,
     budgetExceeded,
     badRequests,
+    clientAborts,
     ready,
     policyReloads,
     policyLastReloadOk,

@@ -62,9 +62,17 @@ function optionalString(req: Record<string, unknown>, field: string): string | u
   return v
 }
 
+/** What a JSON value is, for a message: "an array", "a string", ... */
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'an array'
+  if (typeof v === 'object') return 'an object'
+  return `a ${typeof v}`
+}
+
 /** Reads an AdmissionReview body; throws AdmissionHttpError (400) with the reason when it is not one. */
 export function parseAdmissionReview(body: unknown): AdmissionRequest {
-  if (body === undefined || body === null || body === '') throw httpError('EMPTY_BODY')
+  if (body === undefined || body === '') throw httpError('EMPTY_BODY')
+  if (body === null) throw httpError('NOT_REVIEW', 'the body is JSON null; POST an AdmissionReview (admission.k8s.io/v1) object')
   if (!isRecord(body)) throw httpError('NOT_REVIEW', 'the body must be a JSON object: an AdmissionReview')
   const apiVersion = body['apiVersion']
   const kind = body['kind']
@@ -76,7 +84,7 @@ export function parseAdmissionReview(body: unknown): AdmissionRequest {
   }
   const req = body['request']
   if (req === undefined || req === null) throw httpError('NO_REQUEST')
-  if (!isRecord(req)) throw httpError('BAD_REQUEST_FIELD', 'must be an object')
+  if (!isRecord(req)) throw httpError('NOT_REVIEW', `request must be an object (the AdmissionRequest), not ${jsonType(req)}`)
 
   const uid = req['uid']
   if (typeof uid !== 'string' || uid === '') throw httpError('BAD_REQUEST_FIELD', 'uid is missing; the response must echo it')

@@ -28,7 +28,37 @@ t.test('not JSON', (t) => refused(t, '{"apiVersion": "admission.k8s.io/v1", kind
 t.test('not JSON, as text/plain', (t) => refused(t, 'hello', 'PP_ADM_NOT_JSON', /not JSON/, { 'content-type': 'text/plain' }))
 t.test('empty body', (t) => refused(t, '', 'PP_ADM_EMPTY_BODY', /empty/))
 t.test('JSON but not an object', (t) => refused(t, '[1,2,3]', 'PP_ADM_NOT_ADMISSION_REVIEW', /must be a JSON object/))
-t.test('JSON null', (t) => refused(t, 'null', 'PP_ADM_EMPTY_BODY', /empty/))
+t.test('JSON null is reported as null, not as empty', (t) => refused(t, 'null', 'PP_ADM_NOT_ADMISSION_REVIEW', /^the body is JSON null; POST an AdmissionReview/))
+t.test('request that is not an object', async (t) => {
+  for (const [value, what] of [[[1], 'an array'], ['x', 'a string'], [7, 'a number'], [true, 'a boolean']] as const) {
+    const body = review(pod())
+    body['request'] = value
+    await t.test(what, (t) => refused(t, JSON.stringify(body), 'PP_ADM_NOT_ADMISSION_REVIEW', new RegExp(`^request must be an object \\(the AdmissionRequest\\), not ${what}$`)))
+  }
+})
+t.test('not JSON: the message quotes a short escaped excerpt, never raw controls', async (t) => {
+  const { app } = await testApp()
+  const hostile = '{"apiVersion": "admission.k8s.io/v1", \u001b[31mDENY\u0007 ' + 'x'.repeat(5000)
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: hostile, headers: { 'content-type': 'application/json' } })
+  const body = JSON.parse(res.body) as ErrorAnswer
+  t.equal(body.code, 'PP_ADM_NOT_JSON')
+  t.notMatch(body.message, /[\u0000-\u001f\u007f]/, 'no raw control character')
+  t.match(body.message, /; near ".*\\x1b\[31mDENY\\a x*"$/, 'the excerpt shows where, escaped')
+  t.ok(body.message.length < 300, `short (${body.message.length} characters for a 5 kB body)`)
+  const trunc = await app.inject({ method: 'POST', url: '/validate', payload: '{"apiVersion": "admission.k8s.io/v1", "kind": ', headers: { 'content-type': 'application/json' } })
+  t.match((JSON.parse(trunc.body) as ErrorAnswer).message, /^the body is not JSON: Unexpected end of JSON input; the body ends ".*\\"kind\\": "$/, 'an excerpt of a truncated body')
+})
+t.test('a UTF-8 byte order mark before the JSON is accepted', async (t) => {
+  const { app, metrics } = await testApp()
+  const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(review(pod())))])
+  const res = await app.inject({ method: 'POST', url: '/validate', payload: withBom, headers: { 'content-type': 'application/json' } })
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /"allowed":true/)
+  t.equal(metrics.badRequests.value({ code: 'PP_ADM_NOT_JSON' }), 0)
+  // A BOM alone is still an empty body; a BOM in the middle is still not JSON.
+  await refused(t, Buffer.from([0xef, 0xbb, 0xbf]), 'PP_ADM_EMPTY_BODY', /empty/)
+  await refused(t, Buffer.concat([Buffer.from('{"a":'), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('1}')]), 'PP_ADM_NOT_JSON', /not JSON/)
+})
 t.test('another kind', (t) =>
   refused(t, JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }), 'PP_ADM_NOT_ADMISSION_REVIEW', /kind must be AdmissionReview, not "Pod"/))
 t.test('wrong apiVersion (v1beta1)', (t) => {

@@ -118,6 +118,28 @@ t.test('a slow client is cut at the configured request timeout, not 30-90 s late
   t.match((await cDone).received, /^HTTP\/1\.1 200/)
 })
 
+t.test('a client that closes mid-body is counted as an abort, not as a bad review', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const s = await start(t, dir)
+  const c = await open(s.port, ca)
+  const closed = closedAfter(c, 0)
+  c.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"apiVersion":')
+  await new Promise((r) => setTimeout(r, 200))
+  c.destroy()
+  await closed
+  for (let i = 0; i < 50 && s.metrics.clientAborts.value({}) === 0; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(s.metrics.clientAborts.value({}), 1, 'counted as a client abort')
+  const metrics = s.metrics.registry.render()
+  t.notMatch(metrics, /^pod_preflight_admission_bad_requests_total\{/m, 'no bad request counted')
+  // A complete but malformed body still is a bad request.
+  const d = await open(s.port, ca)
+  const dDone = closedAfter(d, 0)
+  d.end('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')
+  t.match((await dDone).received, /^HTTP\/1\.1 400/)
+  t.match(s.metrics.registry.render(), /^pod_preflight_admission_bad_requests_total\{code="PP_ADM_NOT_JSON"\} 1$/m)
+  t.equal(s.metrics.clientAborts.value({}), 1)
+})
+
 t.test('SIGTERM with a request held open: the process exits at the shutdown deadline', async (t) => {
   const { dir, ca } = await certDir(t)
   const child = spawn(
