@@ -27,7 +27,7 @@ t.test('install renders for the server it asks, and the server accepts every obj
   // creates it first, from the same stream): create the rendered Namespace for real.
   const first = await installCli([])
   await cluster.applyYaml(JSON.stringify(parseAllDocuments(first.stdout).map((d) => d.toJS() as Obj).find((o) => o['kind'] === 'Namespace')))
-  for (const flags of [[], ['--cluster-view', '--companion', '--mode=audit'], ['--certificates=provided', '--tls-secret-name=corp-tls', '--replicas=1']]) {
+  for (const flags of [[], ['--cluster-view', '--companion', '--companion-logs', '--mode=audit'], ['--certificates=provided', '--tls-secret-name=corp-tls', '--replicas=1']]) {
     const r = await installCli(flags)
     t.equal(r.code, 0, r.stderr)
     const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj)
