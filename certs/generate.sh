@@ -142,6 +142,7 @@ if ! $dev; then
   say "Next:"
   say "  kubectl -n $namespace create secret tls pod-preflight-tls --cert=$tls_crt --key=$tls_key"
   say "  put the caBundle below into manifests/webhook.yaml (clientConfig.caBundle)"
+  say "caBundle:"
 fi
-say "caBundle:"
+# Only the value on stdout: with --dev (npm start sends stdout away) no label is left dangling.
 ca_bundle
