@@ -28,7 +28,7 @@ import { POD_BEARING_KINDS, objectRef as refOfObject } from '../engine/workload.
 import { BUDGET_EXCEEDED, type Budget } from './budget.js'
 import type { ReviewVerdict } from './metrics.js'
 import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'
-import { boundWarnings, truncate } from './warnings.js'
+import { boundWarnings, findingWarning, truncate } from './warnings.js'
 import { safeText } from '../text/sanitize.js'
 import { cacheKey, type EvaluationCache } from './verdict-cache.js'
 
@@ -172,6 +172,11 @@ function refOf(request: AdmissionRequest): ObjectRef {
   return ref
 }
 
+/** The title of a rule of the run, for the short form of its warnings. */
+function titleOf(rules: readonly PodRule<unknown>[], id: string): string | undefined {
+  return rules.find((r) => r.id === id)?.title
+}
+
 /** Why cluster rules were skipped: never synced, or synced once and now stale (with its age). */
 export function clusterStateNote(view: ClusterView): string {
   const age = view.stateAgeMs?.()
@@ -293,8 +298,8 @@ export function judge(request: AdmissionRequest, deadline: number, o: JudgeOptio
   const wouldDeny = warns.filter((f) => f.downgraded === 'audit')
   const warningLines = [
     ...notes,
-    ...wouldDeny.map((f) => `would deny (audit): ${f.rule}: ${f.message}`),
-    ...warns.filter((f) => f.downgraded !== 'audit').map((f) => `${f.rule}: ${f.message}`),
+    ...wouldDeny.map((f) => findingWarning(f, titleOf(o.rules, f.rule), 'would deny (audit): ')),
+    ...warns.filter((f) => f.downgraded !== 'audit').map((f) => findingWarning(f, titleOf(o.rules, f.rule))),
   ]
   const response: AdmissionResponse = { uid, allowed: denies.length === 0 }
   if (denies.length > 0) response.status = { code: 403, reason: 'Forbidden', message: denyMessage(objectRef, denies, warns, o.policy.binding) }

@@ -37,6 +37,56 @@ export function truncate(text: string, max = MAX_WARNING_LENGTH): string {
   return `${cut.replace(/[\s,;:]+$/, '')}…`
 }
 
+/** What findingWarning needs of a finding. */
+export interface WarningFinding {
+  rule: string
+  message: string
+  container?: string
+  path: string
+}
+
+/** The pod template's prefix of a field path, dropped in the short form: the object is known. */
+const POD_SPEC_PREFIX = /^spec\.(jobTemplate\.spec\.)?(template\.)?spec\./
+
+const length = (s: string): number => Array.from(s).length
+
+/**
+ * The warning line of one finding, never cut mid-sentence: `rule: message` when that fits in
+ * MAX_WARNING_LENGTH, else a short form that ends with the rule id: the message up to its last
+ * sentence or clause end that fits (`container "app" has imagePullPolicy: Never (image-pull-…)`),
+ * else where and the rule's title (`container "app": Liveness probe may kill the container
+ * before it has started (probe-…)`). The full message is in the deny message, the log and
+ * `pod-preflight check`. `title` is the
+ * rule's title; `prefix` comes first (e.g. `would deny (audit): `).
+ */
+export function findingWarning(f: WarningFinding, title: string | undefined, prefix = ''): string {
+  const full = sanitizeWarning(`${prefix}${f.rule}: ${f.message}`)
+  if (length(full) <= MAX_WARNING_LENGTH) return full
+  const tail = ` (${sanitizeWarning(f.rule)})`
+  // The message up to a sentence or clause end, when that fits: it carries the facts (container, value).
+  const message = sanitizeWarning(f.message)
+  const room = MAX_WARNING_LENGTH - length(prefix) - length(tail)
+  let lead = ''
+  for (const m of message.slice(0, 4 * MAX_WARNING_LENGTH).matchAll(/[.;,](?=\s)/g)) {
+    const candidate = message.slice(0, m.index)
+    if (length(candidate) > room) break
+    lead = candidate
+  }
+  if (length(lead) >= 24) return `${prefix}${lead}${tail}`
+  const what = sanitizeWarning(title ?? f.message)
+  const fixed = length(prefix) + length(tail)
+  // The title stays whole when it can; the place shrinks first, then goes.
+  const whatRoom = Math.max(1, MAX_WARNING_LENGTH - fixed)
+  const whatText = length(what) <= whatRoom ? what : truncate(what, whatRoom)
+  const whereRoom = MAX_WARNING_LENGTH - fixed - length(whatText) - 2
+  const where = sanitizeWarning(f.container !== undefined ? `container "${f.container}"` : f.path.replace(POD_SPEC_PREFIX, ''))
+  // A long field path keeps its end (the field), a long container name its beginning.
+  const whereText =
+    whereRoom < 12 ? '' : length(where) <= whereRoom ? where : f.container !== undefined ? truncate(where, whereRoom) : `…${Array.from(where).slice(-(whereRoom - 1)).join('')}`
+  const line = `${prefix}${whereText !== '' ? `${whereText}: ` : ''}${whatText}${tail}`
+  return length(line) <= MAX_WARNING_LENGTH ? line : truncate(line)
+}
+
 // The same findings come back review after review; their formatted lines are kept. Bounded in
 // bytes: only texts up to FORMATTED_KEY_MAX characters are kept, at most FORMATTED_MAX of them.
 const formatted = new Map<string, string>()

@@ -43,7 +43,7 @@ t.test('pod-preflight check manifests/base/ reports no deny and no warn', async 
   const io = memoryIO()
   const code = await main(['check', '--fail-on', 'warn', DIR], io)
   t.equal(code, 0, `${io.out()}${io.err()}`)
-  t.match(io.out(), /0 denied, 0 warnings/)
+  t.match(io.out(), /0 objects denied, 0 warnings/)
 })
 
 t.test('everything an install needs is there', async (t) => {

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { boundWarnings, formatWarning, sanitizeWarning, truncate, MAX_WARNING_LENGTH } from '../../src/admission/warnings.js'
+import { boundWarnings, findingWarning, formatWarning, sanitizeWarning, truncate, MAX_WARNING_LENGTH } from '../../src/admission/warnings.js'
+import { RULES } from '../../src/rules/index.js'
+import { fixturesOf, fixtureSetup, runRule } from '../helpers/fixtures.js'
 import { controllingWorkload, denyMessage } from '../../src/admission/verdict.js'
 
 t.test('sanitize: one printable line without a Warning: prefix', async (t) => {
@@ -43,4 +45,44 @@ t.test('denyMessage', async (t) => {
   const f = { rule: 'r', action: 'deny' as const, object: { apiVersion: 'v1', kind: 'Pod', name: 'p' }, path: 'spec.containers[0].image', message: 'bad', fix: 'good' }
   t.equal(denyMessage({ apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'n' }, [f], []), 'pod-preflight: Pod n/p would fail at run time (1 problem):\n- [r] spec.containers[0].image: bad\n  fix: good')
   t.equal(denyMessage({ apiVersion: 'v1', kind: 'Pod', name: '' }, [f, f], [{ ...f, action: 'warn' }]).split('\n')[0], 'pod-preflight: Pod (unnamed) would fail at run time (2 problems):')
+})
+
+t.test('a finding whose message fits is sent whole; a longer one in a short form ending with the rule id', async (t) => {
+  const f = { rule: 'image-tag-latest', message: 'container web: image nginx has no tag', path: 'spec.containers[0].image', container: 'web' }
+  t.equal(findingWarning(f, 'Image without a tag or with latest'), 'image-tag-latest: container web: image nginx has no tag')
+  const long = { ...f, message: `container web: ${'a long explanation and '.repeat(10)}then the fix` }
+  t.equal(findingWarning(long, 'Image without a tag or with latest'), 'container "web": Image without a tag or with latest (image-tag-latest)', 'no sentence fits')
+  const sentences = { ...f, message: `container web: image nginx has no tag; ${'the rest is long and '.repeat(10)}` }
+  t.equal(findingWarning(sentences, 'Image without a tag or with latest'), 'container web: image nginx has no tag (image-tag-latest)', 'the first sentence')
+  const audit = findingWarning({ ...long, container: 'c'.repeat(63) }, 'Image without a tag or with latest', 'would deny (audit): ')
+  t.ok(audit.length <= MAX_WARNING_LENGTH, audit)
+  t.ok(audit.startsWith('would deny (audit): container "ccc') && audit.endsWith(': Image without a tag or with latest (image-tag-latest)'), audit)
+  const nasty = findingWarning({ ...long, container: 'x\u202e\n'.repeat(40) }, 'Image without a tag or with latest')
+  t.ok(nasty.length <= MAX_WARNING_LENGTH && nasty.endsWith('(image-tag-latest)'), nasty)
+  t.notMatch(nasty, /[\u202e\n]/, 'controls escaped')
+})
+
+t.test('every rule: the warning of each finding on its fire fixtures fits in 120 characters and is never cut', async (t) => {
+  for (const rule of RULES) {
+    for (const fx of fixturesOf(rule.id).filter((f) => f.kind === 'fire')) {
+      const run = runRule(rule, fx.text, fx.header.params, fixtureSetup(rule, fx).extra)
+      const findings = run.evaluations.flatMap((e) => e.findings).filter((f) => f.rule === rule.id)
+      for (const f of findings) {
+        for (const prefix of ['', 'would deny (audit): ']) {
+          const w = findingWarning(f, rule.title, prefix)
+          const where = `${rule.id}/${fx.name} ${f.path}`
+          t.ok(Array.from(w).length <= MAX_WARNING_LENGTH, `${where}: ${w.length} characters`)
+          t.equal(formatWarning(w), w, `${where}: sent as is, not cut`)
+          const whole = w === `${prefix}${f.rule}: ${f.message}`
+          if (whole) continue
+          const lead = w.slice(prefix.length, -` (${rule.id})`.length)
+          t.ok(w.startsWith(prefix) && w.endsWith(` (${rule.id})`), `${where}: short form ends with the rule id: ${w}`)
+          t.ok(
+            (f.message.startsWith(lead) && /^[.;,]\s/.test(f.message.slice(lead.length))) || w.endsWith(`: ${rule.title} (${rule.id})`),
+            `${where}: whole sentences of the message, or the place and the rule's whole title: ${w}`,
+          )
+        }
+      }
+    }
+  }
 })

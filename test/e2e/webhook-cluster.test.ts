@@ -87,7 +87,11 @@ ${container(o.cpu ?? '50m', '        ')}
 const BAD_POD = badPod(NS)
 
 const warningsOf = (r: KubectlResult): string[] => r.stderr.split('\n').filter((l) => l.startsWith('Warning: '))
-const warningFor = (r: KubectlResult, rule: string): string | undefined => warningsOf(r).find((w) => w.startsWith(`Warning: ${rule}: `))
+/** The text of a rule's warning: `rule: message` when it fits, else a short form ending with ` (rule)`. */
+const warningFor = (r: KubectlResult, rule: string): string | undefined => {
+  const w = warningsOf(r).find((l) => l.startsWith(`Warning: ${rule}: `) || l.endsWith(` (${rule})`))
+  return w === undefined ? undefined : w.startsWith(`Warning: ${rule}: `) ? w.slice(`Warning: ${rule}: `.length) : w.slice('Warning: '.length, -` (${rule})`.length)
+}
 
 let cluster: TestCluster
 let webhook: Webhook
@@ -186,19 +190,19 @@ t.test('nodes: selector, requests and taints are judged against the nodes kubect
   const s = await dryRunUntil(ssd, (r) => (warningFor(r, 'node-selector-unsatisfiable') ?? '').includes('0/3 nodes'))
   t.equal(s.code, 0, `only warned (${s.stderr})`)
   t.match(s.stdout, /deployment\.apps\/ssd created \(server dry run\)/)
-  t.match(warningFor(s, 'node-selector-unsatisfiable') ?? s.stderr, /^Warning: node-selector-unsatisfiable: 0\/3 nodes eligible: 3 missing label disktype=ssd/)
+  t.match(warningFor(s, 'node-selector-unsatisfiable') ?? s.stderr, /^0\/3 nodes eligible: 3 missing label disktype=ssd/)
   for (const w of warningsOf(s)) t.ok(w.length - 'Warning: '.length <= 120, `at most 120 characters: ${w}`)
   t.ok(rulesOf(await reviewed('Deployment', 'ssd')).includes('node-selector-unsatisfiable'), 'logged with the rule id')
 
   const big = await dryRunUntil(deployment('big', { cpu: '32' }), (r) => warningFor(r, 'no-node-fits-requests') !== undefined)
   t.equal(big.code, 0, `only warned (${big.stderr})`)
-  t.match(warningFor(big, 'no-node-fits-requests') ?? big.stderr, /^Warning: no-node-fits-requests: .*cpu 32/)
+  t.match(warningFor(big, 'no-node-fits-requests') ?? big.stderr, /cpu 32|No eligible node is big enough for the pod's requests$/)
   t.ok(rulesOf(await reviewed('Deployment', 'big')).includes('no-node-fits-requests'), 'logged with the rule id')
 
   // Only the tainted node carries accelerator=t4, and the pod tolerates nothing.
   const gpu = await dryRunUntil(deployment('gpu', { nodeSelector: { accelerator: 't4' } }), (r) => warningFor(r, 'taints-not-tolerated') !== undefined)
   t.equal(gpu.code, 0, `only warned (${gpu.stderr})`)
-  t.match(warningFor(gpu, 'taints-not-tolerated') ?? gpu.stderr, /^Warning: taints-not-tolerated: 0\/3 nodes eligible: /)
+  t.match(warningFor(gpu, 'taints-not-tolerated') ?? gpu.stderr, /^0\/3 nodes eligible: /)
   t.notOk(warningFor(gpu, 'node-selector-unsatisfiable'), 'the selector itself is satisfiable')
   const gpuRules = rulesOf(await reviewed('Deployment', 'gpu'))
   t.ok(gpuRules.includes('taints-not-tolerated'), `logged with the rule id (${gpuRules.join(', ')})`)
@@ -222,7 +226,7 @@ spec:
 
   const over = await dryRunUntil(deployment('over', { ns: QUOTA_NS, replicas: 3, cpu: '500m' }), (r) => warningFor(r, 'quota-exceeded') !== undefined)
   t.equal(over.code, 0, `a Deployment is only warned about (${over.stderr})`)
-  t.match(warningFor(over, 'quota-exceeded') ?? over.stderr, /^Warning: quota-exceeded: requests\.cpu would reach 1\.5 of 1 in ResourceQuota "compute" of namespace "e2e-webhook-quota" \(0 used/)
+  t.match(warningFor(over, 'quota-exceeded') ?? over.stderr, /^requests\.cpu would reach 1\.5 of 1 in ResourceQuota "compute" of namespace "e2e-webhook-quota" \(0 used|^spec\.containers\[0\]\.resources\.requests\.cpu: The pods would exceed a ResourceQuota$/)
   t.ok(rulesOf(await reviewed('Deployment', 'over', QUOTA_NS)).includes('quota-exceeded'), 'logged with the rule id')
   // The quota is known to the view by now: what stays within it is not warned about.
   const within = await dryRun(deployment('within', { ns: QUOTA_NS, replicas: 2, cpu: '250m' }))
@@ -261,7 +265,7 @@ t.test('a node added or deleted with kubectl changes the verdict without restart
   const pid = webhook.proc.pid
   await ok(['apply', '-f', '-'], node('fast', { disktype: 'ssd' }))
   await untaint('fast')
-  const schedulable = (r: KubectlResult): boolean => r.code === 0 && !warningsOf(r).some((w) => SCHEDULING_RULES.some((rule) => w.startsWith(`Warning: ${rule}: `)))
+  const schedulable = (r: KubectlResult): boolean => r.code === 0 && !warningsOf(r).some((w) => SCHEDULING_RULES.some((rule) => w.startsWith(`Warning: ${rule}: `) || w.endsWith(` (${rule})`)))
   const after = await dryRunUntil(ssd, schedulable)
   t.equal(after.code, 0, after.stderr)
   t.notOk(warningFor(after, 'node-selector-unsatisfiable'), `the warning is gone (${after.stderr})`)
@@ -271,7 +275,7 @@ t.test('a node added or deleted with kubectl changes the verdict without restart
   await ok(['delete', 'node', 'fast'])
   const back = await dryRunUntil(ssd, (r) => warningFor(r, 'node-selector-unsatisfiable') !== undefined)
   t.equal(back.code, 0, back.stderr)
-  t.match(warningFor(back, 'node-selector-unsatisfiable') ?? back.stderr, /^Warning: node-selector-unsatisfiable: 0\/3 nodes eligible: 3 missing label disktype=ssd/)
+  t.match(warningFor(back, 'node-selector-unsatisfiable') ?? back.stderr, /^0\/3 nodes eligible: 3 missing label disktype=ssd/)
   t.ok(rulesOf(await reviewed('Deployment', 'ssd')).includes('node-selector-unsatisfiable'), 'logged again')
 
   t.equal(webhook.proc.pid, pid, 'the same webhook process')
