@@ -25,7 +25,7 @@ const json = (s: string): JsonReport => JSON.parse(s) as JsonReport
 t.test('a clean manifest passes with exit 0', async (t) => {
   const r = await check(['web-deployment.yaml'])
   t.equal(r.code, 0, r.out)
-  t.match(r.out, /2 objects checked in 1 file, 0 denied, 0 warnings/, 'the Deployment and the Service that selects it')
+  t.match(r.out, /2 objects checked in 1 file, 0 objects denied, 0 warnings/, 'the Deployment and the Service that selects it')
 })
 
 t.test('a broken pod is denied with exit 1, each finding with path, message and fix', async (t) => {
@@ -270,4 +270,13 @@ ${[1, 2, 3]
   const bad = await check(['--format', 'json', '--cluster-state', 'nope.yaml', 'deploy.yaml'], '', dir)
   t.equal(bad.code, 2, 'an unreadable state file is an input error')
   t.match(bad.err, /nope\.yaml/)
+})
+
+t.test('the summary counts objects denied, and the deny findings apart', async (t) => {
+  const r = await check(['.'])
+  const report = json((await check(['-o', 'json', '.'])).out)
+  const objects = new Set(report.findings.filter((f) => f.action === 'deny').map((f) => `${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name}`)).size
+  const findings = report.findings.filter((f) => f.action === 'deny').length
+  t.ok(findings > objects, `more deny findings (${findings}) than objects denied (${objects}) in examples/`)
+  t.match(r.out, new RegExp(`, ${objects} objects? denied \\(${findings} deny findings\\), `))
 })

@@ -58,7 +58,7 @@ export function formatText(report: CheckReport, options: TextOptions): string {
     .join(', ')
   const parts = [
     `${s.objects} object${s.objects === 1 ? '' : 's'} checked in ${s.files} file${s.files === 1 ? '' : 's'}`,
-    `${s.deny} denied`,
+    deniedText(report.objects.filter((o) => o.findings.some((f) => f.action === 'deny')).length, s.deny),
     `${s.warn} warning${s.warn === 1 ? '' : 's'}`,
     `${s.info} info${options.showInfo || s.info === 0 ? '' : ' (shown with --show-info)'}`,
   ]
@@ -66,4 +66,10 @@ export function formatText(report: CheckReport, options: TextOptions): string {
   out.push(parts.join(', '))
   if (notJudged !== '') out.push(c('dim', `not judged (no rule applies to their kind): ${notJudged}`))
   return `${out.join('\n')}\n`
+}
+
+/** Objects denied, and the deny findings when they are more: '3 objects denied (5 deny findings)'. */
+function deniedText(objects: number, findings: number): string {
+  const head = `${objects} object${objects === 1 ? '' : 's'} denied`
+  return findings > objects ? `${head} (${findings} deny findings)` : head
 }
