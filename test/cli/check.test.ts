@@ -70,8 +70,9 @@ t.test('warnings alone exit 0, or 1 with --fail-on warn', async (t) => {
 t.test('directories, stdin, and every pod-bearing kind', async (t) => {
   const r = await check(['--format', 'json', '.'])
   const report = json(r.out)
-  t.equal(report.summary.files, 4)
+  t.equal(report.summary.files, 5)
   t.equal(report.summary.objects, 5, 'four workloads and a Service')
+  t.same(report.summary.notJudged, { AdmissionReview: 1 }, 'the example review for the webhook is counted, not judged')
   const stdin = await check(['--format', 'json', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n    - name: c\n      image: busybox\n')
   const s = json(stdin.out)
   t.ok(s.findings.some((f) => f.rule === 'command-missing' && f.source.file === '<stdin>' && f.source.line === 6))
