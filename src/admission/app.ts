@@ -71,6 +71,8 @@ export interface AppDeps {
   maxDepth?: number
   /** How many evaluations of identical objects to remember (0: none). */
   cacheEntries?: number
+  /** Serve GET /metrics on this app (true by default); false when metrics have a port of their own. */
+  metricsRoute?: boolean
   /** Longest time a request may take to arrive, headers and body, in ms (DEFAULT_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number
   /** TLS options; null or absent builds a plain HTTP app (for inject() in tests). */
@@ -292,9 +294,11 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     return reply.code(503).type('text/plain').send(`not ready: waiting for ${missing.join(', ')}\n${tail}`)
   })
 
-  app.get('/metrics', async (_request, reply) => {
-    return reply.type(PROMETHEUS_CONTENT_TYPE).send(metrics.registry.render())
-  })
+  if (deps.metricsRoute !== false) {
+    app.get('/metrics', async (_request, reply) => {
+      return reply.type(PROMETHEUS_CONTENT_TYPE).send(metrics.registry.render())
+    })
+  }
 
   return app
 }

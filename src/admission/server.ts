@@ -4,11 +4,12 @@
  */
 import { Server as TlsServer } from 'node:tls'
 import type { AddressInfo, Socket } from 'node:net'
+import { createServer, type Server as HttpServer } from 'node:http'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
-import { buildApp, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
+import { buildApp, connectionTimeouts, DEFAULT_REQUEST_TIMEOUT_MS, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
 import type { Policy } from '../policy/policy.js'
-import { createMetrics, type WebhookMetrics } from './metrics.js'
+import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
 import { readTlsFiles, servingContext, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
 import type { CertManager } from '../certs/manager.js'
@@ -42,6 +43,12 @@ export interface ServerOptions {
   budgetMs?: number
   maxWarnings?: number
   bodyLimit?: number
+  /**
+   * Serve GET /metrics on this port, plain HTTP on `host`, and not on the webhook port (as
+   * Kyverno and Gatekeeper do): scrapers need no webhook certificate, and a NetworkPolicy can
+   * admit the scraper to this port only.
+   */
+  metricsPort?: number
   /** Longest time a request may take to arrive, in ms (DEFAULT_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number
   /**
@@ -90,6 +97,8 @@ export interface RunningServer {
   port: number
   /** https://HOST:PORT */
   url: string
+  /** http://HOST:PORT/metrics when metrics have a port of their own. */
+  metricsUrl?: string
   metrics: WebhookMetrics
   /** Check the certificate and policy files now instead of waiting for the interval. */
   reloadNow(): Promise<void>
@@ -224,6 +233,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (o.maxWarnings !== undefined) deps.maxWarnings = o.maxWarnings
   if (o.bodyLimit !== undefined) deps.bodyLimit = o.bodyLimit
   if (o.requestTimeoutMs !== undefined) deps.requestTimeoutMs = o.requestTimeoutMs
+  if (o.metricsPort !== undefined) deps.metricsRoute = false
   if (o.cacheEntries !== undefined) deps.cacheEntries = o.cacheEntries
   const app = await buildApp(deps)
   // Every socket, from the first byte (also those still in the TLS handshake, which Node's
@@ -233,6 +243,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     sockets.add(s)
     s.once('close', () => sockets.delete(s))
   })
+
+  let metricsServer: HttpServer | undefined
 
   const shutdownTimeoutMs = o.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
   let closed: Promise<void> | undefined
@@ -248,7 +260,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       deadline.unref()
       try {
         await stopExtras()
-        await app.close()
+        await Promise.all([app.close(), metricsServer !== undefined ? closeMetrics(metricsServer) : undefined])
       } finally {
         clearTimeout(deadline)
       }
@@ -258,6 +270,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   try {
     await app.listen({ host: o.host, port: o.port })
+    if (o.metricsPort !== undefined) {
+      metricsServer = await listenMetrics(o.host, o.metricsPort, metrics, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
+      metricsServer.on('connection', (s: Socket) => {
+        sockets.add(s)
+        s.once('close', () => sockets.delete(s))
+      })
+    }
     const policy = await loadPolicy(o.policyFile, o.rules)
     store.set(policy)
     log.info({ policy: policy.name, mode: policy.mode, bindings: policy.bindings.map((b) => b.name), source: policy.source, rules: o.rules.length }, 'policy loaded')
@@ -363,11 +382,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   const address = app.server.address() as AddressInfo
   const host = o.host.includes(':') ? `[${o.host}]` : o.host
-  log.info({ address: address.address, port: address.port }, 'listening')
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined
+  log.info({ address: address.address, port: address.port, metricsPort: metricsAddress?.port }, 'listening')
   return {
     app,
     port: address.port,
     url: `https://${host}:${address.port}`,
+    ...(metricsAddress !== undefined ? { metricsUrl: `http://${host}:${metricsAddress.port}/metrics` } : {}),
     metrics,
     reloadNow: async () => {
       await Promise.all(watches.map((w) => w.check()))
@@ -377,4 +398,34 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     },
     close,
   }
+}
+
+/** The metrics port: GET /metrics only, plain HTTP, with the webhook's request timeouts. */
+function listenMetrics(host: string, port: number, metrics: WebhookMetrics, requestTimeoutMs: number): Promise<HttpServer> {
+  const { handshakeTimeout: _unused, ...timeouts } = connectionTimeouts(requestTimeoutMs)
+  const server = createServer(timeouts, (req, res) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this port serves GET /metrics only\n')
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed: GET /metrics\n')
+    } else {
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : metrics.registry.render())
+    }
+  })
+  server.requestTimeout = requestTimeoutMs
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
+function closeMetrics(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeIdleConnections()
+  })
 }

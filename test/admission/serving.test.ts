@@ -140,6 +140,32 @@ t.test('a client that closes mid-body is counted as an abort, not as a bad revie
   t.equal(s.metrics.clientAborts.value({}), 1)
 })
 
+t.test('--metrics-port: /metrics on its own plain-HTTP port, and not on the webhook port', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const s = await start(t, dir, { metricsPort: 0 })
+  t.match(s.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+  const url = s.metricsUrl ?? ''
+  const res = await fetch(url)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+  t.match(await res.text(), /^pod_preflight_ready 1$/m)
+  t.equal((await fetch(url.replace('/metrics', '/validate'), { method: 'POST', body: '{}' })).status, 404, 'the metrics port serves nothing else')
+  t.equal((await fetch(url, { method: 'POST', body: '' })).status, 405)
+  const onWebhook = await open(s.port, ca)
+  const done = closedAfter(onWebhook, 0)
+  onWebhook.end('GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+  const got = await done
+  t.match(got.received, /^HTTP\/1\.1 404/, 'the webhook port no longer serves /metrics')
+  t.match(got.received, /PP_ADM_NOT_FOUND/)
+  // Without the flag, /metrics stays on the webhook port.
+  const plain = await start(t, dir)
+  t.equal(plain.metricsUrl, undefined)
+  const w = await open(plain.port, ca)
+  const wDone = closedAfter(w, 0)
+  w.end('GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+  t.match((await wDone).received, /^HTTP\/1\.1 200[\s\S]*pod_preflight_ready/)
+})
+
 t.test('SIGTERM with a request held open: the process exits at the shutdown deadline', async (t) => {
   const { dir, ca } = await certDir(t)
   const child = spawn(

@@ -92,6 +92,7 @@ interface ServeOpts {
   shutdownDelay?: string
   shutdownTimeout?: string
   requestTimeout?: string
+  metricsPort?: string
   logLevel?: string
   cluster?: boolean
   companion?: boolean
@@ -129,6 +130,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--max-warnings <n>', `most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})`)
       .option('--cache-size <n>', `evaluations of identical objects to remember (default ${DEFAULT_CACHE_ENTRIES}; 0: off)`)
       .option('--shutdown-delay <duration>', `on SIGTERM, answer /readyz 503 and keep answering reviews this long before closing, while the endpoint removal reaches the API server (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s; 0s: close at once)`)
+      .option('--metrics-port <port>', 'serve GET /metrics on this port, plain HTTP, and no longer on the webhook port (default: on the webhook port)')
       .option('--shutdown-timeout <duration>', `after the delay, wait this long for requests in flight, then close their connections (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s; delay plus timeout below the pod's terminationGracePeriodSeconds)`)
       .option('--request-timeout <duration>', `a client must send the TLS handshake, headers and whole body within this (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
@@ -203,6 +205,10 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   }
   if (v.policy !== undefined) options.policyFile = v.policy
   if (budgetMs !== undefined) options.budgetMs = budgetMs
+  if (v.metricsPort !== undefined) {
+    options.metricsPort = parseInteger(v.metricsPort, '--metrics-port', 0, 65535)
+    if (options.metricsPort !== 0 && options.metricsPort === options.port) throw new UsageError(`--metrics-port ${options.metricsPort} is the webhook's --port; give another`)
+  }
   if (v.shutdownTimeout !== undefined) {
     const ms = parseDuration(v.shutdownTimeout, '--shutdown-timeout')
     if (ms < 100) throw new UsageError('--shutdown-timeout must be at least 100ms: requests in flight need time to be answered')
