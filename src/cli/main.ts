@@ -36,6 +36,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'audit', summary: 'judge every workload in the cluster, joined with why its pods fail now', load: () => import('./commands/audit.js') },
   { name: 'install', summary: 'print every object of an installation, for kubectl apply -f -', load: () => import('./commands/install.js') },
   { name: 'uninstall', summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => ({ run: (await import('./commands/install.js')).runUninstall }) },
+  { name: 'doctor', summary: 'check a live installation: webhook, certificate, endpoints, RBAC, policy, a dry-run probe', load: () => import('./commands/doctor.js') },
   { name: 'snapshot', summary: 'save the cluster state the cluster-aware rules read', load: () => import('./commands/snapshot.js') },
   { name: 'completion', summary: 'print a shell completion script: bash, zsh or fish', load: () => import('./commands/completion.js') },
   { name: 'version', summary: 'print the version and build information', load: () => import('./commands/version.js') },
