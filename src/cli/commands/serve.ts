@@ -24,6 +24,7 @@ export const DEFAULT_SHUTDOWN_DELAY_MS = 5_000
 import { TlsFilesError } from '../../admission/tls.js'
 import { SeamError } from '../../admission/seams.js'
 import { PolicyError } from '../../policy/policy.js'
+import { handleInterruptInCommand } from '../interrupt.js'
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -297,5 +298,6 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
     }
     process.on('SIGTERM', stop)
     process.on('SIGINT', stop)
+    handleInterruptInCommand()
   })
 }
