@@ -51,6 +51,14 @@ export const POLICY_KEY = 'policy.yaml'
 export const DEFAULT_TLS_SECRET = 'pod-preflight-tls'
 export const OPT_OUT_LABEL = 'pod-preflight.io/webhook'
 export const WEBHOOK_PORT = 8443
+/** GET /metrics, plain HTTP, apart from the webhook port (serve --metrics-port). */
+export const METRICS_PORT = 9090
+/**
+ * The namespace label that lets a namespace's pods scrape the metrics port through the
+ * NetworkPolicy: label the namespace of Prometheus (or any scraper) with it.
+ */
+export const METRICS_SCRAPER_LABEL = 'pod-preflight.io/metrics-scraper'
+export const METRICS_SCRAPER_VALUE = 'allowed'
 /** The webhook's own answer deadline; the API server's timeout sits just above it. */
 export const TIME_BUDGET_MS = 2500
 /** 2.5 s of judging plus the round trip, whole seconds as the API server wants them. */
@@ -241,19 +249,24 @@ function service(o: InstallOptions): KubeObject {
     spec: {
       type: 'ClusterIP',
       selector: { ...LABELS },
-      ports: [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }],
+      ports: [
+        { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+        { name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' },
+      ],
     },
   }
 }
 
 function serveArgs(o: InstallOptions): string[] {
-  const args = ['serve', '--host=0.0.0.0', `--port=${WEBHOOK_PORT}`]
+  const args = ['serve', '--host=0.0.0.0', `--port=${WEBHOOK_PORT}`, `--metrics-port=${METRICS_PORT}`]
   if (o.certificates === 'self-managed') {
     args.push(`--tls-secret=${o.tlsSecretName}`, `--webhook-configuration=${NAME}`, `--service=${NAME}`)
   } else {
     args.push(`--tls-cert=${TLS_DIR}/tls.crt`, `--tls-key=${TLS_DIR}/tls.key`)
   }
-  args.push(`--policy=${POLICY_DIR}/${POLICY_KEY}`, `--time-budget=${TIME_BUDGET_MS}ms`, '--shutdown-delay=5s')
+  // The shutdown values are serve's defaults, written out so the pod's grace period (30 s) is
+  // seen to cover them: 5 s of answering during endpoint removal, then at most 10 s to finish.
+  args.push(`--policy=${POLICY_DIR}/${POLICY_KEY}`, `--time-budget=${TIME_BUDGET_MS}ms`, '--shutdown-delay=5s', '--shutdown-timeout=10s')
   if (o.clusterView) args.push('--cluster')
   if (o.companion) args.push('--companion')
   if (o.audit) args.push('--audit')
@@ -287,7 +300,11 @@ function deployment(o: InstallOptions): KubeObject {
       selector: { matchLabels: { ...LABELS } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: { ...LABELS, 'app.kubernetes.io/component': 'admission-webhook' } },
+        metadata: {
+          labels: { ...LABELS, 'app.kubernetes.io/component': 'admission-webhook' },
+          // The convention most Prometheus scrape configurations follow for pods.
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(METRICS_PORT), 'prometheus.io/path': '/metrics' },
+        },
         spec: {
           serviceAccountName: NAME,
           automountServiceAccountToken: needsApiAccess(o),
@@ -305,7 +322,10 @@ function deployment(o: InstallOptions): KubeObject {
               imagePullPolicy: 'IfNotPresent',
               args: serveArgs(o),
               env,
-              ports: [{ name: 'https', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
+              ports: [
+                { name: 'https', containerPort: WEBHOOK_PORT, protocol: 'TCP' },
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+              ],
               startupProbe: probe('/healthz', 2, 2, 30),
               livenessProbe: probe('/healthz', 10, 3, 3),
               readinessProbe: probe('/readyz', 5, 2, 2),
@@ -337,6 +357,11 @@ function podDisruptionBudget(o: InstallOptions): KubeObject {
 function networkPolicy(o: InstallOptions): KubeObject {
   const webhookRule: Record<string, unknown> = { ports: [{ protocol: 'TCP', port: WEBHOOK_PORT }] }
   if (o.apiserverCidrs.length > 0) webhookRule['from'] = o.apiserverCidrs.map((cidr) => ({ ipBlock: { cidr } }))
+  // Metrics: only from pods of namespaces labelled as scrapers (no namespace is, until you label one).
+  const metricsRule = {
+    ports: [{ protocol: 'TCP', port: METRICS_PORT }],
+    from: [{ namespaceSelector: { matchLabels: { [METRICS_SCRAPER_LABEL]: METRICS_SCRAPER_VALUE } } }],
+  }
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -344,7 +369,7 @@ function networkPolicy(o: InstallOptions): KubeObject {
     spec: {
       podSelector: { matchLabels: { ...LABELS } },
       policyTypes: ['Ingress'],
-      ingress: [webhookRule],
+      ingress: [webhookRule, metricsRule],
     },
   }
 }

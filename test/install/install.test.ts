@@ -249,9 +249,20 @@ t.test('hardening: PriorityClass, timeout just above the budget, NetworkPolicy',
   t.ok((container(objects)['args'] as string[]).includes(`--time-budget=${TIME_BUDGET_MS}ms`))
   const np = one(objects, 'NetworkPolicy')
   t.same(at(np, 'spec', 'policyTypes'), ['Ingress'])
-  t.same(at(np, 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 8443 }], from: [{ ipBlock: { cidr: '172.20.0.0/16' } }, { ipBlock: { cidr: '10.0.0.1/32' } }] }])
+  const scraperRule = { ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { 'pod-preflight.io/metrics-scraper': 'allowed' } } }] }
+  t.same(at(np, 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 8443 }], from: [{ ipBlock: { cidr: '172.20.0.0/16' } }, { ipBlock: { cidr: '10.0.0.1/32' } }] }, scraperRule])
   const open = await render()
-  t.same(at(one(open.objects, 'NetworkPolicy'), 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 8443 }] }], 'without ranges the webhook port admits any source, nothing else')
+  t.same(at(one(open.objects, 'NetworkPolicy'), 'spec', 'ingress'), [{ ports: [{ protocol: 'TCP', port: 8443 }] }, scraperRule], 'without ranges the webhook port admits any source; metrics only labelled scraper namespaces')
+  // /metrics has a port of its own, named, served plain HTTP, with the scrape annotations.
+  const dep = one(open.objects, 'Deployment')
+  const webhookContainer = (at(dep, 'spec', 'template', 'spec', 'containers') as Record<string, unknown>[])[0] ?? {}
+  t.ok((webhookContainer['args'] as string[]).includes('--metrics-port=9090'), 'serve is told the metrics port')
+  t.same(webhookContainer['ports'], [{ name: 'https', containerPort: 8443, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }])
+  t.equal((at(dep, 'spec', 'template', 'metadata', 'annotations') as Record<string, string>)['prometheus.io/port'], '9090')
+  t.same(at(one(open.objects, 'Service'), 'spec', 'ports'), [
+    { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+    { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+  ])
   t.same(byKind((await render({ networkPolicy: false })).objects, 'NetworkPolicy'), [])
 })
 
