@@ -145,6 +145,9 @@ export interface OutputOpts {
 
 /** The format asked for with -o/--output (or --format), checked against the command's list. */
 export function outputFormat<F extends string>(opts: OutputOpts, formats: readonly F[], fallback: F): F {
+  if (opts.output !== undefined && opts.format !== undefined && opts.output !== opts.format) {
+    throw new UsageError(`-o/--output '${opts.output}' and --format '${opts.format}' disagree; give one`)
+  }
   const value = opts.output ?? opts.format ?? fallback
   if (!(formats as readonly string[]).includes(value)) {
     throw new UsageError(`-o/--output must be one of ${formats.join(', ')}, not '${value}'`)
@@ -168,8 +171,10 @@ export function filenames(opts: object, aliases: readonly string[] = []): string
   return out
 }
 
-export function namespaceOption(cmd: Command, description: string): void {
-  cmd.addOption(new Option('-n, --namespace <namespace>', description))
+/** `-n, --namespace NS`; with `repeatable`, every -n is kept (a list). */
+export function namespaceOption(cmd: Command, description: string, opts: { repeatable?: boolean } = {}): void {
+  const option = new Option('-n, --namespace <namespace>', description)
+  cmd.addOption(opts.repeatable === true ? option.argParser(collect) : option)
 }
 
 export function allNamespacesOption(cmd: Command, description: string): void {

@@ -24,8 +24,8 @@ import { buildCommand, isCommanderExitOk, prepare, progName, runCommand, usageFr
 export interface CommandEntry {
   name: string
   summary: string
-  /** A module exporting `command`; a module that still parses its own arguments exports `run(args, io)`. */
-  load: () => Promise<{ command: CommandSpec<never> } | { run: (args: string[], io: CliIO) => Promise<number> }>
+  /** A module exporting `command` (or the spec itself, for two commands in one module). */
+  load: () => Promise<{ command: CommandSpec<never> }>
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -35,7 +35,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'serve', summary: 'run the admission webhook over HTTPS', load: () => import('./commands/serve.js') },
   { name: 'audit', summary: 'judge every workload in the cluster, joined with why its pods fail now', load: () => import('./commands/audit.js') },
   { name: 'install', summary: 'print every object of an installation, for kubectl apply -f -', load: () => import('./commands/install.js') },
-  { name: 'uninstall', summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => ({ run: (await import('./commands/install.js')).runUninstall }) },
+  { name: 'uninstall', summary: 'print what an install made, webhook configuration first, for kubectl delete -f -', load: async () => ({ command: (await import('./commands/install.js')).uninstallCommand }) },
   { name: 'doctor', summary: 'check a live installation: webhook, certificate, endpoints, RBAC, policy, a dry-run probe', load: () => import('./commands/doctor.js') },
   { name: 'snapshot', summary: 'save the cluster state the cluster-aware rules read', load: () => import('./commands/snapshot.js') },
   { name: 'completion', summary: 'print a shell completion script: bash, zsh or fish', load: () => import('./commands/completion.js') },
@@ -62,9 +62,7 @@ export function usage(io: CliIO): string {
 export async function loadAllCommands(io: CliIO): Promise<Command[]> {
   const out: Command[] = []
   for (const c of COMMANDS) {
-    const mod = await c.load()
-    if (!('command' in mod)) continue
-    const { command } = mod
+    const { command } = await c.load()
     out.push(buildCommand(command as CommandSpec<object>, { prog: progName(io), name: c.name }, io).cmd.description(c.summary))
   }
   return out
@@ -98,9 +96,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE
   }
   try {
-    const mod = await entry.load()
-    if (!('command' in mod)) return await mod.run(rest, io)
-    return await runCommand(mod.command as CommandSpec<object>, entry.name, rest, io)
+    const { command } = await entry.load()
+    return await runCommand(command as CommandSpec<object>, entry.name, rest, io)
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`${prog} ${entry.name}: ${err.message}\n`)

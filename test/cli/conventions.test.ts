@@ -119,3 +119,57 @@ t.test('version, help and unknown commands', async (t) => {
   t.equal(missing.code, 2)
   t.match(missing.err, /argument missing/)
 })
+
+t.test('install, uninstall and audit: every older spelling gives the same output as the shared one', async (t) => {
+  const root = new URL('../../', import.meta.url).pathname
+  const state = 'test/fixtures/audit/cluster.yaml'
+  const at = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const io = memoryIO('', { HOME: '/nonexistent-home' }, root)
+    const code = await main(args, io)
+    // The audit report says when it was made; everything else must match.
+    return { code, out: io.out().replace(/"generatedAt": "[^"]+"/, '"generatedAt": "T"'), err: io.err() }
+  }
+  const same = async (label: string, spellings: string[][], status: number): Promise<void> => {
+    const first = await at(spellings[0] ?? [])
+    t.equal(first.code, status, `${label}: ${spellings[0]?.join(' ')} (${first.err})`)
+    t.not(first.out, '', `${label}: prints something`)
+    for (const s of spellings.slice(1)) {
+      const r = await at(s)
+      t.equal(r.code, status, `${label}: ${s.join(' ')} (${r.err})`)
+      t.equal(r.out, first.out, `${label}: ${s.join(' ')} is the same`)
+    }
+  }
+  const install = ['install', '--kube-version', '1.29']
+  await same('install format', [[...install, '-o', 'json'], [...install, '--output', 'json'], [...install, '--output=json'], [...install, '-ojson'], [...install, '--format', 'json'], [...install, '--format=json']], 0)
+  await same('install namespace', [[...install, '-n', 'checks'], [...install, '--namespace', 'checks'], [...install, '--namespace=checks']], 0)
+  await same('install policy', [[...install, '--policy', 'policies/strict.yaml'], [...install, '-p', 'policies/strict.yaml'], [...install, '--policy=policies/strict.yaml']], 0)
+  await same('install flags with =', [[...install, '--certificates', 'cert-manager', '--replicas', '3', '--apiserver-cidr', '10.0.0.0/8', '--apiserver-cidr', '10.1.0.0/16'], [...install, '--certificates=cert-manager', '--replicas=3', '--apiserver-cidr=10.0.0.0/8', '--apiserver-cidr=10.1.0.0/16']], 0)
+  const json = JSON.parse((await at([...install, '-o', 'json', '--apiserver-cidr', '10.0.0.0/8', '--apiserver-cidr', '10.1.0.0/16'])).out) as { items: { kind: string; spec?: { ingress?: { from: unknown[] }[] } }[] }
+  t.same(json.items.find((o) => o.kind === 'NetworkPolicy')?.spec?.ingress?.[0]?.from, [{ ipBlock: { cidr: '10.0.0.0/8' } }, { ipBlock: { cidr: '10.1.0.0/16' } }], 'both --apiserver-cidr are kept')
+  const noNp = await at([...install, '-o', 'json', '--no-network-policy'])
+  t.notMatch(noNp.out, /"kind": "NetworkPolicy"/, '--no-network-policy still drops it')
+  const uninstall = ['uninstall', '--kube-version', '1.29']
+  await same('uninstall', [[...uninstall, '-o', 'json', '-n', 'x', '--keep-namespace'], [...uninstall, '--format', 'json', '--namespace', 'x', '--keep-namespace'], [...uninstall, '--output=json', '--namespace=x', '--keep-namespace']], 0)
+  const audit = ['audit', '--cluster-state', state]
+  await same('audit format', [[...audit, '-o', 'json'], [...audit, '--output', 'json'], [...audit, '--format', 'json'], [...audit, '--format=json'], [...audit, '-ojson']], 1)
+  await same('audit namespaces', [[...audit, '-o', 'json', '-n', 'shop', '-n', 'data'], [...audit, '-o', 'json', '--namespace', 'shop', '--namespace=data']], 1)
+  const one = JSON.parse((await at([...audit, '-o', 'json', '-n', 'shop'])).out) as unknown
+  const two = JSON.parse((await at([...audit, '-o', 'json', '-n', 'shop', '-n', 'data'])).out) as unknown
+  t.not(JSON.stringify(one), JSON.stringify(two), 'a second -n widens the audit (both are read)')
+  await same('audit all namespaces', [[...audit, '-o', 'json'], [...audit, '-o', 'json', '-A'], [...audit, '-o', 'json', '--all-namespaces']], 1)
+  await same('audit colour', [[...audit, '--color=never'], [...audit, '--no-color'], [...audit, '--color', 'never'], [...audit]], 1)
+  const coloured = await at([...audit, '--color=always'])
+  t.match(coloured.out, ESC, '--color=always colours the audit')
+  t.match((await at([...audit, '--color', 'always'])).out, ESC)
+  await same('audit policy and fail-on', [[...audit, '-o', 'json', '--policy', 'policies/strict.yaml', '--fail-on', 'never'], [...audit, '-o', 'json', '-p', 'policies/strict.yaml', '--fail-on=never']], 0)
+  const disagree = await at([...audit, '-o', 'json', '--format', 'html'])
+  t.equal(disagree.code, 2)
+  t.match(disagree.err, /-o\/--output 'json' and --format 'html' disagree; give one/)
+  for (const cmd of ['install', 'uninstall', 'audit']) {
+    const help = await at([cmd, '--help'])
+    t.equal(help.code, 0)
+    t.match(help.out, new RegExp(`^Usage: pod-preflight ${cmd} \\[options\\]`), `${cmd} --help`)
+    t.match(help.out, /-o, --output <format>/)
+    t.notMatch(help.out, /--format/, `${cmd}: --format is a hidden alias`)
+  }
+})

@@ -36,11 +36,11 @@ interface CommandInfo {
   options: readonly Option[]
 }
 
-/** Operand words of commands whose operands are not files. */
-function operandWords(name: string): string[] | undefined {
-  if (name === 'rules') return RULES.map((r) => r.id)
-  if (name === 'completion') return [...SHELLS]
-  if (name === 'version' || name === 'serve' || name === 'snapshot') return []
+/** Operand words of commands whose operands are not files; none for a command without operands. */
+function operandWords(cmd: Command): string[] | undefined {
+  if (cmd.name() === 'rules') return RULES.map((r) => r.id)
+  if (cmd.name() === 'completion') return [...SHELLS]
+  if (cmd.registeredArguments.length === 0) return []
   return undefined
 }
 
@@ -59,12 +59,13 @@ function describe(cmd: Command): CommandInfo {
     else if (o.long === '--color') v = [...COLOR_MODES]
     else if (o.long === '--fail-on') v = ['deny', 'warn', 'info']
     else if (o.long === '--log-level') v = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+    else if (o.argChoices !== undefined) v = [...o.argChoices]
     else if (/file|path/.test(arg)) v = ''
     else v = []
     for (const w of words) values.set(w, v)
   }
   flags.push('--help')
-  return { name: cmd.name(), summary: cmd.description().split('\n')[0] ?? '', flags, values, operands: operandWords(cmd.name()), options: visible }
+  return { name: cmd.name(), summary: cmd.description().split('\n')[0] ?? '', flags, values, operands: operandWords(cmd), options: visible }
 }
 
 /** The formats an -o option lists in its description ("output format: text, json (default: text)"). */
