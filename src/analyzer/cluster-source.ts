@@ -1,4 +1,5 @@
-import { delimiter } from 'node:path'
+import { existsSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { get, str } from './narrow.js'
 import type { LogInput, PodInput } from './input.js'
@@ -78,24 +79,49 @@ export function failedContainers(pod: unknown): { container: string; previous: b
   return out
 }
 
-/** The kubeconfig as kubectl would pick it: --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster. */
+/** The in-cluster service account token, as client-node and kubectl look for it. */
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+
+/**
+ * The kubeconfig as kubectl would pick it: --kubeconfig, else KUBECONFIG, else ~/.kube/config,
+ * else the in-cluster service account. Without any of them it says so, where it looked and how to
+ * point at one, instead of falling back (as client-node's loadFromDefault does) to
+ * http://localhost:8080, which would only surface later as a confusing connection error.
+ */
 export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
+  const env = opts.env ?? process.env
   const kc = new KubeConfig()
+  const fromEnv = env['KUBECONFIG']?.split(delimiter).filter((f) => f !== '') ?? []
+  const home = env['HOME'] ?? env['USERPROFILE']
+  const homeConfig = home !== undefined && home !== '' ? join(home, '.kube', 'config') : undefined
+  let file = opts.kubeconfig ?? fromEnv[0] ?? homeConfig
   try {
-    const fromEnv = (opts.env ?? process.env)['KUBECONFIG']?.split(delimiter).filter((f) => f !== '') ?? []
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig)
     else if (fromEnv.length > 0) {
       // As kubectl does: the files of KUBECONFIG merged, the first one's current context winning.
-      const [first, ...rest] = fromEnv
-      if (first !== undefined) kc.loadFromFile(first)
-      for (const f of rest) {
-        const other = new KubeConfig()
-        other.loadFromFile(f)
-        kc.mergeConfig(other, true)
+      for (const [i, f] of fromEnv.entries()) {
+        file = f
+        if (i === 0) kc.loadFromFile(f)
+        else {
+          const other = new KubeConfig()
+          other.loadFromFile(f)
+          kc.mergeConfig(other, true)
+        }
       }
-    } else kc.loadFromDefault()
+    } else if (homeConfig !== undefined && existsSync(homeConfig)) kc.loadFromFile(homeConfig)
+    else if (env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) {
+      file = SERVICE_ACCOUNT_TOKEN
+      kc.loadFromCluster()
+    } else {
+      throw new ClusterError(
+        `no kubeconfig found: --kubeconfig not given, KUBECONFIG not set, ${homeConfig ?? '~/.kube/config (HOME not set)'} does not exist, ` +
+          'and not running in a pod (no service account token). Point at one with --kubeconfig FILE or KUBECONFIG=FILE ' +
+          '(kubectl config view --minify shows the one kubectl uses)',
+      )
+    }
   } catch (err) {
-    throw new ClusterError(`cannot load the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+    if (err instanceof ClusterError) throw err
+    throw new ClusterError(`cannot load the kubeconfig${file !== undefined ? ` ${file}` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
   }
   if (opts.context !== undefined) {
     if (kc.getContextObject(opts.context) === null) {

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { createServer, type Server } from 'node:http'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { parse, parseAllDocuments } from 'yaml'
 import { run } from '../../src/cli/commands/explain.js'
 import { main } from '../../src/cli/main.js'
@@ -325,6 +325,33 @@ t.test('live: errors are one clear line, exit 2', async (t) => {
   const noFile = await explain(['--kubeconfig', '/nonexistent/kubeconfig', 'x'])
   t.equal(noFile.code, 2)
   t.match(noFile.err, /cannot load the kubeconfig \/nonexistent\/kubeconfig/)
+})
+
+t.test('live: without any kubeconfig it says so, where it looked and how to point at one', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'explain-home-'))
+  t.teardown(() => rmSync(home, { recursive: true, force: true }))
+  const none = await explain(['web-0'], '', { HOME: home })
+  t.equal(none.code, 2)
+  t.equal(none.err.split('\n').length, 2, 'one line')
+  t.match(none.err, /^pod-preflight explain: no kubeconfig found: /)
+  t.match(none.err, `${join(home, '.kube', 'config')} does not exist`)
+  t.match(none.err, /KUBECONFIG not set/)
+  t.match(none.err, /--kubeconfig FILE or KUBECONFIG=FILE/)
+  t.notMatch(none.err, /localhost:8080/, 'not the client library\'s last-resort server')
+  const noHome = await explain(['--all'], '', {})
+  t.match(noHome.err, /no kubeconfig found: .*~\/\.kube\/config \(HOME not set\)/)
+  // Near-miss: the same HOME with a ~/.kube/config is read, as kubectl reads it.
+  const api = await fakeApiServer()
+  t.teardown(() => api.server.close())
+  mkdirSync(join(home, '.kube'))
+  copyFileSync(kubeconfig(api.url, 'empty'), join(home, '.kube', 'config'))
+  const found = await explain([...NOW, '--all'], '', { HOME: home })
+  t.equal(found.code, 0, found.err)
+  t.equal(found.out, 'No unhealthy pods in namespace empty (0 pods checked).\n')
+  // A KUBECONFIG list naming a missing file: the error names that file.
+  const listed = await explain(['web-0'], '', { HOME: home, KUBECONFIG: [join(home, '.kube', 'config'), join(home, 'missing')].join(delimiter) })
+  t.equal(listed.code, 2)
+  t.match(listed.err, `cannot load the kubeconfig ${join(home, 'missing')}`)
 })
 
 t.test('run() is the command main dispatches to', async (t) => {
