@@ -10,7 +10,7 @@ import { safeText } from '../../text/sanitize.js'
 import { emptyInputs, explainInputs, readExplainText } from '../../analyzer/read-input.js'
 import { DEFAULT_MAX_FILE_BYTES, readInputs } from '../../input/documents.js'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
-import { colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFormat, outputOption, progName, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
+import { allNamespacesOption, colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFormat, outputOption, progName, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
 interface Explained {
   results: ExplainedPod[]
@@ -150,6 +150,7 @@ interface ExplainOpts extends OutputOpts {
   file?: string[]
   namespace?: string
   all?: boolean
+  allNamespaces?: boolean
   kubeconfig?: string
   context?: string
   now?: string
@@ -174,6 +175,7 @@ export const command: CommandSpec<ExplainOpts> = {
     filenameOption(cmd, 'input file, directory, or - for standard input (repeatable)', ['file'])
     namespaceOption(cmd, "namespace for POD and --all (default: the context's namespace)")
     cmd.option('--all', 'every unhealthy pod of the namespace')
+    allNamespacesOption(cmd, `not read by explain (one namespace at a time): says to use --all -n NS, or '${prog} audit -A'`)
     kubeOptions(cmd)
     outputOption(cmd, FORMATS, 'text')
     cmd.option('--logs <file>', "the container's log (`kubectl logs POD -c C --previous > FILE`; - for standard input): its last 256 KiB are searched for known failure signatures")
@@ -201,6 +203,12 @@ async function explain(values: ExplainOpts, positionals: string[], io: CliIO, { 
   if (values.now !== undefined) {
     now = new Date(values.now)
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an RFC 3339 time such as 2024-05-13T10:00:00Z, not "${values.now}"`)
+  }
+  if (values.allNamespaces === true) {
+    throw new UsageError(
+      `-A/--all-namespaces: explain reads one namespace at a time; give --all -n NAMESPACE for every unhealthy pod of one, ` +
+        `or run '${prog} audit -A' for every workload of all namespaces with the diagnosis of its failing pods`,
+    )
   }
   const files = filenames(values, ['file'])
   const pods = positionals.filter((p) => p !== '-')

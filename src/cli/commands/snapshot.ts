@@ -62,17 +62,15 @@ async function snapshot(values: SnapshotOpts, io: CliIO, { prog }: CommandContex
     delete opts.output
   }
   const format = outputFormat(opts, FORMATS, 'yaml')
-  const { KubeConfig } = await import('@kubernetes/client-node')
+  const { loadKubeConfig } = await import('../../analyzer/cluster-source.js')
   const { listObjects, httpStatusOf } = await import('../../cluster/live.js')
   const { trimObject } = await import('../../cluster/trim.js')
-  const kc = new KubeConfig()
+  let kc
   try {
-    const file = values.kubeconfig ?? io.env['KUBECONFIG']
-    if (file !== undefined && file !== '' && !file.includes(':')) kc.loadFromFile(file)
-    else kc.loadFromDefault()
-    if (values.context !== undefined) kc.setCurrentContext(values.context)
+    // The same reading as every other command: --kubeconfig, KUBECONFIG (a list), ~/.kube/config, in-cluster.
+    kc = loadKubeConfig({ ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}), ...(values.context !== undefined ? { context: values.context } : {}), env: io.env })
   } catch (err) {
-    throw new UsageError(`cannot read the kubeconfig: ${err instanceof Error ? err.message : String(err)}`)
+    throw new UsageError(err instanceof Error ? err.message : String(err))
   }
   const cluster = kc.getCurrentCluster()
   if (cluster === null) throw new UsageError('the kubeconfig has no current cluster (give --kubeconfig or --context)')

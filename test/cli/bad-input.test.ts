@@ -1,0 +1,98 @@
+/**
+ * Every command with bad input: an unknown flag, a flag without its value, a bad -o format, a
+ * missing file, malformed YAML, an unreadable kubeconfig. Each ends with status 2 and a message
+ * on stderr that names the command and what is wrong; never a stack trace, never an internal
+ * error, never the client library's last-resort server.
+ */
+import t from 'tap'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { COMMANDS, main } from '../../src/cli/main.js'
+import { memoryIO } from '../../src/cli/io.js'
+
+const root = new URL('../../', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'pp-bad-input-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+const missing = join(dir, 'missing.yaml')
+const malformed = join(dir, 'malformed.yaml')
+writeFileSync(malformed, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec: [\n')
+const badKubeconfig = join(dir, 'kubeconfig')
+writeFileSync(badKubeconfig, 'clusters: [: :\n')
+const kubeconfigDir = join(dir, 'kube-dir')
+mkdirSync(kubeconfigDir)
+
+const STACK = /^\s+at .+:\d+:\d+\)?$/m
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  // HOME without a kubeconfig: nothing here may reach a real cluster.
+  const io = memoryIO('', { HOME: dir }, root)
+  const code = await main(args, io)
+  return { code, out: io.out(), err: io.err() }
+}
+
+/** [command line, what stderr must say]; every command of COMMANDS appears. */
+const CASES: Array<[string[], RegExp]> = []
+for (const { name } of COMMANDS) {
+  CASES.push([[name, '--no-such-flag'], new RegExp(`^pod-preflight ${name}: unknown option '--no-such-flag'`)])
+}
+const valueMissing: Record<string, string> = {
+  check: '--policy', rules: '--output', explain: '--namespace', serve: '--port', audit: '--cluster-state', install: '--image',
+  uninstall: '--namespace', doctor: '--kubeconfig', snapshot: '--context', completion: '--help', version: '--output',
+}
+for (const { name } of COMMANDS) {
+  const flag = valueMissing[name]
+  t.ok(flag, `a flag with a value is listed for ${name}`)
+  if (flag !== undefined && flag !== '--help') CASES.push([[name, flag], new RegExp(`^pod-preflight ${name}: option '.*${flag} <.*argument missing`)])
+}
+const badFormat = /-o\/--output must be one of .*, not 'xml'/
+CASES.push(
+  [['check', '-o', 'xml', 'examples'], badFormat],
+  [['rules', '-o', 'xml'], badFormat],
+  [['explain', '-o', 'xml', '-f', 'examples/broken-pod.yaml'], badFormat],
+  [['audit', '-o', 'xml', '--cluster-state', 'test/fixtures/audit/cluster.yaml'], badFormat],
+  [['install', '-o', 'xml', '--kube-version', '1.29'], badFormat],
+  [['uninstall', '-o', 'xml', '--kube-version', '1.29'], badFormat],
+  [['doctor', '-o', 'xml'], badFormat],
+  [['version', '-o', 'xml'], badFormat],
+  [['snapshot', '-o', 'json', '--output-file', 'x', '--format', 'yaml'], /-o\/--output 'json' and --format 'yaml' disagree/],
+  [['check', '-o', 'json', missing], /missing\.yaml: .*no such file/i],
+  [['check', '-o', 'json', malformed], /malformed\.yaml:\d+: /],
+  [['check', '-p', missing, 'examples'], /the policy cannot be used:\n {2}.*missing\.yaml: no such file/],
+  [['check', '-p', malformed, 'examples'], /the policy cannot be used:\n {2}.*malformed\.yaml:\d+: /],
+  [['explain', '-f', missing], /missing\.yaml: no such file or directory/],
+  [['explain', '-f', malformed], /malformed\.yaml:\d+: /],
+  [['explain', '-f', 'examples/broken-pod.yaml', '--logs', missing], /--logs .*missing\.yaml: no such file/],
+  [['explain', '-A'], /-A\/--all-namespaces: explain reads one namespace at a time; give --all -n NAMESPACE .* 'pod-preflight audit -A'/],
+  [['explain', 'web-0'], /no kubeconfig found: .*does not exist.*--kubeconfig FILE or KUBECONFIG=FILE/],
+  [['audit', '-p', malformed, '--cluster-state', 'test/fixtures/audit/cluster.yaml'], /the policy cannot be used:\n {2}.*malformed\.yaml:\d+: /],
+  [['install', '--policy', missing, '--kube-version', '1.29'], /--policy: cannot read .*missing\.yaml \(ENOENT\)/],
+  [['install', '--policy', malformed, '--kube-version', '1.29'], /malformed\.yaml:\d+: /],
+  [['install', '--certificates', 'provided', '--tls-secret-name', 't', '--ca-bundle', missing, '--kube-version', '1.29'], /missing\.yaml/],
+  [['serve', '--tls-cert', missing, '--tls-key', missing], /cannot read the TLS certificate .*missing\.yaml \(no such file\)/],
+  [['rules', 'no-such-rule'], /unknown rule 'no-such-rule'/],
+  [['completion', 'tcsh'], /no completion for 'tcsh'/],
+  [['version', 'extra'], /too many arguments/],
+)
+for (const name of ['explain', 'audit', 'doctor', 'snapshot']) {
+  const operand = name === 'explain' ? ['web-0'] : []
+  CASES.push([[name, ...operand, '--kubeconfig', badKubeconfig], /cannot load the kubeconfig .*kubeconfig: .*\(1:\d+\)$/m])
+  CASES.push([[name, ...operand, '--kubeconfig', kubeconfigDir], /cannot load the kubeconfig .*kube-dir: EISDIR/])
+}
+for (const name of ['install', 'uninstall']) {
+  CASES.push([[name, '--kubeconfig', badKubeconfig], /cannot load the kubeconfig .*kubeconfig: .*\(or give --kube-version to render without asking\)/])
+}
+
+t.test('every command with bad input: status 2, one clear message, no stack trace', async (t) => {
+  for (const { name } of COMMANDS) t.ok(CASES.some(([args]) => args[0] === name && args[1] === '--no-such-flag'), `${name} is covered`)
+  for (const [args, says] of CASES) {
+    const label = args.join(' ').replaceAll(dir, 'DIR')
+    const r = await cli(args)
+    t.equal(r.code, 2, `${label}: status 2`)
+    // A problem inside an input file is said as FILE[:LINE]: message, as compilers do.
+    t.match(r.err, new RegExp(`^(pod-preflight ${args[0]}: |${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/)`), `${label}: stderr names the command or the file`)
+    t.match(r.err, says, `${label}: says what is wrong`)
+    t.notMatch(r.err, STACK, `${label}: no stack trace`)
+    t.notMatch(r.err, /internal error|localhost:8080|\n\s*\^/, `${label}: no internal error, no library fallback, no code frame`)
+  }
+})
