@@ -86,7 +86,8 @@ function review(): Promise<string[]> {
   })
 }
 
-const unsatisfiable = (w: string[]): boolean => w.some((x) => x.startsWith('node-selector-unsatisfiable: '))
+// An admission warning ends with the id of the rule that gave it.
+const unsatisfiable = (w: string[]): boolean => w.some((x) => x.endsWith('(node-selector-unsatisfiable)'))
 
 /** Reviews until `done` holds or `ms` pass; returns the last warnings and when `done` first held. */
 async function reviewUntil(done: (w: string[]) => boolean, ms: number): Promise<{ warnings: string[]; at: number | undefined }> {
