@@ -50,7 +50,7 @@ t.test('check text: findings with hostile names stay on their lines, escaped', a
   t.match(out, /\\u202eevil/, 'U+202E shown escaped')
 })
 
-for (const format of ['json', 'sarif']) {
+for (const format of ['json', 'sarif', 'codequality']) {
   t.test(`check ${format}: parses, carries no raw terminal controls`, async (t) => {
     const out = await check(format)
     t.notMatch(out, RAW_UNSAFE, 'no raw control or bidi character in the printed JSON')

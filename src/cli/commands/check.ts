@@ -8,11 +8,12 @@ import { formatText } from '../format/text.js'
 import { formatJson, formatYaml } from '../format/json.js'
 import { formatSarif } from '../format/sarif.js'
 import { formatJunit } from '../format/junit.js'
+import { formatCodeQuality } from '../format/codequality.js'
 import { relatedFromObjects } from '../../engine/related.js'
 import { loadClusterStateFiles } from '../../cluster/files.js'
 import type { ClusterView } from '../../cluster/view.js'
 
-const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit'] as const
+const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality'] as const
 type Format = (typeof FORMATS)[number]
 
 interface CheckOpts extends OutputOpts {
@@ -119,6 +120,9 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
       break
     case 'junit':
       io.stdout.write(formatJunit(report))
+      break
+    case 'codequality':
+      io.stdout.write(formatCodeQuality(report, { cwd: io.cwd }))
       break
     default:
       io.stdout.write(formatText(report, { color, showInfo: values.showInfo === true }))
