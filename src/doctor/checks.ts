@@ -30,8 +30,11 @@ export interface DoctorDeps {
   rest: KubeRest
   /** The certificate a TLS handshake with host:port presents (SNI servername). */
   servedCertificate(host: string, port: number, servername: string): Promise<X509Certificate>
-  /** The RBAC rules the rendered install gives the service account, for this server version. */
-  neededRules(version: KubeVersion): Promise<NeededRule[]>
+  /**
+   * The RBAC rules the rendered install gives the service account, for this server version and
+   * a policy with or without bindings by namespace (as the policy ConfigMap holds it now).
+   */
+  neededRules(version: KubeVersion, policyBindings: boolean): Promise<NeededRule[]>
   now(): Date
 }
 
@@ -147,41 +150,55 @@ export async function runChecks(t: DoctorTarget, d: DoctorDeps): Promise<CheckRe
     await checkWebhook(w, t, d, out, reinstall)
   }
 
-  // 4. RBAC of the service account, by SubjectAccessReview.
-  await checkRbac(t, d, version, out, reinstall)
+  // 4. The policy ConfigMap parses as the webhook reads it (read before the RBAC check: its
+  // bindings by namespace need list/watch on namespaces).
+  const policy = await checkPolicy(t, d, reinstall)
 
-  // 5. The policy ConfigMap parses as the webhook reads it.
-  const cm = await get(d.rest, `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/configmaps/${POLICY_CONFIGMAP}`)
-  if (cm.status !== 200) {
-    out.push({
-      id: 'policy',
-      verdict: 'fail',
-      message: cm.status === 404 ? `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} does not exist: the webhook runs its built-in default policy` : `cannot read ConfigMap ${t.namespace}/${POLICY_CONFIGMAP}: ${statusMessage(cm)}`,
-      fix: cm.status === 404 ? reinstall : 'run doctor as a user who may get configmaps in that namespace',
-    })
-  } else {
-    const text = rec(rec(cm.body)['data'])[POLICY_KEY]
-    if (typeof text !== 'string') {
-      out.push({ id: 'policy', verdict: 'fail', message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} has no ${POLICY_KEY} key: the webhook runs its built-in default policy`, fix: reinstall })
-    } else {
-      try {
-        const policy = parsePolicy(text, `${t.namespace}/${POLICY_CONFIGMAP}`, RULES)
-        out.push({ id: 'policy', verdict: 'pass', message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} parses (mode ${policy.mode})` })
-      } catch (err) {
-        if (!(err instanceof PolicyError)) throw err
-        out.push({
-          id: 'policy',
-          verdict: 'fail',
-          message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} does not parse (the webhook keeps its last good policy): ${err.problems.slice(0, 3).join('; ')}`,
-          fix: `correct it: kubectl -n ${t.namespace} edit configmap ${POLICY_CONFIGMAP} (check it first with pod-preflight check --policy FILE)`,
-        })
-      }
-    }
-  }
+  // 5. RBAC of the service account, by SubjectAccessReview.
+  await checkRbac(t, d, version, policy.bindings, out, reinstall)
+  out.push(policy.result)
 
   // 6. The whole path: a server-side dry run of a known-bad Pod.
   await checkProbe(t, d, out)
   return out
+}
+
+async function checkPolicy(t: DoctorTarget, d: DoctorDeps, reinstall: string): Promise<{ result: CheckResult; bindings: boolean }> {
+  const cm = await get(d.rest, `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/configmaps/${POLICY_CONFIGMAP}`)
+  if (cm.status !== 200) {
+    return {
+      bindings: false,
+      result: {
+        id: 'policy',
+        verdict: 'fail',
+        message: cm.status === 404 ? `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} does not exist: the webhook runs its built-in default policy` : `cannot read ConfigMap ${t.namespace}/${POLICY_CONFIGMAP}: ${statusMessage(cm)}`,
+        fix: cm.status === 404 ? reinstall : 'run doctor as a user who may get configmaps in that namespace',
+      },
+    }
+  }
+  const text = rec(rec(cm.body)['data'])[POLICY_KEY]
+  if (typeof text !== 'string') {
+    return { bindings: false, result: { id: 'policy', verdict: 'fail', message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} has no ${POLICY_KEY} key: the webhook runs its built-in default policy`, fix: reinstall } }
+  }
+  try {
+    const policy = parsePolicy(text, `${t.namespace}/${POLICY_CONFIGMAP}`, RULES)
+    const n = policy.bindings.length
+    return {
+      bindings: n > 0,
+      result: { id: 'policy', verdict: 'pass', message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} parses (mode ${policy.mode}${n > 0 ? `, ${n} binding${n === 1 ? '' : 's'} by namespace` : ''})` },
+    }
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err
+    return {
+      bindings: false,
+      result: {
+        id: 'policy',
+        verdict: 'fail',
+        message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} does not parse (the webhook keeps its last good policy): ${err.problems.slice(0, 3).join('; ')}`,
+        fix: `correct it: kubectl -n ${t.namespace} edit configmap ${POLICY_CONFIGMAP} (check it first with pod-preflight check --policy FILE)`,
+      },
+    }
+  }
 }
 
 async function endpointsOf(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out: CheckResult[]): Promise<Endpoint | undefined> {
@@ -298,8 +315,8 @@ async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out
   }
 }
 
-async function checkRbac(t: DoctorTarget, d: DoctorDeps, version: KubeVersion, out: CheckResult[], reinstall: string): Promise<void> {
-  const rules = (await d.neededRules(version)).slice(0, MAX_ACCESS_REVIEWS)
+async function checkRbac(t: DoctorTarget, d: DoctorDeps, version: KubeVersion, policyBindings: boolean, out: CheckResult[], reinstall: string): Promise<void> {
+  const rules = (await d.neededRules(version, policyBindings)).slice(0, MAX_ACCESS_REVIEWS)
   const user = `system:serviceaccount:${t.namespace}:${t.serviceAccount}`
   const missing: string[] = []
   for (const r of rules) {

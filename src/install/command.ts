@@ -246,6 +246,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     tlsSecretName,
     policyText: shipped.text,
     mode: shipped.mode,
+    policyBindings: shipped.bindings > 0,
     networkPolicy: o.networkPolicy,
     apiserverCidrs: o.apiserverCidrs,
     ...(caBundlePem !== undefined ? { caBundlePem } : {}),

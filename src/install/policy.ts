@@ -5,7 +5,7 @@
  * Comments and layout of the user's file are kept: it is edited as a YAML document.
  */
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml'
-import { parsePolicy, PolicyError } from '../policy/policy.js'
+import { parsePolicy, PolicyError, type Policy } from '../policy/policy.js'
 import type { PodRule } from '../engine/rule.js'
 
 export type PolicyMode = 'enforce' | 'audit'
@@ -25,6 +25,8 @@ export interface ShipPolicyOptions {
 export interface ShippedPolicy {
   text: string
   mode: PolicyMode
+  /** How many bindings by namespace the policy has (each needs Namespace labels at admission). */
+  bindings: number
   /** Things the user should know: the flag overriding the file's mode, for example. */
   notes: string[]
 }
@@ -33,9 +35,9 @@ export class InstallPolicyError extends Error {
   override readonly name = 'InstallPolicyError'
 }
 
-function validate(text: string, source: string, rules: readonly PodRule<unknown>[]): void {
+function validate(text: string, source: string, rules: readonly PodRule<unknown>[]): Policy {
   try {
-    parsePolicy(text, source, rules)
+    return parsePolicy(text, source, rules)
   } catch (err) {
     if (err instanceof PolicyError) throw new InstallPolicyError(`the policy to ship is not valid:\n${err.message}`)
     throw err
@@ -84,6 +86,6 @@ export function shipPolicy(text: string, source: string, rules: readonly PodRule
   }
 
   const out = doc.toString({ lineWidth: 0 })
-  validate(out, `${source} (as shipped)`, rules)
-  return { text: out, mode, notes }
+  const shipped = validate(out, `${source} (as shipped)`, rules)
+  return { text: out, mode, bindings: shipped.bindings.length, notes }
 }

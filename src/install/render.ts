@@ -38,6 +38,11 @@ export interface InstallOptions {
   /** The policy file to ship, with its mode already written in (see shipPolicy). */
   policyText: string
   mode: PolicyMode
+  /**
+   * The shipped policy has bindings by namespace: the webhook then watches Namespace labels
+   * (list/watch on namespaces), with or without the cluster view.
+   */
+  policyBindings: boolean
   /** Render the NetworkPolicy. */
   networkPolicy: boolean
   /** Source ranges of the API server's calls; empty: the webhook port admits any source. */
@@ -79,7 +84,16 @@ function meta(name: string, namespace?: string, extra: Record<string, unknown> =
 
 /** Whether the ServiceAccount needs a token: any feature that talks to the API server. */
 export function needsApiAccess(o: InstallOptions): boolean {
-  return o.certificates === 'self-managed' || o.clusterView || o.companion || o.audit
+  return o.certificates === 'self-managed' || o.clusterView || o.companion || o.audit || o.policyBindings
+}
+
+/**
+ * Whether `pod-preflight:namespaces` (list/watch on namespaces) is bound on its own: the
+ * policy's bindings need Namespace labels, and the cluster view's role, which lists Namespaces
+ * too, is not rendered. Never both: one role grants it.
+ */
+export function needsNamespacesRole(o: Pick<InstallOptions, 'policyBindings' | 'clusterView' | 'audit'>): boolean {
+  return o.policyBindings && !o.clusterView && !o.audit
 }
 
 /** The namespace label every namespace carries from Kubernetes 1.21 (NamespaceDefaultLabelName). */
@@ -184,8 +198,16 @@ function rbac(o: InstallOptions): KubeObject[] {
     )
     out.push(clusterRoleBinding(o, `${NAME}:webhook-configuration`))
   }
+  if (needsNamespacesRole(o)) {
+    // Policy bindings match Namespace labels, which an AdmissionReview does not carry: the
+    // webhook watches Namespace metadata (list/watch; a namespace not seen yet is a list
+    // filtered by name, so no get).
+    out.push(clusterRole(`${NAME}:namespaces`, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }]))
+    out.push(clusterRoleBinding(o, `${NAME}:namespaces`))
+  }
   if (o.clusterView || o.audit) {
     // Read-only, list/watch only. Secrets are left out: RBAC cannot grant "metadata only".
+    // Namespaces: the labels policy bindings match, and what `snapshot` captures.
     out.push(
       clusterRole(`${NAME}:cluster-view`, [
         {
@@ -526,7 +548,7 @@ export function renderUninstall(o: UninstallOptions): KubeObject[] {
     stub('v1', 'ServiceAccount', NAME, ns),
   )
   // The report CRDs stay: deleting them deletes every report, also those of other tools.
-  for (const feature of ['webhook-configuration', 'cluster-view', 'companion', 'audit']) {
+  for (const feature of ['webhook-configuration', 'namespaces', 'cluster-view', 'companion', 'audit']) {
     out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', `${NAME}:${feature}`))
     out.push(stub('rbac.authorization.k8s.io/v1', 'ClusterRole', `${NAME}:${feature}`))
   }

@@ -192,6 +192,74 @@ t.test('RBAC is bound only for the features turned on', async (t) => {
   t.notOk((container((await render()).objects)['args'] as string[]).includes('--cluster'))
 })
 
+const BINDINGS_POLICY = [
+  'apiVersion: pod-preflight/v1',
+  'kind: Policy',
+  'mode: audit',
+  'bindings:',
+  '  - name: prod-enforces',
+  '    namespaceSelector: { matchLabels: { env: prod } }',
+  '    mode: enforce',
+  '',
+].join('\n')
+
+t.test('policy bindings by namespace: list/watch on namespaces and a token, in every certificate mode, granted once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pp-install-'))
+  const file = join(dir, 'bindings.yaml')
+  writeFileSync(file, BINDINGS_POLICY)
+  const roleNames = (objects: Obj[]) => byKind(objects, 'ClusterRole').map((r) => at(r, 'metadata', 'name'))
+  const bound = (objects: Obj[]) => byKind(objects, 'ClusterRoleBinding').map((b) => at(b, 'roleRef', 'name'))
+  const namespaceReaders = (objects: Obj[]) =>
+    byKind(objects, 'ClusterRole').filter((r) => (r['rules'] as Obj[]).some((x) => (x['resources'] as string[]).includes('namespaces')))
+  for (const certificates of ['self-managed', 'cert-manager', 'provided'] as const) {
+    const extra = certificates === 'provided' ? { tlsSecretName: 'corp-tls' } : {}
+    const what = `--certificates ${certificates}`
+    const plain = await render({ certificates, ...extra })
+    t.notOk(roleNames(plain.objects).includes('pod-preflight:namespaces'), `${what}, no bindings: no Namespace reads`)
+    t.same(namespaceReaders(plain.objects), [], `${what}, no bindings: nothing lists namespaces`)
+
+    const { objects } = await render({ certificates, policyFile: file, ...extra })
+    const role = byKind(objects, 'ClusterRole').find((r) => at(r, 'metadata', 'name') === 'pod-preflight:namespaces')
+    t.same(at(role, 'rules'), [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] }], `${what}: list/watch on namespaces, no get`)
+    t.ok(bound(objects).includes('pod-preflight:namespaces'), `${what}: and it is bound`)
+    const binding = byKind(objects, 'ClusterRoleBinding').find((b) => at(b, 'roleRef', 'name') === 'pod-preflight:namespaces')
+    t.same(at(binding, 'subjects'), [{ kind: 'ServiceAccount', name: 'pod-preflight', namespace: 'pod-preflight' }])
+    t.equal(at(one(objects, 'Deployment'), 'spec', 'template', 'spec', 'automountServiceAccountToken'), true, `${what}: the pod gets a token to watch with`)
+    // Every role bound, and every binding's role rendered: no dangling half.
+    t.same([...roleNames(objects)].sort(), [...bound(objects)].sort(), `${what}: roles and bindings pair up`)
+
+    const view = await render({ certificates, policyFile: file, clusterView: true, ...extra })
+    t.notOk(roleNames(view.objects).includes('pod-preflight:namespaces'), `${what} --cluster-view: the view's role already lists namespaces`)
+    t.equal(namespaceReaders(view.objects).length, 1, `${what} --cluster-view: one role grants Namespace reads`)
+    t.same([...roleNames(view.objects)].sort(), [...bound(view.objects)].sort())
+  }
+  const io = memoryIO('', NO_CLUSTER)
+  t.equal(await uninstall({ namespace: 'pod-preflight', certificates: 'provided', tlsSecretName: 'corp-tls', keepNamespace: false, output: 'yaml', kubeVersion: '1.29' }, io), 0)
+  const listed = parseAllDocuments(io.out()).map((d) => d.toJS() as Obj)
+  t.ok(listed.some((o) => o['kind'] === 'ClusterRoleBinding' && at(o, 'metadata', 'name') === 'pod-preflight:namespaces'), 'uninstall removes it')
+})
+
+t.test('every certificate mode, in both policy modes and with bindings, passes check with no finding', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pp-install-'))
+  const file = join(dir, 'bindings.yaml')
+  writeFileSync(file, BINDINGS_POLICY)
+  const policy = await loadDefaultPolicy(RULES)
+  for (const certificates of ['self-managed', 'cert-manager', 'provided'] as const) {
+    for (const over of [{ mode: 'enforce' as const }, { mode: 'audit' as const }, { policyFile: file }]) {
+      const flags = { certificates, ...over, ...(certificates === 'provided' ? { tlsSecretName: 'my-tls' } : {}) }
+      const { text, objects } = await render(flags)
+      const read = parseDocuments(text, 'install.yaml')
+      const report = runCheck(read.documents, read.errors, { policy, rules: RULES, namespace: 'default', files: 1 })
+      t.same(report.objects.flatMap((o) => o.findings.map((f) => `${f.rule} ${f.path}`)), [], JSON.stringify(flags))
+      t.same(report.errors, [])
+      // And judged by the policy it ships, as the webhook in the cluster would.
+      const shipped = parsePolicy(at(one(objects, 'ConfigMap'), 'data', 'policy.yaml') as string, 'shipped', RULES)
+      const own = runCheck(read.documents, read.errors, { policy: shipped, rules: RULES, namespace: 'default', files: 1 })
+      t.same(own.objects.flatMap((o) => o.findings.map((f) => `${f.rule} ${f.path}`)), [], `${JSON.stringify(flags)}, by the shipped policy`)
+    }
+  }
+})
+
 t.test('--audit: the report CRDs first, the scan\'s least-privilege roles, serve --audit', async (t) => {
   const plain = await render()
   t.same(byKind(plain.objects, 'CustomResourceDefinition'), [], 'no CRD without --audit')

@@ -71,12 +71,13 @@ export const command: CommandSpec<DoctorOpts> = {
         rest: kubeRest(kc),
         servedCertificate: (host, port, servername) => tlsServedCertificate(host, port, servername),
         now: () => new Date(),
-        async neededRules(kubeVersion) {
+        async neededRules(kubeVersion, policyBindings) {
           const o = { ...defaultInstallOptions(), namespace, certificates, clusterView: opts.clusterView === true, companion: opts.companion === true }
           if (opts.tlsSecretName !== undefined) o.tlsSecretName = opts.tlsSecretName
           if (certificates === 'provided' && o.tlsSecretName === undefined) throw new UsageError(`--certificates provided: give --tls-secret-name, as installed (${quote(namespace)})`)
           const { options } = await installOptions(o, io, kubeVersion)
-          return rulesFromObjects(renderInstall(options), namespace, NAME)
+          // The policy in the cluster, not the default one: its bindings need Namespace reads.
+          return rulesFromObjects(renderInstall({ ...options, policyBindings }), namespace, NAME)
         },
       },
     )
