@@ -128,7 +128,7 @@ t.test('usage errors exit 2 with the help', async (t) => {
   t.match(none.err, /no manifests given/)
   const bad = await check(['--format', 'xml', 'x.yaml'])
   t.equal(bad.code, 2)
-  t.match(bad.err, /-o\/--output must be one of text, json, yaml, sarif, junit, codequality, not 'xml'/)
+  t.match(bad.err, /-o\/--output must be one of text, json, yaml, sarif, junit, codequality, github, not 'xml'/)
   const unknown = await check(['--frmat', 'json', 'x.yaml'])
   t.equal(unknown.code, 2)
   t.match(unknown.err, /unknown option '--frmat'/)

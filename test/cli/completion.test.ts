@@ -52,7 +52,7 @@ t.test('bash: subcommands, rule ids, option values, options and files', async (t
   t.same(ch, ['check'])
   t.same(rules, ids, 'every rule id')
   t.same(mem, memory, 'rule ids by prefix')
-  t.same(out, ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality'], "check's formats")
+  t.same(out, ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality', 'github'], "check's formats")
   t.same(auditOut, ['text', 'json', 'sarif', 'html'], "audit's formats")
   t.same(color, ['auto', 'always'])
   t.same(flags, ['--all-namespaces'], 'options of explain')

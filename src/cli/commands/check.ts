@@ -9,11 +9,12 @@ import { formatJson, formatYaml } from '../format/json.js'
 import { formatSarif } from '../format/sarif.js'
 import { formatJunit } from '../format/junit.js'
 import { formatCodeQuality } from '../format/codequality.js'
+import { formatGithub } from '../format/github.js'
 import { relatedFromObjects } from '../../engine/related.js'
 import { loadClusterStateFiles } from '../../cluster/files.js'
 import type { ClusterView } from '../../cluster/view.js'
 
-const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality'] as const
+const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality', 'github'] as const
 type Format = (typeof FORMATS)[number]
 
 interface CheckOpts extends OutputOpts {
@@ -124,10 +125,14 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
     case 'codequality':
       io.stdout.write(formatCodeQuality(report, { cwd: io.cwd }))
       break
+    case 'github':
+      io.stdout.write(formatGithub(report, { cwd: io.cwd }))
+      break
     default:
       io.stdout.write(formatText(report, { color, showInfo: values.showInfo === true }))
   }
-  if (format !== 'text' && report.errors.length > 0) {
+  // text and github show input errors in their own output; the others keep stdout a parseable document.
+  if (format !== 'text' && format !== 'github' && report.errors.length > 0) {
     for (const e of report.errors) io.stderr.write(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}\n`)
   }
   if (report.errors.length > 0) return EXIT_USAGE

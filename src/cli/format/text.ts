@@ -51,6 +51,14 @@ export function formatText(report: CheckReport, options: TextOptions): string {
     for (const w of report.warnings) out.push(`  ${c('yellow', 'NOTE')} ${where(w)}: ${t(w.message)}`)
     out.push('')
   }
+  out.push(...summaryLines(report, options))
+  return `${out.join('\n')}\n`
+}
+
+/** The closing summary: counts, then the kinds not judged (dimmed). Shared with the CI formats that end with a summary. */
+export function summaryLines(report: CheckReport, options: TextOptions): string[] {
+  const c = paint(options.color)
+  const out: string[] = []
   const s = report.summary
   const notJudged = Object.entries(s.notJudged)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -65,7 +73,7 @@ export function formatText(report: CheckReport, options: TextOptions): string {
   if (s.errors > 0) parts.push(`${s.errors} input error${s.errors === 1 ? '' : 's'}`)
   out.push(parts.join(', '))
   if (notJudged !== '') out.push(c('dim', `not judged (no rule applies to their kind): ${notJudged}`))
-  return `${out.join('\n')}\n`
+  return out
 }
 
 /** Objects denied, and the deny findings when they are more: '3 objects denied (5 deny findings)'. */
