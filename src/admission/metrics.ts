@@ -4,6 +4,7 @@
  * recording one must cost a Map lookup, not an allocation-heavy client library.
  */
 import { memoryUsage, cpuUsage } from 'node:process'
+import type { ScanMetrics } from '../audit/scan.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -298,6 +299,31 @@ export function createMetrics(): WebhookMetrics {
     clusterStateAge,
     countReview(kind, operation, verdict) {
       reviews.inc({ kind: KNOWN_KINDS.has(kind) ? kind : 'other', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', verdict })
+    },
+  }
+}
+
+/**
+ * The background audit scan's metrics. The findings gauges belong to the writer: they are set
+ * only while this replica holds the audit Lease and dropped when it loses it, so that a replica
+ * that does not write the PolicyReports exports no findings (a dashboard summing over replicas
+ * counts each finding once, and a former leader does not go on exporting a stale scan).
+ */
+export function auditScanMetrics(m: Pick<WebhookMetrics, 'auditFindings' | 'auditLeader' | 'auditWrites'>): ScanMetrics {
+  let leader = false
+  return {
+    setFindings(rows) {
+      m.auditFindings.clear()
+      if (!leader) return
+      for (const r of rows) m.auditFindings.set({ rule: r.rule, namespace: r.namespace, action: r.action }, r.count)
+    },
+    setLeader(l) {
+      leader = l
+      m.auditLeader.set({}, l ? 1 : 0)
+      if (!l) m.auditFindings.clear()
+    },
+    countWrite(result) {
+      m.auditWrites.inc({ result })
     },
   }
 }

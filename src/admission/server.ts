@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
 import { buildApp, connectionTimeouts, DEFAULT_REQUEST_TIMEOUT_MS, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
 import type { Policy } from '../policy/policy.js'
-import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
+import { auditScanMetrics, createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
 import { readTlsFiles, servingContext, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
 import type { CertManager } from '../certs/manager.js'
@@ -312,14 +312,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         leaseNamespace: o.audit.leaseNamespace,
         ...(o.audit.leaseDurationMs !== undefined ? { leaseDurationMs: o.audit.leaseDurationMs, renewDeadlineMs: Math.round((o.audit.leaseDurationMs * 2) / 3) } : {}),
         ...(o.audit.retryPeriodMs !== undefined ? { retryPeriodMs: o.audit.retryPeriodMs } : {}),
-        metrics: {
-          setFindings: (rows) => {
-            metrics.auditFindings.clear()
-            for (const r of rows) metrics.auditFindings.set({ rule: r.rule, namespace: r.namespace, action: r.action }, r.count)
-          },
-          setLeader: (l) => metrics.auditLeader.set({}, l ? 1 : 0),
-          countWrite: (result) => metrics.auditWrites.inc({ result }),
-        },
+        metrics: auditScanMetrics(metrics),
       })
     }
 

@@ -4,7 +4,9 @@
  * PolicyReport per namespace and a ClusterPolicyReport summary, and writes with server-side
  * apply only the reports whose content changed (digest of summary and results; never a
  * delete-and-recreate). A namespace that had a report and has no workload left gets an empty
- * one. Findings are exported as gauges by rule, namespace and action.
+ * one. Findings are exported as gauges by rule, namespace and action by the writer only: a
+ * replica that does not hold the Lease exports none, and one that loses it drops its own, so
+ * that summing the gauges over replicas counts each finding once.
  *
  * Each scan lists the workloads, pods, events and cluster state afresh (paged lists, Secrets as
  * metadata), so it needs no cache between scans; the interval bounds how stale a report is.
@@ -16,10 +18,10 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import type { PodRule } from '../engine/rule.js'
 import type { Policy } from '../policy/policy.js'
 import { runAudit } from './audit.js'
-import { kubeRest, statusMessage } from '../kube/rest.js'
-import { startLeaderElection, type LeaderElection } from './leader.js'
+import { kubeRest, statusMessage, type KubeRest } from '../kube/rest.js'
+import { startLeaderElection, type LeaderElection, type LeaderElectionOptions } from './leader.js'
 import { emptyReport, MANAGED_BY, MANAGED_BY_LABEL, REPORT_API_VERSION, REPORT_NAME, reportDigest, toPolicyReports, type PolicyReport } from './policy-report.js'
-import { readLiveCluster } from './sources.js'
+import { readLiveCluster, type AuditInput } from './sources.js'
 
 export interface ScanLogger {
   info(obj: object, msg: string): void
@@ -28,7 +30,11 @@ export interface ScanLogger {
 }
 
 export interface ScanMetrics {
-  /** Called after each scan with the findings by rule, namespace and action (replacing the last). */
+  /**
+   * Called after each scan with the findings by rule, namespace and action (replacing the last),
+   * only while this replica is the writer; called with no rows when it stops being the writer,
+   * so that a replica that does not write the reports exports no findings either.
+   */
   setFindings(rows: { rule: string; namespace: string; action: string; count: number }[]): void
   setLeader(leader: boolean): void
   countWrite(result: 'ok' | 'error'): void
@@ -48,6 +54,12 @@ export interface AuditScanOptions {
   renewDeadlineMs?: number
   retryPeriodMs?: number
   identity?: string
+  /** For tests: the API client, the leader election and the cluster read, in place of the real ones. */
+  seams?: {
+    rest?: KubeRest
+    election?: (o: LeaderElectionOptions) => LeaderElection
+    read?: () => Promise<AuditInput>
+  }
 }
 
 export interface AuditScan {
@@ -70,7 +82,8 @@ function reportPath(r: PolicyReport): string {
 
 export function startAuditScan(o: AuditScanOptions): AuditScan {
   const log = o.logger
-  const rest = kubeRest(o.kubeConfig)
+  const rest = o.seams?.rest ?? kubeRest(o.kubeConfig)
+  const read = o.seams?.read ?? (() => readLiveCluster({ kubeConfig: o.kubeConfig }))
   /** Digest of what we last wrote (or found), by `NS` ('' for the cluster report). */
   let written = new Map<string, string>()
   let timer: NodeJS.Timeout | undefined
@@ -110,7 +123,7 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
     const policy = o.policy()
     if (policy === undefined) return
     const started = Date.now()
-    const input = await readLiveCluster({ kubeConfig: o.kubeConfig })
+    const input = await read()
     const audit = runAudit(input.objects, { policy, rules: o.rules, cluster: input.view, events: input.events, source: input.source })
     const set = toPolicyReports(audit, { rules: o.rules, policy, clusterSynced: input.view.synced })
     for (const [ns, r] of set.namespaced) {
@@ -133,6 +146,8 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
       const [rule = '', namespace = '', action = ''] = k.split('\u0000')
       rows.push({ rule, namespace, action, count })
     }
+    // Leadership may have gone while the last report was written: the findings are the writer's to export.
+    if (!leading || stopped) return
     o.metrics?.setFindings(rows)
     log.info({ workloads: audit.summary.workloads, namespaces: audit.summary.namespaces, ms: Date.now() - started }, 'audit scan done')
   }
@@ -153,7 +168,7 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
     })
   }
 
-  const election: LeaderElection = startLeaderElection({
+  const election: LeaderElection = (o.seams?.election ?? startLeaderElection)({
     kubeConfig: o.kubeConfig,
     namespace: o.leaseNamespace,
     name: o.leaseName ?? 'pod-preflight-audit',
@@ -171,6 +186,7 @@ export function startAuditScan(o: AuditScanOptions): AuditScan {
     onStoppedLeading: () => {
       leading = false
       o.metrics?.setLeader(false)
+      o.metrics?.setFindings([])
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
     },
