@@ -16,18 +16,12 @@
  * ratio; then latency percentiles at half of pod-preflight's maximum rate (open loop, latency
  * counted from when each request was due). Targets: ratio >= 0.8, p99 < 5 ms at half rate.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { cpus, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { request } from 'node:https'
-import { execFileSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
 import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { fixedRate, maxRate, type LoadResult, type Target } from './webhook-load.js'
+import { fixedRate, maxRate, type LoadResult } from './webhook-load.js'
+import { cpuSeconds, getText, startPair, type Server } from './webhook-servers.js'
 
-const ROOT = new URL('../', import.meta.url).pathname
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16)
@@ -37,71 +31,6 @@ const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'unique,repeat').split(',')
 
 const say = (s: string): void => {
   if (!JSON_ONLY) process.stderr.write(`${s}\n`)
-}
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-interface Server {
-  name: string
-  proc: ChildProcess
-  target: Target
-  logPath: string
-}
-
-const children = new Set<ChildProcess>()
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL')
-})
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130))
-
-async function startServer(name: string, args: string[], port: number, ca: Buffer, dir: string): Promise<Server> {
-  const logPath = join(dir, `${name}.log`)
-  const log = await open(logPath, 'w')
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', log.fd, log.fd] })
-  await log.close()
-  children.add(proc)
-  proc.once('exit', () => children.delete(proc))
-  const target: Target = { host: '127.0.0.1', port, ca, path: '/validate' }
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited: ${await readFile(logPath, 'utf8')}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/readyz', ca, servername: 'localhost', agent: false }, (res) => {
-        res.resume()
-        resolve(res.statusCode === 200)
-      })
-      req.on('error', () => resolve(false))
-      req.end()
-    })
-    if (ok) break
-    if (Date.now() > deadline) throw new Error(`${name} not ready: ${await readFile(logPath, 'utf8')}`)
-    await sleep(200)
-  }
-  return { name, proc, target, logPath }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12])
-    return ticks / 100
-  } catch {
-    return NaN
-  }
 }
 
 interface Measured extends LoadResult {
@@ -117,16 +46,7 @@ async function measure(server: Server, run: () => Promise<LoadResult>): Promise<
 }
 
 async function cacheLookups(server: Server): Promise<{ hit: number; miss: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.target.port, path: '/metrics', ca: server.target.ca, servername: 'localhost', agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (body += c))
-      res.on('end', () => resolve(body))
-    })
-    req.on('error', reject)
-    req.end()
-  })
+  const text = await getText(server, '/metrics')
   const read = (result: string): number => Number(new RegExp(`^pod_preflight_admission_cache_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
   return { hit: read('hit'), miss: read('miss') }
 }
@@ -136,23 +56,9 @@ function fmt(n: number, digits = 2): string {
 }
 
 async function main(): Promise<void> {
-  const bin = join(ROOT, 'dist/cli/bin.js')
-  if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
-  const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
+  const pair = await startPair()
+  const { preflight, minimal } = pair
   try {
-    execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
-    const ca = await readFile(join(dir, 'ca.crt'))
-    const cert = join(dir, 'tls.crt')
-    const key = join(dir, 'tls.key')
-    const [p1, p2] = [await freePort(), await freePort()]
-    const preflight = await startServer(
-      'pod-preflight',
-      [bin, 'serve', '--host=127.0.0.1', `--port=${p1}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info'],
-      p1,
-      ca,
-      dir,
-    )
-    const minimal = await startServer('minimal', ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(p2), cert, key], p2, ca, dir)
     const reviews = benchReviews()
     const bodies = reviews.map((r) => r.body)
     const sizes = bodies.map((b) => b.length)
@@ -224,10 +130,7 @@ async function main(): Promise<void> {
     lines.push('', `errors: ${errors}; pod-preflight wrote ${logLines} review log lines; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`, '')
     process.stdout.write(lines.join('\n'))
   } finally {
-    for (const c of children) c.kill('SIGTERM')
-    await sleep(300)
-    for (const c of children) c.kill('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
+    await pair.stop()
   }
 }
 

@@ -1,0 +1,135 @@
+/**
+ * The two servers the webhook benchmarks compare, started as separate processes: pod-preflight
+ * as the image starts it (node dist/cli/bin.js serve) and the minimal Fastify HTTPS server of
+ * bench/webhook-minimal.ts; with the dev certificate, a free port each, and the server
+ * process's own CPU time read from /proc (user + system), so a load generator's cost never
+ * counts as the server's.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { request } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Target } from './webhook-load.js'
+
+export const ROOT = new URL('../', import.meta.url).pathname
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a !== null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export interface Server {
+  name: string
+  proc: ChildProcess
+  target: Target
+  logPath: string
+}
+
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL')
+})
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130))
+
+async function get(port: number, ca: Buffer, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, ca, servername: 'localhost', agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', () => resolve({ status: 0, body: '' }))
+    req.end()
+  })
+}
+
+export async function startServer(name: string, args: string[], port: number, ca: Buffer, dir: string): Promise<Server> {
+  const logPath = join(dir, `${name}.log`)
+  const log = await open(logPath, 'w')
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', log.fd, log.fd] })
+  await log.close()
+  children.add(proc)
+  proc.once('exit', () => children.delete(proc))
+  const target: Target = { host: '127.0.0.1', port, ca, path: '/validate' }
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${await readFile(logPath, 'utf8')}`)
+    if ((await get(port, ca, '/readyz')).status === 200) break
+    if (Date.now() > deadline) throw new Error(`${name} not ready: ${await readFile(logPath, 'utf8')}`)
+    await sleep(200)
+  }
+  return { name, proc, target, logPath }
+}
+
+/** GET a path of a server (its /metrics, say) over its TLS port. */
+export async function getText(server: Server, path: string): Promise<string> {
+  return (await get(server.target.port, server.target.ca, path)).body
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return ticks / 100
+  } catch {
+    return NaN
+  }
+}
+
+export interface Pair {
+  dir: string
+  cert: string
+  key: string
+  preflight: Server
+  minimal: Server
+  stop(): Promise<void>
+}
+
+/** Both servers on the same certificate; `serveArgs` are added to pod-preflight serve's. */
+export async function startPair(serveArgs: string[] = []): Promise<Pair> {
+  const bin = join(ROOT, 'dist/cli/bin.js')
+  if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
+  const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
+  execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
+  const ca = await readFile(join(dir, 'ca.crt'))
+  const cert = join(dir, 'tls.crt')
+  const key = join(dir, 'tls.key')
+  const [p1, p2] = [await freePort(), await freePort()]
+  const preflight = await startServer(
+    'pod-preflight',
+    [bin, 'serve', '--host=127.0.0.1', `--port=${p1}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', ...serveArgs],
+    p1,
+    ca,
+    dir,
+  )
+  const minimal = await startServer('minimal', ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(p2), cert, key], p2, ca, dir)
+  return {
+    dir,
+    cert,
+    key,
+    preflight,
+    minimal,
+    async stop() {
+      for (const c of children) c.kill('SIGTERM')
+      await sleep(300)
+      for (const c of children) c.kill('SIGKILL')
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

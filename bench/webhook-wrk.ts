@@ -1,0 +1,202 @@
+/**
+ * The webhook's CPU per review, with the load from a C load generator (wrk), so the client's
+ * cost never counts as the server's: `pod-preflight serve` and the minimal Fastify HTTPS server
+ * (bench/webhook-minimal.ts) answer the same reviews over the same TLS with keep-alive, and each
+ * server's CPU time (user + system, from /proc) is divided by the reviews it answered.
+ *
+ *   npm run build && npm run bench:webhook:cpu
+ *
+ * Classes of review: a new ReplicaSet-owned Pod and a new Deployment (every request a new
+ * object: wrk's Lua script writes a sequence number into each body, so the evaluation cache
+ * never hits), and the same Pod again and again (the cache hits). Targets from the performance
+ * issue: Pod <= 1.3x and Deployment <= 2x the minimal server's CPU per review.
+ *
+ * wrk comes from Debian's package of that name; when it is missing this bench says so and exits
+ * 2 (npm run bench:webhook keeps the Node load generator). Environment: BENCH_SECONDS (per
+ * measurement, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 16),
+ * BENCH_SERVE_ARGS (extra serve flags, e.g. to compare a setting), BENCH_JSON=1.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { cpuSeconds, getText, startPair, type Server } from './webhook-servers.js'
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8)
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16)
+const SERVE_ARGS = (process.env['BENCH_SERVE_ARGS'] ?? '').split(' ').filter((a) => a !== '')
+const JSON_ONLY = process.env['BENCH_JSON'] === '1'
+const say = (s: string): void => {
+  if (!JSON_ONLY) process.stderr.write(`${s}\n`)
+}
+
+function findWrk(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** wrk's script: POST the body; with `unique`, a new sequence number in place of the placeholder per request. */
+function luaScript(bodyPath: string, unique: boolean): string {
+  return `
+local f = assert(io.open(${JSON.stringify(bodyPath)}, "rb"))
+local template = f:read("*a")
+f:close()
+local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+local counter = 0
+local id = 0
+local threads = {}
+function setup(thread)
+  id = id + 1
+  thread:set("tid", id)
+  table.insert(threads, thread)
+end
+-- Formatted on first use: the Host header is known only once the thread runs.
+local fixed = nil
+request = function()
+  ${
+    unique
+      ? `counter = counter + 1
+  local body = string.gsub(template, "${REVISION_PLACEHOLDER.replace(/-/g, '%-')}", string.format("r%02d-%010d", tid or 0, counter), 1)
+  return wrk.format("POST", "/validate", headers, body)`
+      : `if fixed == nil then fixed = wrk.format("POST", "/validate", headers, template) end
+  return fixed`
+  }
+end
+bad = 0
+response = function(status, headers, body)
+  if status ~= 200 or not string.find(body, '"uid"', 1, true) then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local badTotal = 0
+  for _, t in ipairs(threads) do badTotal = badTotal + (t:get("bad") or 0) end
+  io.write(string.format("WRK_RESULT %d %d %d %d %d %.3f %.3f\\n", summary.requests, summary.duration,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status, badTotal,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+`
+}
+
+interface Run {
+  requests: number
+  seconds: number
+  errors: number
+  badAnswers: number
+  cpuPerReviewUs: number
+  rate: number
+  p50: number
+  p99: number
+}
+
+async function runWrk(wrk: string, server: Server, script: string, seconds: number): Promise<Run> {
+  const c0 = cpuSeconds(server.proc.pid)
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, `https://127.0.0.1:${server.target.port}/validate`], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let text = ''
+    p.stdout.on('data', (c: Buffer) => (text += c.toString()))
+    p.stderr.on('data', (c: Buffer) => (text += c.toString()))
+    p.on('error', reject)
+    p.on('close', () => resolve(text))
+  })
+  const c1 = cpuSeconds(server.proc.pid)
+  const m = /WRK_RESULT (\d+) (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(out)
+  if (m === null) throw new Error(`wrk gave no result:\n${out}`)
+  const [requests, durationUs, errors, statusErrors, bad, p50, p99] = m.slice(1).map(Number) as [number, number, number, number, number, number, number]
+  return {
+    requests,
+    seconds: durationUs / 1e6,
+    errors: errors + statusErrors,
+    badAnswers: bad,
+    // /proc ticks are 10 ms, so runs are seconds long; a long --timeout keeps wrk from reconnecting
+    // (a new TLS handshake) when the server is slow on a loaded machine.
+    cpuPerReviewUs: ((c1 - c0) / requests) * 1e6,
+    rate: requests / (durationUs / 1e6),
+    p50,
+    p99,
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? NaN
+}
+const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
+
+async function main(): Promise<void> {
+  const wrk = findWrk()
+  if (wrk === undefined) {
+    process.stderr.write('bench:webhook:cpu needs wrk (Debian: apt-get install wrk); npm run bench:webhook measures with the Node load generator instead\n')
+    process.exit(2)
+  }
+  const pair = await startPair(SERVE_ARGS)
+  try {
+    const reviews = benchReviews()
+    const pick = (name: string): Buffer => {
+      const r = reviews.find((x) => x.name === name)
+      if (r === undefined) throw new Error(`no bench review named ${name}`)
+      return r.body
+    }
+    const classes = [
+      { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
+      { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
+      { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, target: undefined },
+    ]
+    say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; wrk -t2 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds`)
+    const results: Record<string, unknown>[] = []
+    for (const [i, c] of classes.entries()) {
+      const bodyPath = join(pair.dir, `body-${i}.json`)
+      const scriptPath = join(pair.dir, `script-${i}.lua`)
+      await writeFile(bodyPath, c.body)
+      await writeFile(scriptPath, luaScript(bodyPath, c.unique))
+      for (const s of [pair.preflight, pair.minimal]) await runWrk(wrk, s, scriptPath, 2) // warm up
+      const runs: { preflight: Run; minimal: Run }[] = []
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? [pair.preflight, pair.minimal] : [pair.minimal, pair.preflight]
+        const got: Record<string, Run> = {}
+        for (const s of order) got[s.name] = await runWrk(wrk, s, scriptPath, SECONDS)
+        const p = got['pod-preflight'] as Run
+        const m = got['minimal'] as Run
+        runs.push({ preflight: p, minimal: m })
+        say(`${c.name} round ${r + 1}: pod-preflight ${fmt(p.cpuPerReviewUs)} µs CPU/review (${fmt(p.rate, 0)}/s), minimal ${fmt(m.cpuPerReviewUs)} µs (${fmt(m.rate, 0)}/s), errors ${p.errors + m.errors + p.badAnswers + m.badAnswers}`)
+      }
+      const ratio = median(runs.map((r) => r.preflight.cpuPerReviewUs / r.minimal.cpuPerReviewUs))
+      results.push({
+        class: c.name,
+        preflightUs: median(runs.map((r) => r.preflight.cpuPerReviewUs)),
+        minimalUs: median(runs.map((r) => r.minimal.cpuPerReviewUs)),
+        ratio,
+        target: c.target ?? null,
+        met: c.target === undefined ? null : ratio <= c.target,
+        preflightRate: median(runs.map((r) => r.preflight.rate)),
+        minimalRate: median(runs.map((r) => r.minimal.rate)),
+        errors: runs.reduce((n, r) => n + r.preflight.errors + r.minimal.errors + r.preflight.badAnswers + r.minimal.badAnswers, 0),
+      })
+    }
+    const hits = /^pod_preflight_admission_cache_lookups\{result="hit"\} (\d+)$/m.exec(await getText(pair.preflight, '/metrics'))?.[1]
+    if (JSON_ONLY) {
+      process.stdout.write(`${JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, serveArgs: SERVE_ARGS, results, cacheHits: Number(hits ?? 0) }, null, 2)}\n`)
+      return
+    }
+    const lines = [
+      '',
+      '| review | pod-preflight CPU/review | minimal CPU/review | ratio (median of rounds) | target |',
+      '|---|---:|---:|---:|---|',
+      ...results.map(
+        (r) =>
+          `| ${String(r['class'])} | ${fmt(r['preflightUs'] as number)} µs | ${fmt(r['minimalUs'] as number)} µs | **${fmt(r['ratio'] as number, 2)}×** | ${r['target'] === null ? '—' : `≤ ${String(r['target'])}× ${r['met'] === true ? 'met' : 'NOT met'}`} |`,
+      ),
+      '',
+      `errors or bad answers: ${results.reduce((n, r) => n + (r['errors'] as number), 0)}; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      '',
+    ]
+    process.stdout.write(lines.join('\n'))
+  } finally {
+    await pair.stop()
+  }
+}
+
+await main()
