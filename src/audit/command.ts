@@ -2,11 +2,11 @@
  * `pod-preflight audit` without argument parsing: read the cluster (live or files), judge,
  * print. The CLI wrapper (src/cli/commands/audit.ts) turns flags into AuditCommandOptions.
  */
-import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { PodRule } from '../engine/rule.js'
 import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type CliIO } from '../cli/io.js'
+import { writeOutputFile } from '../cli/command.js'
 import { safeText } from '../text/sanitize.js'
 import { runAudit, type AuditReport } from './audit.js'
 import { formatAuditJson, formatAuditSarif, formatAuditText } from './format.js'
@@ -124,13 +124,16 @@ export async function auditCommand(o: AuditCommandOptions, io: CliIO): Promise<n
       text = formatAuditText(report, { color: o.color, showInfo: o.showInfo })
   }
   if (o.outputFile !== undefined && o.outputFile !== '-') {
-    await writeFile(resolve(io.cwd, o.outputFile), text)
+    await writeOutputFile(o.outputFile, text, io)
     const s = report.summary
     say(`wrote ${o.outputFile}: ${s.workloads} workloads, ${s.workloadsBy.deny} would be denied, ${s.failingPods} failing pods`)
   } else {
     io.stdout.write(text)
   }
   if (o.format !== 'text') for (const e of report.errors) say(safeText(e, 600))
+  // A --cluster-state file that could not be read (or held no Kubernetes objects) fails the run, as
+  // an unreadable manifest fails check: the report of the rest is still written.
+  if (report.errors.length > 0) return EXIT_USAGE
 
   const f = report.summary.findings
   const failing = o.failOn === 'never' ? 0 : f.deny + (o.failOn !== 'deny' ? f.warn : 0) + (o.failOn === 'info' ? f.info : 0)

@@ -7,7 +7,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node'
 import type { Readable } from 'node:stream'
-import type { InputError } from '../input/documents.js'
+import type { InputDocument, InputError } from '../input/documents.js'
 import { clusterViewFromObjects, CAPTURE_API_VERSION, CAPTURE_KIND, readClusterStateDocuments, type FileClusterView } from '../cluster/files.js'
 import { httpStatusOf, listPath } from '../cluster/live.js'
 import { STATE_KINDS, type StateKind } from '../cluster/view.js'
@@ -156,19 +156,37 @@ export async function readLiveCluster(options: LiveAuditOptions): Promise<AuditI
   return out
 }
 
+/** Documents that are not objects are named one by one up to this many, then counted. */
+const MAX_NOT_OBJECT_ERRORS = 20
+
 /** Reads `--cluster-state` files (or directories, or `-`): workloads, events and state in any mix. */
 export async function readClusterFiles(paths: readonly string[], io: { cwd: string; stdin: Readable }): Promise<AuditInput> {
   const read = await readClusterStateDocuments(paths, io)
   const objects: unknown[] = []
   const events: unknown[] = []
+  const source = paths.length === 1 ? (paths[0] ?? 'cluster state') : `${paths.length} cluster state files`
+  const errors: InputError[] = [...read.errors]
+  let notObjects = 0
   for (const d of read.documents) {
-    const v = isRecord(d) && 'locate' in d && 'value' in d ? (d as { value: unknown }).value : d
-    if (!isRecord(v)) continue
+    const doc = isRecord(d) && 'locate' in d && 'value' in d ? (d as unknown as InputDocument) : undefined
+    const v = doc !== undefined ? doc.value : d
+    if (!isRecord(v) || typeof v['kind'] !== 'string') {
+      // A file of something else (a scalar, a list of strings, an object without kind) is named,
+      // not read as an empty cluster.
+      const what = !isRecord(v) ? (v === null ? 'null' : Array.isArray(v) ? 'a list' : `a ${typeof v}`) : 'an object without kind'
+      if (++notObjects <= MAX_NOT_OBJECT_ERRORS) {
+        errors.push({
+          file: doc?.source.file ?? source,
+          ...(doc?.source.line !== undefined ? { line: doc.source.line } : {}),
+          message: `not a Kubernetes object (${what}); expected objects as 'kubectl get ... -A -o yaml' prints them`,
+        })
+      }
+      continue
+    }
     if (v['kind'] === 'Event') events.push(v)
     else objects.push(v)
   }
-  const source = paths.length === 1 ? (paths[0] ?? 'cluster state') : `${paths.length} cluster state files`
-  const errors: InputError[] = [...read.errors]
+  if (notObjects > MAX_NOT_OBJECT_ERRORS) errors.push({ file: source, message: `and ${notObjects - MAX_NOT_OBJECT_ERRORS} more documents that are not Kubernetes objects` })
   const view = clusterViewFromObjects(read.documents, source, errors)
   return { objects, events, view, errors: errors.map(inputErrorText), notes: [], source }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { main } from './main.js'
 import { processIO, EXIT_USAGE, type CliIO } from './io.js'
-import { progFromInvocation } from './command.js'
+import { progFromInvocation, writeErrorText } from './command.js'
 import { interruptHandledByCommand } from './interrupt.js'
 
 /** The status a shell gives a process ended by Ctrl-C (128 + SIGINT). */
@@ -10,16 +10,25 @@ const EXIT_INTERRUPTED = 130
 const io = processIO(progFromInvocation(process.argv[1], process.execPath))
 
 // A reader that went away (`… | head -1`) is not an error: later output is dropped and the
-// command ends with the status it would have had, without a stack trace.
+// command ends with the status it would have had, without a stack trace. Any other failure to
+// write standard output (a full disk: ENOSPC, /dev/full) is said once, naming the destination,
+// and the command ends with status 2; its later output is dropped too. A failing stderr has no
+// one left to tell: its output is dropped.
 const closed = new Set<NodeJS.WriteStream>()
-for (const stream of [process.stdout, process.stderr]) {
+let writeFailed = false
+const prog = io.prog ?? 'pod-preflight'
+for (const [stream, name] of [[process.stdout, 'standard output'], [process.stderr, 'standard error']] as const) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err
+    if (closed.has(stream)) return
     closed.add(stream)
+    if (err.code === 'EPIPE' || stream === process.stderr) return
+    writeFailed = true
+    process.exitCode = EXIT_USAGE
+    if (!closed.has(process.stderr)) process.stderr.write(`${prog}: cannot write to ${name}: ${writeErrorText(err)}\n`)
   })
 }
 const guarded = (stream: NodeJS.WriteStream): CliIO['stdout'] => ({
-  write: (chunk: string) => (closed.has(stream) ? true : stream.write(chunk)),
+  write: (chunk: string) => (closed.has(stream) || stream.destroyed ? true : stream.write(chunk)),
   isTTY: stream.isTTY,
 })
 io.stdout = guarded(process.stdout)
@@ -28,14 +37,14 @@ io.stderr = guarded(process.stderr)
 // serve installs its own SIGINT handler for a graceful shutdown; every other command just ends.
 process.on('SIGINT', () => {
   if (interruptHandledByCommand()) return
-  process.stderr.write(`${io.prog ?? 'pod-preflight'}: interrupted\n`)
+  io.stderr.write(`${prog}: interrupted\n`)
   process.exit(EXIT_INTERRUPTED)
 })
 
 main(process.argv.slice(2), io).then(
-  (code) => { process.exitCode = code },
+  (code) => { process.exitCode = writeFailed ? EXIT_USAGE : code },
   (err: unknown) => {
-    io.stderr.write(`${io.prog ?? 'pod-preflight'}: ${err instanceof Error ? err.message : String(err)}\n`)
+    io.stderr.write(`${prog}: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exitCode = EXIT_USAGE
   },
 )

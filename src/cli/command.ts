@@ -4,6 +4,8 @@
  * parses its arguments and calls its action. The helpers below add the shared options so that
  * `-o`, `-f`, `-n`, `--kubeconfig`, `--color` read and behave the same in every command.
  */
+import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { EXIT_OK, UsageError, type CliIO } from './io.js'
 
@@ -126,6 +128,50 @@ export function parseOptions<O extends object>(spec: Pick<CommandSpec<O>, 'confi
   return { opts: cmd.opts<O>(), operands: cmd.args }
 }
 
+// ---- what an option documents beyond commander's own fields ---------------------------------
+
+/**
+ * The values an option takes and the older spellings it replaces, for --help's neighbours: the
+ * completion scripts and the README's option table read them from here, so none of them keeps a
+ * list of its own.
+ */
+export interface OptionInfo {
+  /** The words its value can be (-o's formats, --color's modes, --fail-on's levels). */
+  values?: readonly string[]
+  /** Older spellings that still work, as a user writes them (`--format FORMAT`, `--no-color`). */
+  aliases?: readonly string[]
+}
+
+const OPTION_INFO = new WeakMap<Option, OptionInfo>()
+
+/** Attaches values and older spellings to an option; returns it for chaining. */
+export function documented(option: Option, info: OptionInfo): Option {
+  const old = OPTION_INFO.get(option) ?? {}
+  OPTION_INFO.set(option, {
+    ...(info.values ?? old.values ? { values: info.values ?? old.values } : {}),
+    ...(info.aliases ?? old.aliases ? { aliases: [...(old.aliases ?? []), ...(info.aliases ?? [])] } : {}),
+  })
+  return option
+}
+
+export function optionInfo(option: Option): OptionInfo {
+  return OPTION_INFO.get(option) ?? {}
+}
+
+/** The option of `cmd` spelt `--long`, for attaching information after commander made it. */
+export function optionNamed(cmd: Command, long: string): Option {
+  const o = cmd.options.find((x) => x.long === long)
+  if (o === undefined) throw new Error(`${cmd.name()} has no option ${long}`)
+  return o
+}
+
+/** `cmd.option(flags, description)` whose value is one of `values`. */
+export function valuesOption(cmd: Command, flags: string, description: string, values: readonly string[], defaultValue?: string): void {
+  const o = new Option(flags, description)
+  if (defaultValue !== undefined) o.default(defaultValue)
+  cmd.addOption(documented(o, { values }))
+}
+
 // ---- shared options -------------------------------------------------------------------------
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -134,8 +180,48 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 /** `-o, --output FORMAT`, and the older `--format` as a hidden alias. */
 export function outputOption(cmd: Command, formats: readonly string[], fallback: string): void {
-  cmd.addOption(new Option('-o, --output <format>', `output format: ${formats.join(', ')} (default: ${fallback})`))
+  cmd.addOption(documented(new Option('-o, --output <format>', `output format: ${formats.join(', ')} (default: ${fallback})`), { values: formats, aliases: ['--format FORMAT'] }))
   cmd.addOption(new Option('--format <format>', 'older spelling of --output').hideHelp())
+}
+
+/** `--output-file FILE`: the report (or manifests) into a file instead of standard output; `-` is standard output. */
+export function outputFileOption(cmd: Command, what: string, aliases: readonly string[] = []): void {
+  cmd.addOption(documented(new Option('--output-file <file>', `write ${what} to this file instead of standard output (- is standard output)`), { aliases }))
+}
+
+/** What a failed write says: the code and the system's words ("ENOSPC: no space left on device"). */
+export function writeErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  if (typeof e?.code === 'string' && typeof e.message === 'string' && e.message.startsWith(`${e.code}: `)) return e.message.split(',')[0] ?? e.code
+  return typeof e?.code === 'string' ? e.code : String(err)
+}
+
+/**
+ * Writes `text` to `--output-file FILE` (resolved against the working directory). A failure is
+ * one line naming the file (a UsageError: status 2), never a stack trace.
+ */
+export async function writeOutputFile(file: string, text: string, io: Pick<CliIO, 'cwd'>): Promise<void> {
+  try {
+    await writeFile(resolve(io.cwd, file), text)
+  } catch (err) {
+    throw new UsageError(`cannot write ${file}: ${writeErrorText(err)}`)
+  }
+}
+
+/**
+ * Runs `body` with its standard output going to `--output-file FILE` when one is given (not
+ * `-`): what it prints is collected and written once it is done, and `PROG NAME: wrote FILE`
+ * is said on stderr. Nothing is written when the body fails.
+ */
+export async function withOutputFile(outputFile: string | undefined, io: CliIO, ctx: CommandContext, body: (io: CliIO) => Promise<number>): Promise<number> {
+  if (outputFile === undefined || outputFile === '-') return body(io)
+  if (outputFile === '') throw new UsageError('--output-file needs a file name (or - for standard output)')
+  const chunks: string[] = []
+  const collected: CliIO = { ...io, stdout: { write: (c: string) => { chunks.push(c); return true }, isTTY: false } }
+  const status = await body(collected)
+  await writeOutputFile(outputFile, chunks.join(''), io)
+  io.stderr.write(`${ctx.prog} ${ctx.name}: wrote ${outputFile}\n`)
+  return status
 }
 
 export interface OutputOpts {
@@ -157,7 +243,7 @@ export function outputFormat<F extends string>(opts: OutputOpts, formats: readon
 
 /** `-f, --filename FILE|DIR|-` (repeatable); `hiddenAliases` keeps older spellings (`--file`). */
 export function filenameOption(cmd: Command, description: string, hiddenAliases: readonly string[] = []): void {
-  cmd.addOption(new Option('-f, --filename <path>', description).argParser(collect))
+  cmd.addOption(documented(new Option('-f, --filename <path>', description).argParser(collect), { aliases: hiddenAliases.map((a) => `--${a} PATH`) }))
   for (const a of hiddenAliases) cmd.addOption(new Option(`--${a} <path>`).argParser(collect).hideHelp())
 }
 
@@ -192,7 +278,7 @@ export type ColorMode = (typeof COLOR_MODES)[number]
 
 /** `--color[=auto|always|never]` and the older `--no-color`. */
 export function colorOption(cmd: Command): void {
-  cmd.addOption(new Option('--color [when]', 'colour: auto (default: on for a terminal unless NO_COLOR is set), always or never'))
+  cmd.addOption(documented(new Option('--color [when]', 'colour: auto (default: on for a terminal unless NO_COLOR is set), always or never'), { values: COLOR_MODES, aliases: ['--no-color (= never)', '--color alone (= always)'] }))
   cmd.addOption(new Option('--no-color', 'same as --color=never').hideHelp())
 }
 

@@ -139,7 +139,7 @@ t.test('the CLI: -o and --format are one flag, --output-file writes the report, 
 t.test('a missing state file is an error naming it, not a crash', async (t) => {
   const io = memoryIO('', {}, CWD)
   const code = await auditCommand(options({ clusterState: ['no/such/file.yaml'], format: 'text' }), io)
-  t.equal(code, 0, 'nothing judged, nothing denied')
+  t.equal(code, 2, 'an unreadable state file fails the run (status 2), as an unreadable manifest fails check')
   t.match(io.out(), /ERROR no\/such\/file\.yaml/)
 })
 

@@ -19,6 +19,8 @@ const malformed = join(dir, 'malformed.yaml')
 writeFileSync(malformed, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec: [\n')
 const badKubeconfig = join(dir, 'kubeconfig')
 writeFileSync(badKubeconfig, 'clusters: [: :\n')
+const notObjects = join(dir, 'not-objects.yaml')
+writeFileSync(notObjects, 'hello\n')
 const kubeconfigDir = join(dir, 'kube-dir')
 mkdirSync(kubeconfigDir)
 
@@ -70,6 +72,25 @@ CASES.push(
   [['install', '--policy', malformed, '--kube-version', '1.29'], /malformed\.yaml:\d+: /],
   [['install', '--certificates', 'provided', '--tls-secret-name', 't', '--ca-bundle', missing, '--kube-version', '1.29'], /missing\.yaml/],
   [['serve', '--tls-cert', missing, '--tls-key', missing], /cannot read the TLS certificate .*missing\.yaml \(no such file\)/],
+  // Text output carries input errors in the report (as check's does); other formats say them on stderr.
+  [['audit', '-o', 'json', '--cluster-state', missing], /^pod-preflight audit: .*missing\.yaml: no such file or directory/],
+  [['audit', '-o', 'sarif', '--cluster-state', malformed], /malformed\.yaml:\d+:\d+: /],
+  [['audit', '-o', 'json', '--cluster-state', notObjects], /not-objects\.yaml:1: not a Kubernetes object \(a string\)/],
+  [['check', '-o', 'json', '--cluster-state', missing, 'examples/broken-pod.yaml'], /missing\.yaml: no such file/],
+  [['check', '-o', 'json', '--cluster-state', notObjects, 'examples/broken-pod.yaml'], /not-objects\.yaml: no cluster state found/],
+  [['check', '--fail-on', 'sometimes', 'examples'], /--fail-on must be deny, warn, info or never, not 'sometimes'/],
+  [['audit', '--fail-on', 'sometimes', '--cluster-state', 'test/fixtures/audit/cluster.yaml'], /--fail-on must be deny, warn, info or never, not 'sometimes'/],
+  [['check', '--max-file-size', 'lots', 'examples'], /--max-file-size takes a number of MiB, not 'lots'/],
+  [['explain', '--now', 'yesterday', '-f', 'examples/broken-pod.yaml'], /--now must be an RFC 3339 time/],
+  [['explain', '--logs', 'x.log', 'web-0'], /--logs goes with -f FILE/],
+  [['install', '--replicas', 'two', '--kube-version', '1.29'], /--replicas: 'two' is not a whole number/],
+  [['install', '--mode', 'strict', '--kube-version', '1.29'], /--mode: 'strict' is not one of enforce, audit/],
+  [['install', '--certificates', 'self', '--kube-version', '1.29'], /--certificates: 'self' is not one of/],
+  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--port', 'http'], /--port: 'http' is not a whole number/],
+  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--shutdown-delay', 'soon'], /--shutdown-delay: 'soon' is not a duration/],
+  [['serve', '--tls-cert', 'examples/broken-pod.yaml', '--tls-key', 'k', '--port', '0'], /cannot read the TLS key k \(no such file\)/],
+  [['doctor', '--certificates', 'self'], /argument 'self' is invalid/],
+  [['snapshot', '--kubeconfig', missing], /cannot load the kubeconfig .*missing\.yaml/],
   [['rules', 'no-such-rule'], /unknown rule 'no-such-rule'/],
   [['completion', 'tcsh'], /no completion for 'tcsh'/],
   [['version', 'extra'], /too many arguments/],
@@ -78,6 +99,19 @@ for (const name of ['explain', 'audit', 'doctor', 'snapshot']) {
   const operand = name === 'explain' ? ['web-0'] : []
   CASES.push([[name, ...operand, '--kubeconfig', badKubeconfig], /cannot load the kubeconfig .*kubeconfig: .*\(1:\d+\)$/m])
   CASES.push([[name, ...operand, '--kubeconfig', kubeconfigDir], /cannot load the kubeconfig .*kube-dir: EISDIR/])
+}
+// --output-file where nothing can be written: a full device, a directory, a missing directory.
+const OUTPUT_FILE_RUNS: Record<string, string[]> = {
+  check: ['check', 'examples/broken-pod.yaml'],
+  explain: ['explain', '-f', 'test/fixtures/analyzer/pods/command-not-executable.yaml'],
+  audit: ['audit', '--cluster-state', 'test/fixtures/audit/cluster.yaml'],
+  install: ['install', '--kube-version', '1.29'],
+  uninstall: ['uninstall', '--kube-version', '1.29'],
+}
+for (const args of Object.values(OUTPUT_FILE_RUNS)) {
+  CASES.push([[...args, '--output-file', '/dev/full'], /^pod-preflight \w+: cannot write \/dev\/full: ENOSPC: no space left on device\n$/])
+  CASES.push([[...args, '--output-file', kubeconfigDir], /cannot write .*kube-dir: EISDIR: illegal operation on a directory\n$/])
+  CASES.push([[...args, '--output-file', join(dir, 'no-dir', 'out')], /cannot write .*no-dir\/out: ENOENT: no such file or directory\n$/])
 }
 for (const name of ['install', 'uninstall']) {
   CASES.push([[name, '--kubeconfig', badKubeconfig], /cannot load the kubeconfig .*kubeconfig: .*\(or give --kube-version to render without asking\)/])

@@ -281,3 +281,11 @@ t.test('the summary counts objects denied, and the deny findings apart', async (
   t.ok(findings > objects, `more deny findings (${findings}) than objects denied (${objects}) in examples/`)
   t.match(r.out, new RegExp(`, ${objects} objects? denied \\(${findings} deny findings\\), `))
 })
+
+t.test('--fail-on never: findings do not fail the run, unreadable input still does', async (t) => {
+  t.equal((await check(['--fail-on', 'never', 'broken-pod.yaml'])).code, 0)
+  t.equal((await check(['--fail-on', 'never', 'broken-pod.yaml', 'no-such-file.yaml'])).code, 2)
+  const bad = await check(['--fail-on', 'sometimes', 'broken-pod.yaml'])
+  t.equal(bad.code, 2)
+  t.match(bad.err, /--fail-on must be deny, warn, info or never, not 'sometimes'/)
+})

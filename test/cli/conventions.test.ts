@@ -173,3 +173,51 @@ t.test('install, uninstall and audit: every older spelling gives the same output
     t.notMatch(help.out, /--format/, `${cmd}: --format is a hidden alias`)
   }
 })
+
+t.test('--output-file FILE: every command that writes a report or manifests, the same text as on standard output', async (t) => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const root = new URL('../../', import.meta.url).pathname
+  const dir = mkdtempSync(join(tmpdir(), 'pp-output-file-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const at = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const io = memoryIO('', { HOME: '/nonexistent-home' }, root)
+    const code = await main(args, io)
+    return { code, out: io.out(), err: io.err() }
+  }
+  const stamp = (s: string): string => s.replace(/"generatedAt": "[^"]+"/, '"generatedAt": "T"')
+  const runs: Record<string, [string[], number]> = {
+    check: [['check', '-o', 'json', 'examples/broken-pod.yaml'], 1],
+    explain: [['explain', '-o', 'yaml', '-f', 'test/fixtures/analyzer/pods/command-not-executable.yaml'], 0],
+    audit: [['audit', '-o', 'json', '--cluster-state', 'test/fixtures/audit/cluster.yaml'], 1],
+    install: [['install', '--kube-version', '1.29'], 0],
+    uninstall: [['uninstall', '--kube-version', '1.29'], 0],
+  }
+  for (const [name, [args, status]] of Object.entries(runs)) {
+    const plain = await at(args)
+    t.equal(plain.code, status, `${name}: ${plain.err}`)
+    t.not(plain.out, '', `${name} prints something`)
+    const file = join(dir, `${name}.out`)
+    const toFile = await at([...args, '--output-file', file])
+    t.equal(toFile.code, status, `${name} --output-file: same status`)
+    t.equal(toFile.out, '', `${name} --output-file: nothing on standard output`)
+    t.match(toFile.err, new RegExp(`pod-preflight ${name}: wrote ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `${name}: says where it wrote`)
+    t.equal(stamp(readFileSync(file, 'utf8')), stamp(plain.out), `${name} --output-file: the same text`)
+    const eq = await at([...args, `--output-file=${file}.2`])
+    t.equal(stamp(readFileSync(`${file}.2`, 'utf8')), stamp(plain.out), `${name} --output-file=FILE`)
+    t.equal(eq.code, status)
+    const dash = await at([...args, '--output-file', '-'])
+    t.equal(stamp(dash.out), stamp(plain.out), `${name} --output-file -: standard output`)
+    const help = await at([name, '--help'])
+    t.match(help.out, /--output-file <file>/, `${name} --help lists --output-file`)
+  }
+  // Text into a file is never coloured (the file is not a terminal), even from a terminal.
+  const io = memoryIO('', {}, root)
+  io.stdout.isTTY = true
+  const file = join(dir, 'text.out')
+  t.equal(await main(['check', '--output-file', file, 'examples/broken-pod.yaml'], io), 1)
+  t.notMatch(readFileSync(file, 'utf8'), ESC)
+  const snapshotHelp = await at(['snapshot', '--help'])
+  t.match(snapshotHelp.out, /--output-file <file>/)
+})

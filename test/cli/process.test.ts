@@ -1,7 +1,7 @@
 /**
  * The CLI as a real process (src/cli/bin.ts through tsx): output into a pipe closed early and
  * Ctrl-C during a long run end with one line at most and the documented status, never a stack
- * trace. Four processes in all; each is killed if it outlives its deadline, so the test cannot hang.
+ * trace. Processes one at a time; each is killed if it outlives its deadline, so the test cannot hang.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -115,4 +115,26 @@ t.test('a bad flag through the real executable: one line, status 2, no stack tra
   t.equal(r.status, 2)
   t.match(r.stderr, /^pod-preflight check: unknown option '--no-such-flag'\n/)
   t.notMatch(r.stderr, STACK)
+})
+
+t.test('standard output on a full disk (/dev/full): one line naming it, status 2, no stack trace', async (t) => {
+  // /dev/full fails every write with ENOSPC, as a full disk does; a pipe closed early (EPIPE) stays quiet (above).
+  const runs = [
+    ['rules'],
+    ['check', '--fail-on', 'never', 'examples/broken-pod.yaml'],
+    ['version', '-o', 'json'],
+  ]
+  for (const args of runs) {
+    const quoted = [...BIN, ...args].map((s) => `'${s.replace(/'/g, `'\\''`)}'`).join(' ')
+    const r = await start('bash', ['-c', `${quoted} >/dev/full; echo "status=$?" >&2`]).ended
+    t.notOk(r.killed, `${args[0]}: ended before the deadline`)
+    t.equal(r.stderr, `pod-preflight: cannot write to standard output: ENOSPC: no space left on device\nstatus=2\n`, `${args.join(' ')}: one line, status 2`)
+    t.notMatch(r.stderr, STACK)
+  }
+  // --output-file on the full device: the command names the file.
+  const r = await start(BIN[0] ?? '', [...BIN.slice(1), 'install', '--kube-version', '1.29', '--output-file', '/dev/full']).ended
+  t.notOk(r.killed)
+  t.equal(r.status, 2)
+  t.equal(r.stderr, 'pod-preflight install: cannot write /dev/full: ENOSPC: no space left on device\n')
+  t.equal(r.stdout, '', 'nothing went to standard output instead')
 })

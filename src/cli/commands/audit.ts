@@ -3,7 +3,7 @@
  */
 import { RULES } from '../../rules/index.js'
 import { UsageError, type CliIO } from '../io.js'
-import { allNamespacesOption, colorOption, kubeOptions, namespaceOption, outputFormat, outputOption, runCommand, useColor, type CommandSpec, type OutputOpts } from '../command.js'
+import { allNamespacesOption, colorOption, kubeOptions, namespaceOption, outputFileOption, outputFormat, outputOption, runCommand, useColor, valuesOption, type CommandSpec, type OutputOpts } from '../command.js'
 import { auditCommand, AUDIT_FORMATS, type AuditCommandOptions } from '../../audit/command.js'
 
 interface AuditOpts extends OutputOpts {
@@ -36,21 +36,20 @@ export const command: CommandSpec<AuditOpts> = {
     allNamespacesOption(cmd, 'every namespace (the default)')
     namespaceOption(cmd, 'only this namespace (repeatable)', { repeatable: true })
     outputOption(cmd, AUDIT_FORMATS, 'text')
+    outputFileOption(cmd, 'the report')
     cmd
-      .option('--output-file <file>', 'write the report to this file instead of standard output')
       .option('-p, --policy <file>', 'policy file (default: the built-in default policy)')
       .option('--cluster-state <file>', 'read the cluster from files instead of the API (repeatable; - for standard input)', collect)
     kubeOptions(cmd)
-    cmd
-      .option('--fail-on <level>', 'exit 1 when a finding at this level or above exists: deny, warn, info, or never', 'deny')
-      .option('--show-info', 'text output: list info findings too')
+    valuesOption(cmd, '--fail-on <level>', 'exit 1 when a finding at this level or above exists: deny, warn, info, or never', ['deny', 'warn', 'info', 'never'], 'deny')
+    cmd.option('--show-info', 'text output: list info findings too')
     colorOption(cmd)
     cmd.addHelpText(
       'after',
       '\nNeeds list on the workload kinds, pods, events and the state the cluster rules read\n' +
         `(see README, "${prog} audit"). A kind it may not list is left out with a note.\n\n` +
-        'Exit status: 0 nothing at the --fail-on level, 1 something is, 2 usage error or the cluster\n' +
-        'could not be read.',
+        'Exit status: 0 nothing at the --fail-on level, 1 something is, 2 usage error, the cluster\n' +
+        'could not be read, or a --cluster-state file could not be read (the rest is still reported).',
     )
   },
   action: (opts, _operands, io) => audit(opts, io),

@@ -2,7 +2,7 @@ import { readInputs, DEFAULT_MAX_FILE_BYTES } from '../../input/documents.js'
 import { RULES } from '../../rules/index.js'
 import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
-import { colorOption, filenameOption, filenames, namespaceOption, outputFormat, outputOption, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
+import { colorOption, filenameOption, filenames, namespaceOption, outputFileOption, outputFormat, outputOption, runCommand, useColor, valuesOption, withOutputFile, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 import { runCheck } from '../run-check.js'
 import { formatText } from '../format/text.js'
 import { formatJson, formatYaml } from '../format/json.js'
@@ -22,6 +22,7 @@ interface CheckOpts extends OutputOpts {
   policy?: string
   namespace?: string
   failOn: string
+  outputFile?: string
   clusterState?: string[]
   complete?: boolean
   showInfo?: boolean
@@ -40,11 +41,13 @@ export const command: CommandSpec<CheckOpts> = {
     filenameOption(cmd, 'manifest file, directory, or - for standard input (repeatable)')
     cmd.option('-p, --policy <file>', 'policy file (default: the built-in default policy)')
     outputOption(cmd, FORMATS, 'text')
+    outputFileOption(cmd, 'the report')
     namespaceOption(cmd, 'namespace of objects that name none (default: default)')
     cmd
       .option('--cluster-state <file>', `cluster objects as 'kubectl get ... -A -o yaml|json' prints them, or a '${prog} snapshot' file; enables the cluster rules (repeatable)`, collect)
       .option('--complete', 'the run holds everything its manifests reference: a ConfigMap, Secret, PVC or ServiceAccount absent from it does not exist')
-      .option('--fail-on <level>', 'exit 1 on findings at this level or above: deny, warn, info', 'deny')
+    valuesOption(cmd, '--fail-on <level>', 'exit 1 on findings at this level or above: deny, warn, info, or never (as audit)', ['deny', 'warn', 'info', 'never'], 'deny')
+    cmd
       .option('--show-info', 'text output: show info findings too')
       .option('--max-file-size <mib>', `refuse files larger than this many MiB (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`)
     colorOption(cmd)
@@ -54,7 +57,7 @@ export const command: CommandSpec<CheckOpts> = {
         'or unreadable/invalid input (the other files are still checked and reported).',
     )
   },
-  action: (opts, operands, io, ctx) => check(opts, operands, io, ctx),
+  action: (opts, operands, io, ctx) => withOutputFile(opts.outputFile, io, ctx, (out) => check(opts, operands, out, ctx)),
 }
 
 /** `check ARGS` as main runs it, for tests. */
@@ -68,7 +71,7 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   const format: Format = outputFormat(values, FORMATS, 'text')
   const color = useColor(values, io)
   const failOn = values.failOn
-  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info') throw new UsageError(`--fail-on must be deny, warn or info, not '${failOn}'`)
+  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not '${failOn}'`)
   const positionals = [...filenames(values), ...operands]
   if (positionals.length === 0) throw new UsageError(`no manifests given: name files or directories (or -f PATH), or - for standard input\nRun '${prog} check --help' for its options.`)
   const namespace = values.namespace ?? 'default'
@@ -137,6 +140,6 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   }
   if (report.errors.length > 0) return EXIT_USAGE
   const s = report.summary
-  const failing = s.deny + (failOn === 'warn' || failOn === 'info' ? s.warn : 0) + (failOn === 'info' ? s.info : 0)
+  const failing = failOn === 'never' ? 0 : s.deny + (failOn === 'warn' || failOn === 'info' ? s.warn : 0) + (failOn === 'info' ? s.info : 0)
   return failing > 0 ? EXIT_FINDINGS : EXIT_OK
 }

@@ -10,7 +10,7 @@ import { safeText } from '../../text/sanitize.js'
 import { emptyInputs, explainInputs, readExplainText } from '../../analyzer/read-input.js'
 import { DEFAULT_MAX_FILE_BYTES, readInputs } from '../../input/documents.js'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
-import { allNamespacesOption, colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFormat, outputOption, progName, runCommand, useColor, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
+import { allNamespacesOption, colorOption, filenameOption, filenames, kubeOptions, namespaceOption, outputFileOption, outputFormat, outputOption, progName, runCommand, useColor, withOutputFile, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 
 interface Explained {
   results: ExplainedPod[]
@@ -158,6 +158,7 @@ interface ExplainOpts extends OutputOpts {
   logs?: string
   container?: string
   previousLogs?: boolean
+  outputFile?: string
 }
 
 export const command: CommandSpec<ExplainOpts> = {
@@ -178,6 +179,7 @@ export const command: CommandSpec<ExplainOpts> = {
     allNamespacesOption(cmd, `not read by explain (one namespace at a time): says to use --all -n NS, or '${prog} audit -A'`)
     kubeOptions(cmd)
     outputOption(cmd, FORMATS, 'text')
+    outputFileOption(cmd, 'the explanation')
     cmd.option('--logs <file>', "the container's log (`kubectl logs POD -c C --previous > FILE`; - for standard input): its last 256 KiB are searched for known failure signatures")
     cmd.option('-c, --container <name>', 'whose log --logs is, when the pod has several containers')
     cmd.option('--previous-logs', "live pods: also read the failed containers' previous logs (needs get on pods/log)")
@@ -190,7 +192,7 @@ export const command: CommandSpec<ExplainOpts> = {
         '2 for unreadable or invalid input, an unreachable cluster, or a usage error.',
     )
   },
-  action: (opts, operands, io, ctx) => explain(opts, operands, io, ctx),
+  action: (opts, operands, io, ctx) => withOutputFile(opts.outputFile, io, ctx, (out) => explain(opts, operands, out, ctx)),
 }
 
 /** `explain ARGS` as main runs it, for tests. */

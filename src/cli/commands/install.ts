@@ -4,7 +4,7 @@
  */
 import { Option } from 'commander'
 import { UsageError, type CliIO } from '../io.js'
-import { kubeOptions, namespaceOption, outputFormat, outputOption, runCommand, type CommandSpec, type OutputOpts } from '../command.js'
+import { kubeOptions, namespaceOption, outputFileOption, outputFormat, outputOption, runCommand, valuesOption, withOutputFile, type CommandSpec, type OutputOpts } from '../command.js'
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_REPLICAS,
@@ -39,15 +39,17 @@ interface TargetOpts extends OutputOpts {
   kubeVersion?: string
   kubeconfig?: string
   context?: string
+  outputFile?: string
 }
 
 function targetOptions(cmd: import('commander').Command, namespaceHelp: string, certificatesHelp: string, tlsHelp: string): void {
   namespaceOption(cmd, namespaceHelp)
-  cmd.addOption(new Option('--certificates <mode>', certificatesHelp))
+  valuesOption(cmd, '--certificates <mode>', certificatesHelp, CERTIFICATE_MODES)
   cmd.addOption(new Option('--tls-secret-name <name>', tlsHelp))
   cmd.addOption(new Option('--kube-version <x.y>', 'render for this Kubernetes version instead of asking the API server'))
   kubeOptions(cmd)
   outputOption(cmd, FORMATS, 'yaml')
+  outputFileOption(cmd, 'the manifests')
 }
 
 /** What both commands pass on: the cluster target, the namespace, certificates and the format. */
@@ -91,7 +93,8 @@ export const command: CommandSpec<InstallOpts> = {
     cmd
       .option('--replicas <n>', `webhook replicas (default ${DEFAULT_REPLICAS})`)
       .option('--image <ref>', `image (default ${DEFAULT_IMAGE})`)
-      .option('--mode <mode>', "enforce or audit, written into the shipped policy as mode: (default: the policy's own, else enforce)")
+    valuesOption(cmd, '--mode <mode>', "enforce or audit, written into the shipped policy as mode: (default: the policy's own, else enforce)", POLICY_MODES)
+    cmd
       .option('-p, --policy <file>', 'policy file to ship in the ConfigMap (default: the default policy)')
       .option('--cluster-view', 'judge against live cluster state (serve --cluster; binds its read-only role)')
       .option('--companion', 'explain failed pods as Events (serve --companion; binds its role)')
@@ -107,7 +110,7 @@ export const command: CommandSpec<InstallOpts> = {
           `Example:\n  ${prog} install --cluster-view -n pod-preflight | kubectl apply -f -`,
       )
   },
-  action: (opts, _operands, io) => install(installOptionsFrom(opts), io),
+  action: (opts, _operands, io, ctx) => withOutputFile(opts.outputFile, io, ctx, (out) => install(installOptionsFrom(opts), out)),
 }
 
 function installOptionsFrom(v: InstallOpts): InstallCommandOptions {
@@ -150,7 +153,7 @@ export const uninstallCommand: CommandSpec<UninstallOpts> = {
     )
     cmd.option('--keep-namespace', 'do not delete the namespace (install into a shared one)')
   },
-  action: (opts, _operands, io) => uninstall({ ...target(opts), keepNamespace: opts.keepNamespace === true }, io),
+  action: (opts, _operands, io, ctx) => withOutputFile(opts.outputFile, io, ctx, (out) => uninstall({ ...target(opts), keepNamespace: opts.keepNamespace === true }, out)),
 }
 
 /** `install ARGS` and `uninstall ARGS` as main runs them, for tests. */

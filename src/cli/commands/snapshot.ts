@@ -3,11 +3,9 @@
  * current kubeconfig context, as a file `check --cluster-state` reads (Kubernetes objects as
  * `kubectl get -o yaml` prints them, trimmed to what the rules use).
  */
-import { resolve } from 'node:path'
-import { writeFile } from 'node:fs/promises'
 import { stringify } from 'yaml'
 import { EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
-import { kubeOptions, outputFormat, outputOption, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
+import { kubeOptions, outputFileOption, outputFormat, outputOption, writeOutputFile, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
 import { CAPTURE_API_VERSION, CAPTURE_KIND } from '../../cluster/files.js'
 import { STATE_KINDS, type StateKind } from '../../cluster/view.js'
 import type { ListableKind } from '../../cluster/live.js'
@@ -38,8 +36,8 @@ export const command: CommandSpec<SnapshotOpts> = {
     )
     kubeOptions(cmd)
     outputOption(cmd, FORMATS, 'yaml')
+    outputFileOption(cmd, 'the snapshot', ['-o FILE'])
     cmd
-      .option('--output-file <file>', 'write here (default: standard output)')
       .option('--no-secrets', 'leave Secrets out (needs no permission on Secrets at all)')
       .option('--no-pods', 'leave Pods out (free-capacity and live Service checks then stay silent)')
       .addHelpText(
@@ -114,11 +112,7 @@ async function snapshot(values: SnapshotOpts, io: CliIO, { prog }: CommandContex
       ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [marker, ...items] }, null, 2)}\n`
       : `# pod-preflight snapshot of ${kc.getCurrentContext()} (${cluster.server}); read it with: ${prog} check --cluster-state FILE\n${stringify(marker)}---\n${stringify(list)}`
   if (outputFile !== undefined && outputFile !== '-') {
-    try {
-      await writeFile(resolve(io.cwd, outputFile), text)
-    } catch (err) {
-      throw new UsageError(`cannot write ${outputFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
-    }
+    await writeOutputFile(outputFile, text, io)
     io.stderr.write(`${prog} snapshot: wrote ${outputFile}: ${counts.join(', ')}\n`)
   } else {
     io.stdout.write(text)
