@@ -1,9 +1,11 @@
 // End-to-end: the background audit scan of `serve --audit` against a real kube-apiserver, with
 // the shipped CRDs and RBAC (the scans run as the webhook's ServiceAccount). Two scanners race
 // for the Lease: exactly one writes; PolicyReports follow a fixed Deployment and a new node;
-// nothing is written when nothing changed; when the leader dies, the other takes over.
-import t from 'tap'
-import { readFile } from 'node:fs/promises'
+// nothing is written when nothing changed; when the leader dies, the other takes over. Then the
+// same with two `pod-preflight serve --audit` processes: the writer is SIGKILLed, the other
+// takes over within the lease, and /metrics of each exports findings only on the writer, equal
+// to the results of the PolicyReports.
+import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -13,7 +15,10 @@ import { RULES } from '../../src/rules/index.js'
 import { loadDefaultPolicy } from '../../src/policy/policy.js'
 import { startAuditScan, type AuditScan } from '../../src/audit/scan.js'
 import type { PolicyReport } from '../../src/audit/policy-report.js'
-import { startCluster, type TestCluster } from './harness/cluster.js'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { freePort, run, startCluster, type TestCluster } from './harness/cluster.js'
+import { ensureBuilt, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(500_000)
 
@@ -86,10 +91,12 @@ async function report(cluster: TestCluster): Promise<PolicyReport | undefined> {
 const resultOf = (r: PolicyReport | undefined, name: string, rule: string): string[] =>
   (r?.results ?? []).filter((x) => x.rule === rule && x.resources[0]?.name === name).map((x) => x.result)
 
-t.test('serve --audit: one writer, PolicyReports that follow the cluster, takeover', async (t) => {
-  const cluster = await startCluster()
-  t.teardown(() => cluster.stop())
-  // The webhook's namespace, ServiceAccount and roles as `install --cluster-view` renders them.
+/**
+ * The webhook's namespace, ServiceAccount and roles as `install --cluster-view` renders them, the
+ * report CRDs and the scan's RBAC from manifests/audit/, a node without the `disktype` label and
+ * the workloads in `shop`; resolves with the kubeconfig of the webhook's ServiceAccount.
+ */
+async function setUp(t: Test, cluster: TestCluster): Promise<string> {
   const rendered = await promisify(execFile)(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'install', '--cluster-view', '--kube-version', '1.20.2', '-o', 'yaml'])
   const keep = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
   const objects = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as { kind?: string }).filter((o) => keep.has(o.kind ?? ''))
@@ -103,8 +110,13 @@ t.test('serve --audit: one writer, PolicyReports that follow the cluster, takeov
   await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n`)
   await addNode(cluster, 'node-1', {})
   await cluster.applyYaml([billing('2g'), db].map((o) => stringify(o)).join('---\n'))
+  return (await cluster.serviceAccountKubeconfig('pod-preflight', 'pod-preflight')).kubeconfigPath
+}
 
-  const sa = await cluster.serviceAccountKubeconfig('pod-preflight', 'pod-preflight')
+t.test('serve --audit: one writer, PolicyReports that follow the cluster, takeover', async (t) => {
+  const cluster = await startCluster()
+  t.teardown(() => cluster.stop())
+  const sa = { kubeconfigPath: await setUp(t, cluster) }
   const policy = await loadDefaultPolicy(RULES)
   let writes = 0
   const scans: AuditScan[] = []
@@ -193,4 +205,140 @@ t.test('serve --audit: one writer, PolicyReports that follow the cluster, takeov
     return resultOf(r, 'billing', 'jvm-heap-exceeds-memory-limit').join() === 'fail' ? r : undefined
   })
   t.pass('the new leader writes')
+})
+
+/** `rule namespace action count` of every pod_preflight_audit_findings series, sorted. */
+function findingGauges(metrics: string): string[] {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith('pod_preflight_audit_findings{'))
+    .map((l) => {
+      const x = /rule="([^"]*)",namespace="([^"]*)",action="([^"]*)"\} (\d+)$/.exec(l)
+      return x === null ? l : `${x[1]} ${x[2]} ${x[3]} ${x[4]}`
+    })
+    .sort()
+}
+
+/** The same, counted from the results of every PolicyReport pod-preflight wrote (a finding's result carries its action). */
+async function reportGauges(cluster: TestCluster): Promise<string[]> {
+  const r = await cluster.kubectl(['get', 'policyreports.wgpolicyk8s.io', '-A', '-l', 'app.kubernetes.io/managed-by=pod-preflight', '-o', 'json'])
+  if (r.code !== 0) throw new Error(`kubectl get policyreports: ${r.stderr}`)
+  const counts = new Map<string, number>()
+  for (const report of (JSON.parse(r.stdout) as { items: PolicyReport[] }).items) {
+    for (const x of report.results) {
+      const action = x.properties?.['action']
+      if (action === undefined) continue
+      const k = `${x.rule} ${x.resources[0]?.namespace ?? ''} ${action}`
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+    }
+  }
+  return [...counts].map(([k, n]) => `${k} ${n}`).sort()
+}
+
+async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`)
+  return res.text()
+}
+
+const leaderOf = (metrics: string): string | undefined => /^pod_preflight_audit_leader (\d+)$/m.exec(metrics)?.[1]
+const okWrites = (metrics: string): number => Number(/^pod_preflight_audit_report_writes_total\{result="ok"\} (\d+)$/m.exec(metrics)?.[1] ?? 0)
+
+t.test('two serve --audit processes: one writer exports the findings; SIGKILL it and the other takes over within the lease', async (t) => {
+  await ensureBuilt()
+  const cluster = await startCluster()
+  t.teardown(() => cluster.stop())
+  const kubeconfig = await setUp(t, cluster)
+
+  const LEASE_MS = 4000
+  // serve derives the retry period from --lease-duration (a seventh, at least 500 ms), as below.
+  const RETRY_MS = Math.max(500, Math.round(LEASE_MS / 7))
+  const replicas: { name: string; webhook: Webhook; metricsPort: number; dir: string }[] = []
+  for (const name of ['a', 'b']) {
+    const dir = await mkdtemp(join(tmpdir(), `pp-audit-${name}-`))
+    t.teardown(() => rm(dir, { recursive: true, force: true }))
+    const metricsPort = await freePort()
+    const webhook = await startWebhook(dir, ['--audit', '--audit-interval=1s', `--lease-duration=${LEASE_MS / 1000}s`, '--lease-namespace=pod-preflight', `--metrics-port=${metricsPort}`, `--kubeconfig=${kubeconfig}`])
+    t.teardown(() => webhook.stop())
+    replicas.push({ name, webhook, metricsPort, dir })
+  }
+
+  await waitFor('the first PolicyReport', async () => {
+    const r = await report(cluster)
+    return resultOf(r, 'billing', 'jvm-heap-exceeds-memory-limit').join() === 'fail' && resultOf(r, 'db', 'node-selector-unsatisfiable').join() === 'warn' ? r : undefined
+  })
+
+  // Exactly one writer, over several scrapes, and the Lease names it.
+  let writer: (typeof replicas)[number] | undefined
+  for (let i = 0; i < 5; i++) {
+    const leaders = []
+    for (const r of replicas) if (leaderOf(await scrape(r.metricsPort)) === '1') leaders.push(r)
+    t.equal(leaders.length, 1, `exactly one replica is the writer (scrape ${i + 1})`)
+    if (i > 0) t.equal(leaders[0], writer, 'and it stays the same one')
+    writer = leaders[0]
+    await sleep(500)
+  }
+  if (writer === undefined) throw new Error('no writer')
+  const follower = replicas.find((r) => r !== writer)
+  if (follower === undefined) throw new Error('no follower')
+  const identityOf = async (w: Webhook): Promise<string | undefined> =>
+    (await w.logs()).filter((l) => l['msg'] === 'became the leader' && l['lease'] === 'pod-preflight/pod-preflight-audit').map((l) => String(l['identity'])).at(-1)
+  const writerIdentity = await identityOf(writer.webhook)
+  const lease = await cluster.kubectl(['get', 'lease', 'pod-preflight-audit', '-n', 'pod-preflight', '-o', 'jsonpath={.spec.holderIdentity}'])
+  t.equal(lease.stdout, writerIdentity, 'the Lease names the replica whose /metrics says it writes')
+  t.equal(await identityOf(follower.webhook), undefined, 'the other replica never led')
+
+  // The writer's gauges are the findings of the PolicyReports; the other exports none.
+  const expected = await reportGauges(cluster)
+  t.ok(expected.includes('jvm-heap-exceeds-memory-limit shop deny 1'), `the reports hold the deny finding (${expected.join('; ')})`)
+  t.ok(expected.includes('node-selector-unsatisfiable shop warn 1'), 'and the warn finding')
+  const writerMetrics = await scrape(writer.metricsPort)
+  t.same(findingGauges(writerMetrics), expected, 'the writer\'s pod_preflight_audit_findings equal the PolicyReport results, by rule, namespace and action')
+  t.ok(okWrites(writerMetrics) > 0, 'the writer wrote the reports')
+  const followerMetrics = await scrape(follower.metricsPort)
+  t.same(findingGauges(followerMetrics), [], 'the other replica exports no findings')
+  t.match(followerMetrics, /^# TYPE pod_preflight_audit_findings gauge$/m, 'though it describes the family')
+  t.equal(okWrites(followerMetrics), 0, 'and has written nothing')
+
+  // SIGKILL the writer's node process (not its supervisor): it cannot release the Lease.
+  const children = (await run('ps', ['-o', 'pid=,args=', '--ppid', String(writer.webhook.proc.pid)])).stdout.split('\n')
+  const pid = Number(children.find((l) => l.includes('dist/cli/bin.js serve'))?.trim().split(/\s+/)[0])
+  t.ok(pid > 0, `the writer's process id (${pid})`)
+  const killed = Date.now()
+  process.kill(pid, 'SIGKILL')
+  let tookOver = 0
+  while (Date.now() - killed < 60_000) {
+    if (leaderOf(await scrape(follower.metricsPort).catch(() => '')) === '1') {
+      tookOver = Date.now() - killed
+      break
+    }
+    await sleep(100)
+  }
+  t.ok(tookOver > 0, 'the other replica became the writer')
+  // The follower counts the lease from when it saw the last renewal (up to one retry period after
+  // it was made, and the dead writer renewed up to one retry period before its death), then notices
+  // expiry at its next try: the lease duration plus two retry periods, and 1 s for a loaded machine.
+  t.ok(tookOver <= LEASE_MS + 2 * RETRY_MS + 1000, `took over ${tookOver} ms after the SIGKILL (lease ${LEASE_MS} ms, retry ${RETRY_MS} ms)`)
+  t.equal(await writer.webhook.exited, 137, 'the killed writer is gone (137: SIGKILL)')
+  const newIdentity = await identityOf(follower.webhook)
+  const holder = await cluster.kubectl(['get', 'lease', 'pod-preflight-audit', '-n', 'pod-preflight', '-o', 'jsonpath={.spec.holderIdentity}'])
+  t.equal(holder.stdout, newIdentity, 'the Lease names the new writer')
+  t.not(newIdentity, writerIdentity)
+
+  // The reports keep being updated by the new writer: the Deployment fixed goes to pass.
+  await cluster.applyYaml(stringify(billing('512m')))
+  await waitFor('billing to pass', async () => {
+    const r = await report(cluster)
+    return resultOf(r, 'billing', 'jvm-heap-exceeds-memory-limit').join() === 'pass' ? r : undefined
+  })
+  t.pass('the new writer updated the PolicyReport: the fixed Deployment passes')
+  const after = await reportGauges(cluster)
+  t.notOk(after.some((g) => g.startsWith('jvm-heap-exceeds-memory-limit ')), 'the deny finding is gone from the reports')
+  // Its gauges are set after the scan's last write: wait for that scan to finish, then compare.
+  const settled = await waitFor('the new writer\'s gauges to follow', async () => {
+    const m = await scrape(follower.metricsPort)
+    return findingGauges(m).join() === after.join() ? m : undefined
+  }, 30_000).catch(() => undefined)
+  t.same(findingGauges(settled ?? (await scrape(follower.metricsPort))), after, 'the new writer\'s gauges equal the updated PolicyReport results')
+  t.equal(leaderOf(settled ?? ''), '1')
 })
