@@ -4,6 +4,7 @@
  * certificate checked is the one the webhook presents.
  */
 import { X509Certificate } from 'node:crypto'
+import { request as httpsRequest } from 'node:https'
 import { connect } from 'node:tls'
 import { parseWebhookConfiguration, type WebhookEntry } from '../certs/api.js'
 import { coversHost, issuedByOneOf, splitBundle } from '../certs/x509.js'
@@ -24,6 +25,8 @@ export interface DoctorTarget {
   probeNamespace: string
   /** The flags `install` was run with, as `pod-preflight install ...` words for the fixes. */
   installFlags: string
+  /** Installed with the cluster view (serve --cluster): its sync is checked on the webhook's /readyz. */
+  clusterView?: boolean
 }
 
 export interface DoctorDeps {
@@ -35,8 +38,16 @@ export interface DoctorDeps {
    * a policy with or without bindings by namespace (as the policy ConfigMap holds it now).
    */
   neededRules(version: KubeVersion, policyBindings: boolean): Promise<NeededRule[]>
+  /**
+   * GET /readyz of the webhook at host:port over TLS (the served certificate is judged by the
+   * checks above, not here): its status and text, at most MAX_READYZ_BYTES.
+   */
+  readyz(host: string, port: number, servername: string): Promise<{ status: number; body: string }>
   now(): Date
 }
+
+/** The most of a /readyz answer read. */
+export const MAX_READYZ_BYTES = 64 * 1024
 
 export interface NeededRule {
   verb: string
@@ -143,12 +154,17 @@ export async function runChecks(t: DoctorTarget, d: DoctorDeps): Promise<CheckRe
 
   // 3. Endpoints, certificate trust and expiry, per webhook (entries sharing a backend are checked once).
   const seen = new Set<string>()
+  let reached: Reached | undefined
   for (const w of webhooks) {
     const key = w.url ?? `${w.service?.namespace}/${w.service?.name}`
     if (seen.has(key)) continue
     seen.add(key)
-    await checkWebhook(w, t, d, out, reinstall)
+    const r = await checkWebhook(w, t, d, out, reinstall)
+    reached ??= r
   }
+
+  // 3b. The cluster view has synced (the webhook's /readyz says so).
+  if (t.clusterView === true) await checkClusterView(reached, webhooks, t, d, out, reinstall)
 
   // 4. The policy ConfigMap parses as the webhook reads it (read before the RBAC check: its
   // bindings by namespace need list/watch on namespaces).
@@ -244,7 +260,12 @@ async function endpointsOf(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out:
   return first
 }
 
-async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out: CheckResult[], reinstall: string): Promise<void> {
+/** A webhook endpoint that answered a TLS handshake, and the Service behind it if any. */
+interface Reached {
+  endpoint: Endpoint
+}
+
+async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out: CheckResult[], reinstall: string): Promise<Reached | undefined> {
   const ep = await endpointsOf(w, t, d, out)
   let bundle: X509Certificate[] = []
   try {
@@ -252,7 +273,7 @@ async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out
   } catch {
     bundle = []
   }
-  if (ep === undefined) return
+  if (ep === undefined) return undefined
   let served: X509Certificate
   try {
     served = await d.servedCertificate(ep.host, ep.port, ep.servername)
@@ -265,7 +286,7 @@ async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out
       message: `webhook ${w.name}: no TLS handshake with ${ep.where}: ${message}${down ? ': the webhook is down' : ''}`,
       fix: down ? `start the webhook (kubectl -n ${t.namespace} rollout status deploy/${t.deployment})` : 'run doctor where the webhook pods are reachable (inside the cluster network) to check the served certificate',
     })
-    return
+    return undefined
   }
   if (bundle.length === 0) {
     out.push({
@@ -312,6 +333,85 @@ async function checkWebhook(w: WebhookEntry, t: DoctorTarget, d: DoctorDeps, out
     })
   } else {
     out.push({ id: 'certificate-expiry', verdict: 'pass', message: `the certificate served at ${ep.where} is valid for ${days(end - now)} more` })
+  }
+  return { endpoint: ep }
+}
+
+/**
+ * The cluster view's line of the webhook's /readyz ("cluster view: synced, state 3 s old",
+ * "not synced yet", "state is 95 s old ...", with the kinds that are refused or down): read from
+ * the endpoint the handshake reached, else through the API server's service proxy.
+ */
+async function checkClusterView(reached: Reached | undefined, webhooks: readonly WebhookEntry[], t: DoctorTarget, d: DoctorDeps, out: CheckResult[], reinstall: string): Promise<void> {
+  let answer: { status: number; body: string } | undefined
+  let where = ''
+  const problems: string[] = []
+  if (reached !== undefined) {
+    try {
+      answer = await d.readyz(reached.endpoint.host, reached.endpoint.port, reached.endpoint.servername)
+      where = reached.endpoint.where
+    } catch (err) {
+      problems.push(`${reached.endpoint.where}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+  const svc = webhooks.find((w) => w.service !== undefined)?.service
+  if (answer === undefined && svc !== undefined) {
+    // The API server reaches the pods where doctor may not (outside the cluster network).
+    const path = `/api/v1/namespaces/${encodeURIComponent(svc.namespace)}/services/${encodeURIComponent(`https:${svc.name}:443`)}/proxy/readyz`
+    try {
+      const r = await d.rest.request({ method: 'GET', path, accept: 'text/plain, */*', maxBytes: MAX_READYZ_BYTES, timeoutMs: 5_000 })
+      // A Status object is the API server's own answer (no endpoint, forbidden), not the webhook's.
+      if (rec(r.body)['kind'] === 'Status') problems.push(`service proxy: ${statusMessage(r)}`)
+      else {
+        answer = { status: r.status, body: r.text }
+        where = `Service ${svc.namespace}/${svc.name} (through the API server's service proxy)`
+      }
+    } catch (err) {
+      problems.push(`service proxy: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+  if (answer === undefined) {
+    out.push({
+      id: 'cluster-view',
+      verdict: 'fail',
+      message: `cannot read the webhook's /readyz to see whether its cluster view has synced${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`,
+      fix: `see the endpoints and certificate checks above; from outside the cluster network doctor reads it through the API server's service proxy, which needs get on services/proxy in ${t.namespace}`,
+    })
+    return
+  }
+  const line = answer.body.slice(0, MAX_READYZ_BYTES).split('\n').find((l) => l.startsWith('cluster view:'))
+  const logs = `kubectl -n ${t.namespace} logs deploy/${t.deployment} | grep -i 'cluster view'`
+  if (line === undefined) {
+    out.push({
+      id: 'cluster-view',
+      verdict: 'fail',
+      message: `the webhook at ${where} does not run the cluster view (its /readyz has no cluster view line): cluster rules are skipped`,
+      fix: `install with the cluster view: ${reinstall}`,
+    })
+  } else {
+    // "HEAD; KIND unavailable (REASON; its rules stay silent); KIND down N s (ERROR)": Secrets
+    // are left out of the shipped role on purpose (RBAC cannot grant metadata only), so their
+    // absence is expected. At most one match per kind the view has.
+    const head = line.split('; ')[0] ?? line
+    const unavailable = [...line.matchAll(/(?:^|; )([a-z]+) unavailable \(([a-z ]+):/g)].slice(0, 32).map((m) => ({ resource: m[1] ?? '', why: m[2] ?? '' }))
+    const refused = unavailable.filter((u) => u.resource !== 'secrets')
+    const down = [...line.matchAll(/(?:^|; )([a-z]+) (down \d+ s|not listed yet)/g)].slice(0, 32).map((m) => `${m[1] ?? ''} ${m[2] ?? ''}`)
+    const whys = [...new Set(refused.map((u) => u.why))].join(', ')
+    if (!/^cluster view: synced\b/.test(head) || refused.length > 0) {
+      out.push({
+        id: 'cluster-view',
+        verdict: 'fail',
+        message:
+          refused.length > 0
+            ? `the webhook at ${where}: ${head}; ${refused.map((u) => u.resource).join(', ')} unavailable (${whys}): cluster rules that need these kinds are skipped`
+            : `the webhook at ${where}: ${line}${answer.status !== 200 ? ` (/readyz answered ${answer.status})` : ''}: cluster rules are skipped`,
+        fix: refused.length > 0 ? `grant the view its role (see the rbac check): ${reinstall}` : `see why it cannot list: ${logs}`,
+      })
+    } else if (down.length > 0) {
+      out.push({ id: 'cluster-view', verdict: 'warn', message: `the webhook at ${where}: ${head}; ${down.join('; ')}`, fix: `the API server's watches broke; if it lasts: ${logs}` })
+    } else {
+      out.push({ id: 'cluster-view', verdict: 'pass', message: `the webhook at ${where}: ${head}${unavailable.length > 0 ? ' (Secrets left out, as the shipped role does)' : ''}` })
+    }
   }
 }
 
@@ -375,6 +475,29 @@ async function checkProbe(t: DoctorTarget, d: DoctorDeps, out: CheckResult[]): P
       fix: /failed calling webhook/.test(message) ? 'the API server cannot call the webhook: see the endpoints and certificate checks above' : 'run doctor as a user who may create pods in that namespace',
     })
   }
+}
+
+/** GET /readyz over TLS without trusting the certificate (trust is checked against the caBundle); at most MAX_READYZ_BYTES. */
+export function tlsReadyz(host: string, port: number, servername: string, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host, port, path: '/readyz', method: 'GET', servername: /^[\d.:]+$/.test(servername) ? undefined : servername, rejectUnauthorized: false, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (c: Buffer) => {
+          if (size >= MAX_READYZ_BYTES) return
+          chunks.push(c)
+          size += c.length
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_READYZ_BYTES) }))
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)))
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 /** The certificate a TLS server presents, read without trusting it (trust is checked against the caBundle). */

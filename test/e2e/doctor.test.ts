@@ -139,6 +139,52 @@ t.test('an expired serving certificate fails the expiry check', async (t) => {
   t.match(lineOf(r.stdout, 'ca-bundle'), /^✓ /, 'the caBundle does verify it: only the dates are wrong')
 })
 
+t.test('--cluster-view: the webhook\'s /readyz says its cluster view has synced, or why not', async (t) => {
+  await registerWith(urlConfig)
+  // The webhook without --cluster, checked as if installed with the view.
+  const none = await cli('doctor', ['--cluster-view'])
+  t.equal(none.code, 1, none.stdout)
+  t.match(lineOf(none.stdout, 'cluster-view'), /^✗ cluster-view: the webhook at 127\.0\.0\.1:\d+ does not run the cluster view/)
+  t.match(fixAfter(none.stdout, 'cluster-view'), /pod-preflight install --cluster-view \| kubectl apply -f -/)
+  t.match(lineOf(none.stdout, 'rbac'), /^✗ rbac: .* may not list namespaces \(cluster-wide\)/, 'nor is the view\'s role bound yet')
+
+  // Installed with the view: its role bound, the webhook run as the service account with it.
+  const withView = await cli('install', ['--cluster-view'])
+  t.equal(withView.code, 0, withView.stderr)
+  const viewRbac = parseAllDocuments(withView.stdout)
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => (o['kind'] === 'ClusterRole' || o['kind'] === 'ClusterRoleBinding') && o['metadata']['name'] === 'pod-preflight:cluster-view')
+  t.equal(viewRbac.length, 2, 'install --cluster-view renders the view\'s role and its binding')
+  await cluster.applyYaml(list(viewRbac))
+  t.teardown(() => cluster.kubectl(['delete', 'clusterrolebinding', 'pod-preflight:cluster-view', '--ignore-not-found']))
+  const sa = await cluster.serviceAccountKubeconfig('pod-preflight', 'pod-preflight')
+  const viewDir = await mkdtemp(join(tmpdir(), 'pp-doctor-view-'))
+  const viewing = await startWebhook(viewDir, [`--policy=${policyFile}`, '--cluster', `--kubeconfig=${sa.kubeconfigPath}`])
+  t.teardown(() => viewing.stop())
+  await registerWith({ url: `${viewing.url}/validate`, caBundle: Buffer.from(viewing.caPem).toString('base64') })
+  t.teardown(() => registerWith(urlConfig))
+  let r = await cli('doctor', ['--cluster-view'])
+  for (let i = 0; i < 30 && !/^✓ cluster-view/m.test(r.stdout); i++) {
+    await sleep(1_000)
+    r = await cli('doctor', ['--cluster-view'])
+  }
+  t.equal(r.code, 0, r.stdout)
+  t.match(lineOf(r.stdout, 'cluster-view'), /^✓ cluster-view: the webhook at 127\.0\.0\.1:\d+: cluster view: synced, state \d+ s old \(Secrets left out, as the shipped role does\)$/)
+  t.match(lineOf(r.stdout, 'rbac'), /^✓ rbac: .* has the \d+ permissions the install needs/, 'the view\'s list/watch are among the permissions checked')
+
+  // A view whose role is not bound: every kind is refused; /readyz says so and doctor names it.
+  const nobody = await cluster.userKubeconfig('no-view')
+  const refusedDir = await mkdtemp(join(tmpdir(), 'pp-doctor-noview-'))
+  const refused = await startWebhook(refusedDir, [`--policy=${policyFile}`, '--cluster', `--kubeconfig=${nobody.kubeconfigPath}`], 180_000)
+  t.teardown(() => refused.stop())
+  await registerWith({ url: `${refused.url}/validate`, caBundle: Buffer.from(refused.caPem).toString('base64') })
+  const f = await cli('doctor', ['--cluster-view'])
+  t.equal(f.code, 1, f.stdout)
+  t.match(lineOf(f.stdout, 'cluster-view'), /^✗ cluster-view: the webhook at 127\.0\.0\.1:\d+: cluster view: synced, state \d+ s old; nodes, resourcequotas, .*pods unavailable \(forbidden\): cluster rules that need these kinds are skipped$/, f.stdout)
+  t.notMatch(lineOf(f.stdout, 'cluster-view'), /secrets/, 'Secrets, which the shipped role leaves out, are not held against it')
+  t.match(fixAfter(f.stdout, 'cluster-view'), /grant the view its role/)
+})
+
 t.test('a webhook that is down fails the handshake with a clear line', async (t) => {
   await webhook.stop()
   const r = await cli('doctor', [])

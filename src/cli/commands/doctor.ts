@@ -7,7 +7,7 @@ import { EXIT_OK, UsageError, type CliIO } from '../io.js'
 import { kubeOptions, namespaceOption, outputFormat, outputOption, type CommandSpec, type OutputOpts } from '../command.js'
 import { CERTIFICATE_MODES, NAME, renderInstall, type CertificateMode } from '../../install/render.js'
 import { DEFAULT_NAMESPACE, defaultInstallOptions, installOptions } from '../../install/command.js'
-import { runChecks, rulesFromObjects, tlsServedCertificate } from '../../doctor/checks.js'
+import { runChecks, rulesFromObjects, tlsReadyz, tlsServedCertificate } from '../../doctor/checks.js'
 import { exitStatus, formatJson, formatText } from '../../doctor/report.js'
 import { kubeRest } from '../../kube/rest.js'
 import { quote } from '../../text/sanitize.js'
@@ -28,7 +28,7 @@ interface DoctorOpts extends OutputOpts {
 export const command: CommandSpec<DoctorOpts> = {
   configure(cmd) {
     cmd.description(
-      'Checks a live installation: the webhook configuration, that its caBundle verifies the certificate the webhook serves, the certificate expiry, ready endpoints, the service account RBAC, the policy ConfigMap, the server version, and a server-side dry run of a known-bad Pod. Exit 0 only when every check passes.',
+      'Checks a live installation: the webhook configuration, that its caBundle verifies the certificate the webhook serves, the certificate expiry, ready endpoints, that the cluster view has synced (with --cluster-view), the service account RBAC, the policy ConfigMap, the server version, and a server-side dry run of a known-bad Pod. Exit 0 only when every check passes.',
     )
     namespaceOption(cmd, `the namespace installed into (default ${DEFAULT_NAMESPACE})`)
     cmd.addOption(new Option('--certificates <mode>', 'as installed: self-managed (default), cert-manager or provided').choices([...CERTIFICATE_MODES]))
@@ -66,10 +66,12 @@ export const command: CommandSpec<DoctorOpts> = {
         deployment: NAME,
         probeNamespace: opts.probeNamespace ?? 'default',
         installFlags: flags.map((f) => `${f} `).join(''),
+        clusterView: opts.clusterView === true,
       },
       {
         rest: kubeRest(kc),
         servedCertificate: (host, port, servername) => tlsServedCertificate(host, port, servername),
+        readyz: (host, port, servername) => tlsReadyz(host, port, servername),
         now: () => new Date(),
         async neededRules(kubeVersion, policyBindings) {
           const o = { ...defaultInstallOptions(), namespace, certificates, clusterView: opts.clusterView === true, companion: opts.companion === true }
