@@ -10,4 +10,7 @@ function readVersion(): string {
   return '0.0.0'
 }
 
-export const version = readVersion()
+/** Set by the single-executable build (scripts/build-sea.mjs), where no package.json lies beside the code. */
+declare const __POD_PREFLIGHT_BUILD__: { version?: string } | undefined
+
+export const version = typeof __POD_PREFLIGHT_BUILD__ !== 'undefined' && typeof __POD_PREFLIGHT_BUILD__.version === 'string' ? __POD_PREFLIGHT_BUILD__.version : readVersion()

@@ -9,6 +9,7 @@ import { stringify } from 'yaml'
 import { UsageError, EXIT_OK, type CliIO } from '../cli/io.js'
 import { parseImageRef } from '../engine/image-ref.js'
 import { DEFAULT_POLICY_FILE } from '../policy/policy.js'
+import { readBuiltinPolicy } from '../policy/builtin.js'
 import { RULES } from '../rules/index.js'
 import { version } from '../version.js'
 import {
@@ -214,7 +215,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
   }
 
   const policyPath = o.policyFile !== undefined ? resolve(io.cwd, o.policyFile) : DEFAULT_POLICY_FILE
-  const policyFile = o.policyFile !== undefined ? await readSmall(o.policyFile, io.cwd, '--policy', 4 * 1024 * 1024) : { text: await readFile(DEFAULT_POLICY_FILE, 'utf8'), path: policyPath }
+  const policyFile = o.policyFile !== undefined ? await readSmall(o.policyFile, io.cwd, '--policy', 4 * 1024 * 1024) : { text: await readBuiltinPolicy('default'), path: policyPath }
   const source = o.policyFile ?? 'the default policy'
   let shipped
   try {

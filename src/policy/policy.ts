@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { builtinPolicyFile, readBuiltinPolicy } from './builtin.js'
 import { Ajv, type ErrorObject } from 'ajv'
 import { LineCounter, parseDocument, isNode } from 'yaml'
 import { policySchema, POLICY_API_VERSION } from './schema.js'
@@ -331,12 +331,12 @@ export async function loadPolicyFile(file: string, rules: readonly PodRule<unkno
 }
 
 /** The policy shipped with the package, used when no --policy is given. */
-export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../../policies/default.yaml', import.meta.url))
+export const DEFAULT_POLICY_FILE = builtinPolicyFile('default')
 
 export async function loadDefaultPolicy(rules: readonly PodRule<unknown>[]): Promise<Policy> {
   let text: string
   try {
-    text = await readFile(DEFAULT_POLICY_FILE, 'utf8')
+    text = await readBuiltinPolicy('default')
   } catch (err) {
     throw new PolicyError([`the built-in policy (policies/default.yaml) is missing from this installation: ${(err as NodeJS.ErrnoException).code ?? String(err)}`])
   }
