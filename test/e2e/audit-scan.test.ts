@@ -15,6 +15,7 @@ import { RULES } from '../../src/rules/index.js'
 import { loadDefaultPolicy } from '../../src/policy/policy.js'
 import { startAuditScan, type AuditScan } from '../../src/audit/scan.js'
 import type { PolicyReport } from '../../src/audit/policy-report.js'
+import type { AuditReport } from '../../src/audit/audit.js'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { freePort, run, startCluster, type TestCluster } from './harness/cluster.js'
@@ -288,8 +289,20 @@ t.test('two serve --audit processes: one writer exports the findings; SIGKILL it
   t.equal(lease.stdout, writerIdentity, 'the Lease names the replica whose /metrics says it writes')
   t.equal(await identityOf(follower.webhook), undefined, 'the other replica never led')
 
-  // The writer's gauges are the findings of the PolicyReports; the other exports none.
+  // The PolicyReports hold the findings `pod-preflight audit -A` lists for the same cluster.
+  const audit = await run(process.execPath, [join(ROOT, 'dist/cli/bin.js'), 'audit', '-A', '-o', 'json', `--kubeconfig=${cluster.kubeconfigPath}`])
+  t.equal(audit.code, 1, `audit exits 1: something would be denied (${audit.stderr})`)
+  const audited = new Map<string, number>()
+  for (const w of (JSON.parse(audit.stdout) as AuditReport).workloads) {
+    for (const f of w.findings) {
+      const k = `${f.rule} ${w.object.namespace ?? ''} ${f.action}`
+      audited.set(k, (audited.get(k) ?? 0) + 1)
+    }
+  }
   const expected = await reportGauges(cluster)
+  t.same(expected, [...audited].map(([k, n]) => `${k} ${n}`).sort(), 'the PolicyReport results are the findings of audit -A -o json')
+
+  // The writer's gauges are the findings of the PolicyReports; the other exports none.
   t.ok(expected.includes('jvm-heap-exceeds-memory-limit shop deny 1'), `the reports hold the deny finding (${expected.join('; ')})`)
   t.ok(expected.includes('node-selector-unsatisfiable shop warn 1'), 'and the warn finding')
   const writerMetrics = await scrape(writer.metricsPort)
@@ -332,8 +345,16 @@ t.test('two serve --audit processes: one writer exports the findings; SIGKILL it
     return resultOf(r, 'billing', 'jvm-heap-exceeds-memory-limit').join() === 'pass' ? r : undefined
   })
   t.pass('the new writer updated the PolicyReport: the fixed Deployment passes')
+  // And a node with the label the StatefulSet's nodeSelector asks for.
+  await addNode(cluster, 'node-ssd', { disktype: 'ssd' })
+  await waitFor('db to pass', async () => {
+    const r = await report(cluster)
+    return resultOf(r, 'db', 'node-selector-unsatisfiable').join() === 'pass' ? r : undefined
+  })
+  t.pass('the new writer updated the PolicyReport: with the labelled node the selector passes')
   const after = await reportGauges(cluster)
   t.notOk(after.some((g) => g.startsWith('jvm-heap-exceeds-memory-limit ')), 'the deny finding is gone from the reports')
+  t.notOk(after.some((g) => g.startsWith('node-selector-unsatisfiable ')), 'and the warn finding')
   // Its gauges are set after the scan's last write: wait for that scan to finish, then compare.
   const settled = await waitFor('the new writer\'s gauges to follow', async () => {
     const m = await scrape(follower.metricsPort)
