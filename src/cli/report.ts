@@ -1,6 +1,7 @@
 /** The result of a `check` run, as every output format sees it. */
 import type { Finding, InputProblem, ObjectRef } from '../engine/types.js'
 import type { SourceLocation } from '../input/documents.js'
+import type { SkippedInput } from '../input/not-kubernetes.js'
 
 export interface ReportError {
   file: string
@@ -22,12 +23,16 @@ export interface CheckReport {
   objects: ReportObject[]
   errors: ReportError[]
   warnings: ReportError[]
+  /** Inputs left out because they are not Kubernetes objects (kustomization.yaml, values.yaml, ...), one note per file and reason. */
+  skipped: SkippedInput[]
   summary: {
     files: number
     documents: number
     objects: number
     /** Objects of kinds no rule judges (ConfigMap, Service without batch rules, ...), by kind. */
     notJudged: Record<string, number>
+    /** How many skip notes (files, or documents, that are not Kubernetes objects). */
+    skipped: number
     deny: number
     warn: number
     info: number

@@ -11,6 +11,7 @@ import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from '../engine/related.js'
 import { objectRef } from '../engine/workload.js'
 import { problemToError, type CheckReport, type ReportError } from './report.js'
+import { classifyDocument, SkipNotes, type SkippedInput } from '../input/not-kubernetes.js'
 
 export interface RunCheckOptions {
   policy: Policy
@@ -21,6 +22,8 @@ export interface RunCheckOptions {
   /** Kinds that are read as context (ConfigMaps for batch rules...) rather than judged. */
   contextKinds?: ReadonlySet<string>
   files: number
+  /** Inputs already left out before parsing (by file name, unrendered charts...). */
+  skipped?: readonly SkippedInput[]
 }
 
 function inputErrorToReport(e: InputError): ReportError {
@@ -30,28 +33,32 @@ function inputErrorToReport(e: InputError): ReportError {
   return r
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
 export function runCheck(documents: readonly InputDocument[], readErrors: readonly InputError[], options: RunCheckOptions): CheckReport {
   const report: CheckReport = {
     objects: [],
     errors: readErrors.map(inputErrorToReport),
     warnings: [],
-    summary: { files: options.files, documents: documents.length, objects: 0, notJudged: {}, deny: 0, warn: 0, info: 0, errors: 0 },
+    skipped: [],
+    summary: { files: options.files, documents: documents.length, objects: 0, notJudged: {}, skipped: 0, deny: 0, warn: 0, info: 0, errors: 0 },
   }
+  const skipped = new SkipNotes()
+  for (const s of options.skipped ?? []) skipped.add(s)
   const evalOptions: EvaluateOptions = { policy: options.policy, rules: options.rules, namespace: options.namespace }
   if (options.cluster !== undefined) evalOptions.cluster = options.cluster
   if (options.related !== undefined) evalOptions.related = options.related
 
   for (const doc of documents) {
-    const v = doc.value
-    if (!isRecord(v) || typeof v['kind'] !== 'string' || typeof v['apiVersion'] !== 'string') {
-      const what = !isRecord(v) ? `a ${Array.isArray(v) ? 'list' : typeof v}` : typeof v['kind'] !== 'string' ? 'an object without kind' : 'an object without apiVersion'
-      report.errors.push({ file: doc.source.file, ...(doc.source.line !== undefined ? { line: doc.source.line } : {}), message: `not a Kubernetes object (${what}); every document needs apiVersion and kind` })
+    const line = doc.source.line !== undefined ? { line: doc.source.line } : {}
+    const c = classifyDocument(doc.value)
+    if (c.kind === 'skip') {
+      skipped.add({ file: doc.source.file, ...line, reason: c.reason })
       continue
     }
+    if (c.kind === 'error') {
+      report.errors.push({ file: doc.source.file, ...line, message: c.message })
+      continue
+    }
+    const v = c.value
     const evaluation = evaluateObject(v, evalOptions)
     for (const p of evaluation.problems) {
       const loc = p.path !== undefined ? doc.locate(parsePath(p.path) ?? []) : doc.source
@@ -85,6 +92,8 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
       message: `the policy's ${options.policy.bindings.length === 1 ? 'binding applies' : `${options.policy.bindings.length} bindings apply`} at admission only (namespace labels are not known here); check used the policy's ${options.policy.mode} mode and actions`,
     })
   }
+  report.skipped = skipped.list
+  report.summary.skipped = skipped.list.length
   report.summary.errors = report.errors.length
   return report
 }

@@ -58,6 +58,11 @@ export interface PodRule<P = Record<string, unknown>> {
   scope: readonly Scope[]
   params: ParamsSchema
   docs: RuleDocs
+  /**
+   * The rule guards against a security risk, not only a failure at run time (SARIF reports its
+   * results as security alerts, with a security-severity). Most rules are about reliability.
+   */
+  security?: true
   check(pod: PodView, ctx: RuleContext<P>): RuleFinding[]
 }
 

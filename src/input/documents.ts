@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import { LineCounter, parseAllDocuments, isNode, type Document } from 'yaml'
 import { formatPath, type PathSegment } from './field-path.js'
 import { WalkMemory, walkManifestDirectory } from './walk.js'
+import { applySourceComments } from './source-comments.js'
 
 /** Where something came from, for messages and for SARIF regions. */
 export interface SourceLocation {
@@ -200,7 +201,8 @@ function decode(buf: Buffer, file: string, options: ReadOptions): ReadResult {
   const probe = buf.subarray(0, 8192)
   if (probe.includes(0)) return { documents: [], errors: [{ file, message: 'not a text file (it contains NUL bytes); give YAML or JSON manifests' }] }
   const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(buf)
-  return parseDocuments(text, file, options)
+  // helm template output: locations move to the template named by each `# Source:` comment.
+  return applySourceComments(text, parseDocuments(text, file, options))
 }
 
 /**

@@ -12,6 +12,20 @@ export interface WalkedFile {
   stats: Stats
 }
 
+/** Directories no walk enters: version control and package caches never hold manifests to check. */
+export const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(['.git', 'node_modules'])
+
+export interface WalkOptions {
+  /**
+   * Asked for every directory below the root (and the root itself) with the names it holds,
+   * before any of them is looked at: 'skip' leaves the whole directory out (a Helm chart or a
+   * kustomization handled as one unit, an --exclude match).
+   */
+  directory?(path: string, names: readonly string[]): 'walk' | 'skip'
+  /** Whether a manifest-named file is kept (--include / --exclude). */
+  file?(path: string): boolean
+}
+
 export interface WalkProblem {
   path: string
   message: string
@@ -39,15 +53,15 @@ function errorCode(err: unknown): string {
 }
 
 /**
- * Lists the regular manifest files (`*.yaml`, `*.yml`, `*.json`, hidden entries skipped) under a
- * directory, depth first in name order. Symbolic links are followed, to files and to
+ * Lists the regular manifest files (`*.yaml`, `*.yml`, `*.json`; hidden entries and
+ * node_modules skipped, and whatever `options` leaves out) under a directory, depth first in name order. Symbolic links are followed, to files and to
  * directories; every real directory is listed and every real file returned at most once per
  * run (`memory`), so a link loop ends and a linked file is not read twice. Linear in the number
  * of directory entries reachable; nothing is read but directory listings and file metadata.
  *
  * A broken link or an unreadable directory is a problem naming the path; the walk goes on.
  */
-export async function walkManifestDirectory(root: string, memory: WalkMemory): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
+export async function walkManifestDirectory(root: string, memory: WalkMemory, options: WalkOptions = {}): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
   const files: WalkedFile[] = []
   const problems: WalkProblem[] = []
   const visit = async (dir: string): Promise<void> => {
@@ -59,8 +73,9 @@ export async function walkManifestDirectory(root: string, memory: WalkMemory): P
       return
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    if (options.directory !== undefined && options.directory(dir, entries.map((e) => e.name)) === 'skip') return
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue
+      if (e.name.startsWith('.') || SKIPPED_DIRECTORIES.has(e.name)) continue
       const isManifestName = MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())
       // Only directories and manifest-named entries (or links, which may lead to a directory)
       // are looked at; other files are not even stat'ed.
@@ -79,7 +94,7 @@ export async function walkManifestDirectory(root: string, memory: WalkMemory): P
       }
       if (st.isDirectory()) {
         if (memory.first(st)) await visit(child)
-      } else if (isManifestName && st.isFile() && memory.first(st)) {
+      } else if (isManifestName && st.isFile() && (options.file === undefined || options.file(child)) && memory.first(st)) {
         files.push({ path: child, stats: st })
       }
     }

@@ -22,6 +22,7 @@ export const rule = defineRule<Params>({
   title: 'Image registry is not in the allowed list',
   defaultAction: 'deny',
   scope: ['static'],
+  security: true,
   params: {
     type: 'object',
     properties: {

@@ -17,6 +17,7 @@ interface JsonReport {
   findings: Array<{ rule: string; action: string; object: { kind: string; name: string; namespace: string | null }; container: string | null; path: string; message: string; fix: string; source: { file: string; line: number | null } }>
   errors: Array<{ file: string; line?: number; message: string }>
   warnings: unknown[]
+  skipped: Array<{ file: string; line?: number; reason: string }>
   summary: { files: number; documents: number; objects: number; deny: number; warn: number; info: number; errors: number; notJudged: Record<string, number> }
 }
 
@@ -97,6 +98,7 @@ t.test('bad input: a clear error naming the file and line; other files still che
   writeFileSync(join(dir, 'no-name.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - image: nginx:1.27\n    - name: b\n')
   writeFileSync(join(dir, 'wrong-type.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: nginx:1.27\n      command: "nginx -g daemon off;"\n')
   writeFileSync(join(dir, 'not-k8s.yaml'), '- just\n- a list\n')
+  writeFileSync(join(dir, 'kind-only.yaml'), 'kind: Pod\nmetadata: {name: k}\n')
   writeFileSync(join(dir, 'good.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec:\n  containers:\n    - name: c\n      image: busybox:1.36\n')
   const r = await check(['--format', 'json', '.'], '', dir)
   t.equal(r.code, 2)
@@ -108,7 +110,9 @@ t.test('bad input: a clear error naming the file and line; other files still che
   t.ok(errs.some((e) => /^no-name\.yaml:6 spec\.containers\[0\]\.name is missing/.test(e)))
   t.ok(errs.some((e) => /^no-name\.yaml:7 spec\.containers\[1\]\.image is missing/.test(e)))
   t.ok(errs.some((e) => /^wrong-type\.yaml:8 spec\.containers\[0\]\.command must be a list of strings, got a string/.test(e)))
-  t.ok(errs.some((e) => /^not-k8s\.yaml:\d* not a Kubernetes object/.test(e)))
+  t.notOk(errs.some((e) => e.startsWith('not-k8s.yaml')), 'a YAML list is no Kubernetes object: skipped, not an error')
+  t.ok(report.skipped.some((k) => k.file === 'not-k8s.yaml'), 'and said so')
+  t.ok(errs.some((e) => /^kind-only\.yaml:1 not a Kubernetes object \(an object without apiVersion\)/.test(e)), 'kind without apiVersion is still an error')
   t.ok(report.findings.some((f) => f.source.file === 'good.yaml' && f.rule === 'command-missing'), 'the good file is still checked')
   t.ok(r.err.includes('binary.yaml'), 'errors also on stderr for machine formats')
   t.notMatch(r.err, /at .*\.(ts|js):\d+/, 'no stack trace')
@@ -186,7 +190,7 @@ t.test('JUnit XML: well formed, one testcase per object, denials as failures', a
   const r = await check(['--format', 'junit', '.'])
   t.equal(r.code, 1)
   const xml = r.out
-  t.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="pod-preflight" tests="5" failures="2" errors="0">/)
+  t.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="pod-preflight" tests="5" failures="2" errors="0" skipped="0">/)
   // Well-formedness: every element opened is closed in order.
   const stack: string[] = []
   for (const m of xml.matchAll(/<(\/?)([a-z-]+)[^>]*?(\/?)>/g)) {

@@ -1,4 +1,5 @@
-import { readInputs, DEFAULT_MAX_FILE_BYTES } from '../../input/documents.js'
+import { DEFAULT_MAX_FILE_BYTES } from '../../input/documents.js'
+import { KUSTOMIZE_MODES, readSources, type KustomizeMode } from '../../input/sources.js'
 import { RULES } from '../../rules/index.js'
 import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from '../io.js'
@@ -28,6 +29,9 @@ interface CheckOpts extends OutputOpts {
   showInfo?: boolean
   maxFileSize?: string
   color?: string | boolean
+  include?: string[]
+  exclude?: string[]
+  kustomize: string
 }
 
 export const command: CommandSpec<CheckOpts> = {
@@ -50,6 +54,9 @@ export const command: CommandSpec<CheckOpts> = {
     cmd
       .option('--show-info', 'text output: show info findings too')
       .option('--max-file-size <mib>', `refuse files larger than this many MiB (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`)
+      .option('--include <glob>', 'read only files matching this glob (repeatable; a glob without / matches the file name)', collect)
+      .option('--exclude <glob>', 'leave out files and directories matching this glob (repeatable)', collect)
+      .option('--kustomize <mode>', 'render directories with a kustomization.yaml through kubectl kustomize: auto (when kubectl is on PATH), always, never', 'auto')
     colorOption(cmd)
     cmd.addHelpText(
       'after',
@@ -74,6 +81,8 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not '${failOn}'`)
   const positionals = [...filenames(values), ...operands]
   if (positionals.length === 0) throw new UsageError(`no manifests given: name files or directories (or -f PATH), or - for standard input\nRun '${prog} check --help' for its options.`)
+  const kustomize = values.kustomize
+  if (!(KUSTOMIZE_MODES as readonly string[]).includes(kustomize)) throw new UsageError(`--kustomize must be auto, always or never, not '${kustomize}'`)
   const namespace = values.namespace ?? 'default'
   let maxFileBytes = DEFAULT_MAX_FILE_BYTES
   if (values.maxFileSize !== undefined) {
@@ -101,7 +110,12 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
     cluster = loaded.view
     stateErrors.push(...loaded.errors)
   }
-  const { documents, errors } = await readInputs(positionals, io, { maxFileBytes })
+  const { documents, errors, skipped } = await readSources(positionals, io, {
+    maxFileBytes,
+    kustomize: kustomize as KustomizeMode,
+    ...(values.include !== undefined ? { include: values.include } : {}),
+    ...(values.exclude !== undefined ? { exclude: values.exclude } : {}),
+  })
   const report = runCheck(documents, [...stateErrors, ...errors], {
     policy,
     rules: RULES,
@@ -109,7 +123,8 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
     // Objects of the same run count as existing; Services are matched against its workloads.
     related: relatedFromObjects(documents, { complete: values.complete === true, namespace }),
     ...(cluster !== undefined ? { cluster } : {}),
-    files: new Set([...documents.map((d) => d.source.file), ...errors.map((e) => e.file)]).size,
+    files: new Set([...documents.map((d) => d.source.file), ...errors.map((e) => e.file), ...skipped.map((k) => k.file)]).size,
+    skipped,
   })
 
   switch (format) {

@@ -37,5 +37,5 @@ function jsonReport(report: CheckReport): object {
       source: { file: (f.source ?? o.source).file, line: (f.source ?? o.source).line ?? null },
     })),
   )
-  return { findings, errors: report.errors, warnings: report.warnings, summary: report.summary }
+  return { findings, errors: report.errors, warnings: report.warnings, skipped: report.skipped, summary: report.summary }
 }

@@ -1,7 +1,8 @@
 /**
  * JUnit XML as CI test reporters read it (Jenkins, GitLab, GitHub test-reporter actions): one
  * testsuite per file, one testcase per judged object. Denied findings are failures; warnings
- * go to the testcase's system-out; input errors are testcases with an error.
+ * go to the testcase's system-out; input errors are testcases with an error; inputs that are
+ * not Kubernetes objects (kustomization.yaml, values.yaml...) are skipped testcases.
  */
 import type { CheckReport } from '../report.js'
 import { objectLabel } from '../report.js'
@@ -17,15 +18,22 @@ function esc(s: string): string {
     .replace(/"/g, '&quot;')
 }
 
+interface Counts {
+  tests: number
+  failures: number
+  errors: number
+  skipped: number
+}
+
 export function formatJunit(report: CheckReport): string {
   const suites = new Map<string, string[]>()
-  const counts = new Map<string, { tests: number; failures: number; errors: number }>()
-  const suite = (file: string): { cases: string[]; c: { tests: number; failures: number; errors: number } } => {
+  const counts = new Map<string, Counts>()
+  const suite = (file: string): { cases: string[]; c: Counts } => {
     let cases = suites.get(file)
     let c = counts.get(file)
     if (cases === undefined || c === undefined) {
       cases = []
-      c = { tests: 0, failures: 0, errors: 0 }
+      c = { tests: 0, failures: 0, errors: 0, skipped: 0 }
       suites.set(file, cases)
       counts.set(file, c)
     }
@@ -55,18 +63,27 @@ export function formatJunit(report: CheckReport): string {
     const where = e.line !== undefined ? ` line ${e.line}` : ''
     cases.push(`    <testcase classname="${esc(e.file)}" name="${esc(`input${where}`)}"><error message="${esc(e.message)}" type="input">${esc(e.message)}</error></testcase>`)
   }
+  for (const k of report.skipped) {
+    const { cases, c } = suite(k.file)
+    c.tests++
+    c.skipped++
+    const where = k.line !== undefined ? ` line ${k.line}` : ''
+    cases.push(`    <testcase classname="${esc(k.file)}" name="${esc(`not a Kubernetes object${where}`)}"><skipped message="${esc(k.reason)}"/></testcase>`)
+  }
   let tests = 0
   let failures = 0
   let errors = 0
+  let skipped = 0
   const body: string[] = []
   for (const [file, cases] of suites) {
-    const c = counts.get(file) ?? { tests: 0, failures: 0, errors: 0 }
+    const c = counts.get(file) ?? { tests: 0, failures: 0, errors: 0, skipped: 0 }
     tests += c.tests
     failures += c.failures
     errors += c.errors
-    body.push(`  <testsuite name="${esc(file)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" skipped="0">`)
+    skipped += c.skipped
+    body.push(`  <testsuite name="${esc(file)}" tests="${c.tests}" failures="${c.failures}" errors="${c.errors}" skipped="${c.skipped}">`)
     body.push(...cases)
     body.push('  </testsuite>')
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="pod-preflight" tests="${tests}" failures="${failures}" errors="${errors}">\n${body.join('\n')}${body.length > 0 ? '\n' : ''}</testsuites>\n`
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="pod-preflight" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}">\n${body.join('\n')}${body.length > 0 ? '\n' : ''}</testsuites>\n`
 }

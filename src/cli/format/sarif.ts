@@ -18,9 +18,14 @@ function pascal(id: string): string {
   return id.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')
 }
 
-function toUri(file: string): string {
-  if (file === '<stdin>') return 'stdin'
-  return file.split('/').map(encodeURIComponent).join('/')
+/**
+ * Where a file is, for code scanning: a URI relative to the checkout. Standard input is no file
+ * of the repository, so it gets no URI (a made-up 'stdin' would be shown as a missing file),
+ * only a description.
+ */
+export function artifactLocation(file: string): Record<string, unknown> {
+  if (file === '<stdin>') return { description: { text: 'standard input' } }
+  return { uri: file.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }
 }
 
 export interface SarifRunParts {
@@ -46,8 +51,10 @@ function sarifRules(rules: readonly PodRule<unknown>[]): unknown[] {
     },
     defaultConfiguration: { level: DEFAULT_LEVEL[r.defaultAction], enabled: r.defaultAction !== 'off' },
     properties: {
-      tags: ['kubernetes', ...r.scope],
-      ...(r.defaultAction !== 'off' ? { 'security-severity': SECURITY_SEVERITY[r.defaultAction] } : {}),
+      tags: ['kubernetes', r.security === true ? 'security' : 'reliability', ...r.scope],
+      // GitHub turns a result into a security alert when its rule has a security-severity:
+      // only rules about security get one; a pod that will crash is not a vulnerability.
+      ...(r.security === true && r.defaultAction !== 'off' ? { 'security-severity': SECURITY_SEVERITY[r.defaultAction] } : {}),
     },
   }))
 }
@@ -101,7 +108,7 @@ export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown
         message: { text: `${f.message}. Fix: ${f.fix}` },
         locations: [
           {
-            physicalLocation: { artifactLocation: { uri: toUri(src.file), uriBaseId: '%SRCROOT%' }, region },
+            physicalLocation: { artifactLocation: artifactLocation(src.file), region },
             logicalLocations: [{ fullyQualifiedName: `${f.object.kind}/${ns}${f.object.name}/${f.path}`, kind: 'member' }],
           },
         ],
@@ -116,8 +123,22 @@ export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown
     locations: [
       {
         physicalLocation: {
-          artifactLocation: { uri: toUri(e.file), uriBaseId: '%SRCROOT%' },
+          artifactLocation: artifactLocation(e.file),
           region: { startLine: e.line ?? 1, ...(e.column !== undefined ? { startColumn: e.column } : {}) },
+        },
+      },
+    ],
+  }))
+  // Inputs that are not Kubernetes objects are notes, so that a scan that skipped
+  // kustomization.yaml or values.yaml says so instead of looking like a clean pass.
+  const skipNotes = report.skipped.map((k) => ({
+    level: 'note',
+    message: { text: `skipped: ${k.reason}` },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: artifactLocation(k.file),
+          region: { startLine: k.line ?? 1 },
         },
       },
     ],
@@ -126,7 +147,7 @@ export function formatSarif(report: CheckReport, rules: readonly PodRule<unknown
     rules,
     results,
     executionSuccessful: report.errors.length === 0,
-    notifications,
+    notifications: [...notifications, ...skipNotes],
     extra: { originalUriBaseIds: { '%SRCROOT%': { uri: './' } } },
   })
 }

@@ -1,4 +1,4 @@
-import type { CheckReport, ReportError } from '../report.js'
+import type { CheckReport } from '../report.js'
 import { objectLabel } from '../report.js'
 import type { ReportAction } from '../../engine/types.js'
 import { safeText } from '../../text/sanitize.js'
@@ -18,9 +18,12 @@ function paint(on: boolean): (c: keyof typeof CODES, s: string) => string {
   return (c, s) => (on ? `\u001b[${CODES[c]}m${s}\u001b[0m` : s)
 }
 
+/** Skip notes shown in text; a GitOps tree may hold hundreds of values files. */
+const MAX_SKIP_LINES = 30
+
 const MARK: Record<ReportAction, string> = { deny: 'DENY', warn: 'WARN', info: 'INFO' }
 
-function where(e: ReportError): string {
+function where(e: { file: string; line?: number; column?: number }): string {
   return `${t(e.file, 300)}${e.line !== undefined ? `:${e.line}` : ''}${e.column !== undefined ? `:${e.column}` : ''}`
 }
 
@@ -51,6 +54,12 @@ export function formatText(report: CheckReport, options: TextOptions): string {
     for (const w of report.warnings) out.push(`  ${c('yellow', 'NOTE')} ${where(w)}: ${t(w.message)}`)
     out.push('')
   }
+  if (report.skipped.length > 0) {
+    out.push(c('bold', 'Skipped (not Kubernetes objects, or not rendered)'))
+    for (const k of report.skipped.slice(0, MAX_SKIP_LINES)) out.push(`  ${c('dim', 'SKIP')} ${where(k)}: ${t(k.reason)}`)
+    if (report.skipped.length > MAX_SKIP_LINES) out.push(`  … and ${report.skipped.length - MAX_SKIP_LINES} more (-o json lists them all)`)
+    out.push('')
+  }
   out.push(...summaryLines(report, options))
   return `${out.join('\n')}\n`
 }
@@ -71,6 +80,7 @@ export function summaryLines(report: CheckReport, options: TextOptions): string[
     `${s.info} info${options.showInfo || s.info === 0 ? '' : ' (shown with --show-info)'}`,
   ]
   if (s.errors > 0) parts.push(`${s.errors} input error${s.errors === 1 ? '' : 's'}`)
+  if (s.skipped > 0) parts.push(`${s.skipped} skipped`)
   out.push(parts.join(', '))
   if (notJudged !== '') out.push(c('dim', `not judged (no rule applies to their kind): ${notJudged}`))
   return out
