@@ -112,3 +112,14 @@ t.test('named kubectl-preflight (a copy, or a symlink as krew makes), it calls i
   const own = await run(bin, ['--help'], { cwd: tmp })
   t.match(own.stdout, /^Usage: pod-preflight <command>/m)
 })
+
+t.test('the krew manifest rendered from the built archive carries its digest (as SHA256SUMS says)', async (t) => {
+  const r = await run(process.execPath, [join(root, 'scripts/krew-manifest.mjs')], { cwd: tmp })
+  t.equal(r.status, 0, 'rendered', { stderr: r.stderr })
+  const sums = readFileSync(join(root, 'release/SHA256SUMS'), 'utf8')
+  const digest = new RegExp(`^([0-9a-f]{64})  kubectl-preflight-${platform}\\.tar\\.gz$`, 'm').exec(sums)?.[1]
+  t.ok(digest !== undefined)
+  t.match(r.stdout, new RegExp(`^      sha256: "${digest ?? 'none'}"$`, 'm'))
+  t.match(r.stdout, new RegExp(`^      uri: "https://github\\.com/pod-preflight/pod-preflight/releases/download/v${pkg.version.replace(/\./g, '\\.')}/kubectl-preflight-${platform}\\.tar\\.gz"$`, 'm'))
+  t.match(r.stdout, /^  version: "v\d+\.\d+\.\d+"$/m)
+})
