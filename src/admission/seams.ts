@@ -60,13 +60,19 @@ export async function loadCompanion(): Promise<StartCompanion> {
   return start
 }
 
-/** Reads a kubeconfig: the given file, else KUBECONFIG / ~/.kube/config / the in-cluster service account. */
-export async function loadKubeConfig(path: string | undefined): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node')
-  const kc = new KubeConfig()
-  if (path !== undefined) kc.loadFromFile(path)
-  else kc.loadFromDefault()
-  return kc
+/**
+ * The kubeconfig of the server: --kubeconfig, else KUBECONFIG, else the pod's service account
+ * (in a pod), else ~/.kube/config; --context picks a context of the file. Without any of them
+ * it says 'no kubeconfig found' and where it looked (a ClusterError), as the other commands do,
+ * instead of client-node's last resort http://localhost:8080.
+ */
+export async function loadKubeConfig(o: { kubeconfig?: string | undefined; context?: string | undefined } = {}): Promise<KubeConfig> {
+  const source = await import('../analyzer/cluster-source.js')
+  return source.loadKubeConfig({
+    ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.context !== undefined ? { context: o.context } : {}),
+    inClusterFirst: true,
+  })
 }
 
 /** Checks a handle returned by the live module at run time (its types are not known when this builds). */

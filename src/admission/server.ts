@@ -72,8 +72,10 @@ export interface ServerOptions {
    * event); without it, every process runs its own.
    */
   companionLease?: { namespace: string; leaseDurationMs?: number; retryPeriodMs?: number }
-  /** Kubeconfig for --cluster/--companion; KUBECONFIG, ~/.kube/config or in-cluster when absent. */
+  /** Kubeconfig for --cluster/--companion/--audit/--tls-secret; KUBECONFIG, in-cluster or ~/.kube/config when absent. */
   kubeconfig?: string
+  /** A context of the kubeconfig instead of its current one. */
+  context?: string
   /** Replace the seam loaders (tests). */
   seams?: { liveClusterView?: StartLiveClusterView; companion?: StartCompanion; namespaceLabels?: StartNamespaceLabels }
 }
@@ -127,7 +129,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const { createCertManager, serviceHosts } = await import('../certs/manager.js')
     const { restCertApi } = await import('../certs/api.js')
     const { kubeRest } = await import('../kube/rest.js')
-    const api = restCertApi(kubeRest(await loadKubeConfig(o.kubeconfig)), { namespace: sm.namespace, secretName: sm.secretName, webhookConfigurationName: sm.webhookConfigurationName })
+    const api = restCertApi(kubeRest(await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })), { namespace: sm.namespace, secretName: sm.secretName, webhookConfigurationName: sm.webhookConfigurationName })
     certs = createCertManager({
       api,
       hosts: serviceHosts(sm.serviceName, sm.namespace),
@@ -161,7 +163,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (policy.bindings.length > 0 && namespaceLabels === undefined) {
         try {
           const start = o.seams?.namespaceLabels ?? (await import('../cluster/namespaces.js')).startNamespaceLabels
-          const kubeConfig = await loadKubeConfig(o.kubeconfig)
+          const kubeConfig = await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })
           namespaceLabels = start({ kubeConfig, logger: o.logger.child({ component: 'namespaces' }) })
           log.info({ bindings: policy.bindings.map((b) => b.name) }, 'policy has bindings: watching namespace labels')
         } catch (err) {
@@ -191,7 +193,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     if (o.cluster === true) {
       const start = o.seams?.liveClusterView ?? (await loadLiveClusterView())
-      const kubeConfig = await loadKubeConfig(o.kubeconfig)
+      const kubeConfig = await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })
       live = checkLiveHandle(await start({ kubeConfig, logger: o.logger.child({ component: 'cluster' }) }))
       let synced = false
       live.ready.then(
@@ -302,7 +304,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
     if (o.audit !== undefined) {
       const { startAuditScan } = await import('../audit/scan.js')
-      const kubeConfig = await loadKubeConfig(o.kubeconfig)
+      const kubeConfig = await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })
       auditScan = startAuditScan({
         kubeConfig,
         rules: o.rules,
@@ -318,7 +320,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
     if (o.companion === true) {
       const start = o.seams?.companion ?? (await loadCompanion())
-      const kubeConfig = await loadKubeConfig(o.kubeconfig)
+      const kubeConfig = await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })
       const clog = o.logger.child({ component: 'companion' })
       const startOne = async (): Promise<CompanionHandle> => {
         const handle = await start({

@@ -20,6 +20,13 @@ export interface ClusterOptions {
   namespace?: string
   /** The environment to read KUBECONFIG from (the process environment by default). */
   env?: Record<string, string | undefined>
+  /**
+   * A server in a pod (serve): the pod's service account before ~/.kube/config, as controllers
+   * read it (--kubeconfig and KUBECONFIG still come first; --context asks for a kubeconfig file).
+   */
+  inClusterFirst?: boolean
+  /** A directory the service account files are looked for under, instead of / (tests). */
+  serviceAccountRoot?: string
 }
 
 export interface ClusterSource {
@@ -80,7 +87,7 @@ export function failedContainers(pod: unknown): { container: string; previous: b
 }
 
 /** The in-cluster service account token, as client-node and kubectl look for it. */
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 
 /**
  * The kubeconfig as kubectl would pick it: --kubeconfig, else KUBECONFIG, else ~/.kube/config,
@@ -95,8 +102,15 @@ export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
   const home = env['HOME'] ?? env['USERPROFILE']
   const homeConfig = home !== undefined && home !== '' ? join(home, '.kube', 'config') : undefined
   let file = opts.kubeconfig ?? fromEnv[0] ?? homeConfig
+  const root = opts.serviceAccountRoot ?? ''
+  const token = `${root}${SERVICE_ACCOUNT_TOKEN}`
+  const inPod = env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(token)
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig)
+    else if (opts.inClusterFirst === true && opts.context === undefined && fromEnv.length === 0 && inPod) {
+      file = token
+      kc.loadFromCluster(root)
+    }
     else if (fromEnv.length > 0) {
       // As kubectl does: the files of KUBECONFIG merged, the first one's current context winning.
       for (const [i, f] of fromEnv.entries()) {
@@ -109,9 +123,9 @@ export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
         }
       }
     } else if (homeConfig !== undefined && existsSync(homeConfig)) kc.loadFromFile(homeConfig)
-    else if (env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-      file = SERVICE_ACCOUNT_TOKEN
-      kc.loadFromCluster()
+    else if (inPod) {
+      file = token
+      kc.loadFromCluster(root)
     } else {
       throw new ClusterError(
         `no kubeconfig found: --kubeconfig not given, KUBECONFIG not set, ${homeConfig ?? '~/.kube/config (HOME not set)'} does not exist, ` +

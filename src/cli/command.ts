@@ -268,8 +268,8 @@ export function allNamespacesOption(cmd: Command, description: string): void {
 }
 
 /** `--kubeconfig FILE` and `--context NAME`, as kubectl reads them. */
-export function kubeOptions(cmd: Command): void {
-  cmd.addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)'))
+export function kubeOptions(cmd: Command, kubeconfigHelp = 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the service account in a pod)'): void {
+  cmd.addOption(new Option('--kubeconfig <file>', kubeconfigHelp))
   cmd.addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current context)'))
 }
 

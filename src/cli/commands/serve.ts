@@ -4,7 +4,7 @@
  */
 import type { DestinationStream } from 'pino'
 import { memoryIO, UsageError, type CliIO } from '../io.js'
-import { parseOptions, runCommand, type CommandSpec } from '../command.js'
+import { kubeOptions, namespaceOption, parseOptions, runCommand, type CommandSpec } from '../command.js'
 import { RULES } from '../../rules/index.js'
 import { readFileSync } from 'node:fs'
 import { startServer, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
@@ -103,6 +103,7 @@ interface ServeOpts {
   leaseNamespace?: string
   leaseDuration?: string
   kubeconfig?: string
+  context?: string
 }
 
 export const command: CommandSpec<ServeOpts> = {
@@ -123,7 +124,8 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--tls-secret <name>', 'self-managed certificates: find or create CA and certificate in this Secret, keep the caBundle of --webhook-configuration in step, renew at 2/3 of --cert-validity (instead of --tls-cert/--tls-key)')
       .option('--webhook-configuration <name>', 'the ValidatingWebhookConfiguration whose caBundle is kept')
       .option('--service <name>', 'the Service the API server calls (the certificate covers its names)')
-      .option('--namespace <name>', "namespace of Secret and Service (default: POD_NAMESPACE, else the service account's namespace)")
+    namespaceOption(cmd, "namespace of Secret and Service (default: POD_NAMESPACE, else the service account's namespace)")
+    cmd
       .option('--cert-validity <duration>', 'lifetime of each self-managed certificate (default 365d)')
       .option('--policy <file>', 'policy file (default: the shipped default policy); reloaded when it changes')
       .option('--reload-interval <duration>', `how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)`)
@@ -142,7 +144,11 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--audit-interval <duration>', 'how often the leader audits the cluster (default 60s)')
       .option('--lease-namespace <namespace>', 'namespace of the Leases of --audit and --companion (default: POD_NAMESPACE, else pod-preflight); with several replicas one holds each Lease')
       .option('--lease-duration <duration>', 'how long a leader that stopped renewing keeps a Lease (default 15s)')
-      .option('--kubeconfig <file>', 'kubeconfig for --cluster/--companion/--audit/--tls-secret (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
+    kubeOptions(
+      cmd,
+      'kubeconfig for --cluster/--companion/--audit/--tls-secret and namespace labels (default: KUBECONFIG, then the service account in a pod, then ~/.kube/config)',
+    )
+    cmd
       .addHelpText('after', '\nDurations are written like 500ms, 2.5s, 1m, 12h or 365d.')
   },
   action: (opts, _operands, io) => serve(toConfig(opts, io.env, readTextFile), io),
@@ -229,6 +235,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
     options.companionLogs = true
   }
   if (v.kubeconfig !== undefined) options.kubeconfig = v.kubeconfig
+  if (v.context !== undefined) options.context = v.context
   const leaseFlags = v.leaseNamespace !== undefined || v.leaseDuration !== undefined
   if (leaseFlags && v.audit !== true && v.companion !== true) throw new UsageError('--lease-namespace and --lease-duration go with --audit or --companion')
   if (v.auditInterval !== undefined && v.audit !== true) throw new UsageError('--audit-interval goes with --audit')
@@ -256,6 +263,11 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   }
 }
 
+/** The kubeconfig loader's error (no kubeconfig found, a bad file, no such context), known by name: its module loads the Kubernetes client, which serve loads only when it needs the cluster. */
+function isClusterError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'ClusterError'
+}
+
 async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   // Logs are JSON lines on stderr; a test's CliIO gets them through its own stream.
   const destination: DestinationStream | undefined = io.stderr === process.stderr ? undefined : { write: (s: string) => void io.stderr.write(s) }
@@ -265,7 +277,7 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   try {
     server = await startServer({ ...config.options, rules: RULES, logger })
   } catch (err) {
-    if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError || err instanceof CertStartError) throw new UsageError(err.message)
+    if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError || err instanceof CertStartError || isClusterError(err)) throw new UsageError(err.message)
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new UsageError(`cannot listen on ${config.options.host}:${config.options.port} (${code})`)
