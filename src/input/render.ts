@@ -57,7 +57,7 @@ export function runRenderer(program: string, args: readonly string[], display: s
     let err = Buffer.alloc(0)
     let failure: string | undefined
     const timer = setTimeout(() => {
-      failure = `${display} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped`
+      failure = `${display} did not finish within ${options.timeoutMs >= 1000 ? `${Math.round(options.timeoutMs / 1000)} s` : `${options.timeoutMs} ms`} and was stopped`
       child.kill('SIGKILL')
     }, options.timeoutMs)
     child.stdout.on('data', (chunk: Buffer) => {
