@@ -1,7 +1,9 @@
 /**
  * Self-managed certificates end to end on the real kube-apiserver: two `pod-preflight serve
- * --tls-secret ...` processes started at once, as the image starts them, with nothing
- * registered by hand: they agree on one Secret, fill in the empty caBundle of the webhook
+ * --tls-secret ...` processes started at once, as the image starts them, authenticated as the
+ * installed ServiceAccount and holding exactly the RBAC `pod-preflight install` renders for the
+ * mode (and nothing more: what it may not do is asked too), with nothing registered by hand:
+ * they agree on one Secret, fill in the empty caBundle of the webhook
  * configuration (a url clientConfig, as an installer's object would be), the API server then
  * refuses a bad Pod through them, and a renewal under a short --cert-validity happens while
  * dry-run applies keep running, without one failed call.
@@ -13,8 +15,8 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { connect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parse } from 'yaml'
-import { freePorts, startCluster, type TestCluster } from './harness/cluster.js'
+import { parse, parseAllDocuments } from 'yaml'
+import { freePorts, run, startCluster, type TestCluster, type UserAccess } from './harness/cluster.js'
 import { BIN, ROOT, SUPERVISOR, badPod, deniedBy, ensureBuilt, sleep } from './harness/webhook.js'
 
 t.setTimeout(900_000)
@@ -25,6 +27,11 @@ const VALIDITY_S = 45
 
 let cluster: TestCluster
 let dir: string
+/** The installed ServiceAccount's credentials (user system:serviceaccount:pod-preflight:pod-preflight). */
+let sa: UserAccess
+type Obj = Record<string, any>
+const RBAC_KINDS = ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']
+let rbac: Obj[] = []
 const stops: (() => Promise<void>)[] = []
 
 /** Starts serve in the self-managed mode under the harness supervisor; resolves with its port. */
@@ -38,7 +45,7 @@ async function startServe(port: number, name: string): Promise<string> {
       '--host=127.0.0.1', `--port=${port}`,
       '--tls-secret=pod-preflight-tls', '--webhook-configuration=pod-preflight', '--service=pod-preflight',
       `--namespace=${INSTALL_NS}`, `--cert-validity=${VALIDITY_S}s`, '--reload-interval=1s', '--shutdown-delay=0s',
-      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--kubeconfig=${sa.kubeconfigPath}`,
     ],
     { cwd: ROOT, detached: true, stdio: ['ignore', log.fd, log.fd] },
   )
@@ -82,13 +89,53 @@ t.before(async () => {
   await ensureBuilt()
   dir = await mkdtemp(join(tmpdir(), 'pod-preflight-certs-e2e-'))
   cluster = await startCluster()
-  await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${INSTALL_NS}\n`)
+  await cluster.applyYaml(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NS}\n`)
+  // The installation's Namespace, ServiceAccount and RBAC, as `install` renders them for this server.
+  const r = await run(process.execPath, [BIN, 'install', `--kubeconfig=${cluster.kubeconfigPath}`], { cwd: ROOT, timeoutMs: 120_000 })
+  if (r.code !== 0) throw new Error(`install failed: ${r.stderr}`)
+  const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj)
+  rbac = objects.filter((o) => RBAC_KINDS.includes(o['kind']))
+  const items = objects.filter((o) => o['kind'] === 'Namespace').concat(rbac)
+  await cluster.applyYaml(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }))
+  sa = await cluster.serviceAccountKubeconfig(INSTALL_NS, 'pod-preflight')
 })
 
 t.teardown(async () => {
   for (const s of stops) await s()
   await cluster?.stop()
   if (dir !== undefined && process.env['POD_PREFLIGHT_KEEP_E2E'] !== '1') await rm(dir, { recursive: true, force: true })
+})
+
+t.test('the rendered RBAC is exactly what the self-managed mode needs', async (t) => {
+  const rules = (kind: string, name: string): unknown =>
+    rbac.find((o) => o['kind'] === kind && o['metadata']['name'] === name)?.['rules']
+  t.same(rules('Role', 'pod-preflight:tls-secret'), [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: ['pod-preflight-tls'], verbs: ['get', 'update'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  ], 'get/update on the one Secret name; create (which RBAC cannot restrict by name) in its namespace')
+  t.same(rules('ClusterRole', 'pod-preflight:webhook-configuration'), [
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['pod-preflight'], verbs: ['get', 'patch'] },
+  ], 'get/patch on the one webhook configuration name')
+  t.same(rbac.filter((o) => o['kind'] === 'ClusterRole' || o['kind'] === 'Role').map((o) => o['metadata']['name']).sort(), ['pod-preflight:tls-secret', 'pod-preflight:webhook-configuration'], 'no other role in this mode')
+  // What the service account may and may not do, asked of the API server's authorizer.
+  const can = async (args: string[]): Promise<string> => (await sa.kubectl(['auth', 'can-i', ...args])).stdout.trim()
+  for (const [args, want] of [
+    [['get', 'secret/pod-preflight-tls', '-n', INSTALL_NS], 'yes'],
+    [['update', 'secret/pod-preflight-tls', '-n', INSTALL_NS], 'yes'],
+    [['create', 'secrets', '-n', INSTALL_NS], 'yes'],
+    [['patch', 'validatingwebhookconfiguration/pod-preflight'], 'yes'],
+    [['get', 'secret/other', '-n', INSTALL_NS], 'no'],
+    [['list', 'secrets', '-n', INSTALL_NS], 'no'],
+    [['watch', 'secrets', '-n', INSTALL_NS], 'no'],
+    [['delete', 'secret/pod-preflight-tls', '-n', INSTALL_NS], 'no'],
+    [['create', 'secrets', '-n', NS], 'no'],
+    [['get', 'secret/pod-preflight-tls', '-n', NS], 'no'],
+    [['patch', 'validatingwebhookconfiguration/other'], 'no'],
+    [['list', 'validatingwebhookconfigurations'], 'no'],
+    [['delete', 'validatingwebhookconfiguration/pod-preflight'], 'no'],
+  ] as const) {
+    t.equal(await can([...args]), want, `can-i ${args.join(' ')}: ${want}`)
+  }
 })
 
 t.test('two replicas create one Secret, fill in the caBundle, and stay trusted across a renewal', async (t) => {
