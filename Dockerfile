@@ -27,6 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/copy-data.mjs scripts/build-info.mjs ./scripts/
 RUN npm run build
 
 FROM ${BUILD_IMAGE} AS deps

@@ -3,7 +3,7 @@
  * src/rules/_examples.generated.ts (the examples `pod-preflight rules ID` prints, so that the
  * packaged CLI needs no test fixtures). The examples are the rule's own test fixtures: the
  * shortest that fires and the shortest that stays silent, preferring ones that need no
- * parameters and no cluster state.
+ * parameters, no cluster state and no CRD file.
  */
 import { RULES } from '../src/rules/index.js'
 import { exampleFromFixture, renderRuleIndex, renderRulePage, type RuleExample, type RuleExamples } from '../src/rules/_reference.js'
@@ -22,6 +22,7 @@ function pick(rule: PodRule<unknown>, fixtures: Fixture[]): RuleExample | undefi
       (a, b) =>
         Object.keys(a.fx.header.params).length - Object.keys(b.fx.header.params).length ||
         Number(a.cluster) - Number(b.cluster) ||
+        a.fx.header.crds.length - b.fx.header.crds.length ||
         a.fx.text.length - b.fx.text.length ||
         a.fx.name.localeCompare(b.fx.name),
     )

@@ -5,7 +5,7 @@
 import type { InputDocument, InputError } from '../input/documents.js'
 import { parsePath } from '../input/field-path.js'
 import { evaluateObject, type EvaluateOptions } from '../engine/evaluate.js'
-import type { PodRule } from '../engine/rule.js'
+import type { PodRule, SchemaCheck } from '../engine/rule.js'
 import type { Policy } from '../policy/policy.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from '../engine/related.js'
@@ -21,6 +21,8 @@ export interface RunCheckOptions {
   related?: RelatedObjects
   /** Kinds that are read as context (ConfigMaps for batch rules...) rather than judged. */
   contextKinds?: ReadonlySet<string>
+  /** Kind schemas for the schema check (schema-invalid); without them it does not run. */
+  schemas?: SchemaCheck
   files: number
   /** Inputs already left out before parsing (by file name, unrendered charts...). */
   skipped?: readonly SkippedInput[]
@@ -46,6 +48,7 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
   const evalOptions: EvaluateOptions = { policy: options.policy, rules: options.rules, namespace: options.namespace }
   if (options.cluster !== undefined) evalOptions.cluster = options.cluster
   if (options.related !== undefined) evalOptions.related = options.related
+  if (options.schemas !== undefined) evalOptions.schemas = options.schemas
 
   for (const doc of documents) {
     const line = doc.source.line !== undefined ? { line: doc.source.line } : {}

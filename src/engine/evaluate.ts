@@ -3,7 +3,7 @@
  * findings in the same order, whichever face (CLI, webhook) asks.
  */
 import { globMatch, skipHonoured, type Policy, type Exemption } from '../policy/policy.js'
-import { MAX_FINDINGS_PER_RULE, isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding } from './rule.js'
+import { MAX_FINDINGS_PER_RULE, isDocumentRule, isObjectRule, kindKey, type ObjectView, type PodRule, type RuleContext, type RuleFinding, type SchemaCheck } from './rule.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from './related.js'
 import { selectorMatches } from './labels.js'
@@ -46,6 +46,8 @@ export interface EvaluateOptions {
    * has since removed is not reported as "no longer served" when this cluster still serves it.
    */
   servedApiVersion?: string
+  /** Kind schemas: given, the document rules (schema-invalid) run on the kinds they cover. The webhook never gives them. */
+  schemas?: SchemaCheck
 }
 
 /** What made a rule not run on an object. */
@@ -99,6 +101,8 @@ interface RuleSet {
   ids: readonly string[]
   /** The pod rules, in order. */
   pod: readonly PodRule<unknown>[]
+  /** The rules about every object as written (the schema check), in order. */
+  document: readonly PodRule<unknown>[]
   /** The ids of all rules. */
   known: ReadonlySet<string>
 }
@@ -115,7 +119,7 @@ const ruleSets = new WeakMap<readonly PodRule<unknown>[], RuleSet>()
 function ruleSet(rules: readonly PodRule<unknown>[]): RuleSet {
   let set = ruleSets.get(rules)
   if (set === undefined || !sameRules(set, rules)) {
-    set = { all: rules.slice(), ids: rules.map((r) => r.id), pod: rules.filter((r) => !isObjectRule(r)), known: new Set(rules.map((r) => r.id)) }
+    set = { all: rules.slice(), ids: rules.map((r) => r.id), pod: rules.filter((r) => !isObjectRule(r) && !isDocumentRule(r)), document: rules.filter((r) => isDocumentRule(r)), known: new Set(rules.map((r) => r.id)) }
     ruleSets.set(rules, set)
   }
   return set
@@ -155,22 +159,60 @@ function evaluateUnbounded(value: unknown, options: EvaluateOptions): Evaluation
   result.recognised = true
   const { pod, problems } = extractPod(value, options.servedApiVersion)
   for (const p of problems) result.problems.push({ ...p, severity: p.severity ?? 'error' })
-  if (pod === undefined) return result
+  const documentRules = documentRulesFor(object, options)
+  if (pod === undefined) {
+    // The pod rules cannot read it; the schema check can still say what is wrong with it.
+    if (documentRules.length > 0) {
+      evaluateDocument(value as Record<string, unknown>, object, documentRules, result, options)
+      dropRepeatedByProblems(result, documentRules)
+    }
+    return result
+  }
 
   const namespace = object.namespace ?? options.namespace
   if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
   const podRules = ruleSet(options.rules).pod
-  runRules(podRules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
-    rule.check(pod, ctx),
+  const rules = documentRules.length > 0 ? [...documentRules, ...podRules] : podRules
+  const view: ObjectView = { object: pod.object, kind: object.kind, meta: pod.objectMeta, raw: pod.raw }
+  runRules(rules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
+    isDocumentRule(rule) ? rule.checkDocument(view, ctx) : rule.check(pod, ctx),
   )
+  if (documentRules.length > 0) dropRepeatedByProblems(result, documentRules)
   return result
+}
+
+/**
+ * A field the pod reader already refused as an input error (an env value that is a number) is
+ * said once, by that error: the schema check's finding at the same path is dropped.
+ */
+function dropRepeatedByProblems(result: Evaluation, documentRules: readonly PodRule<unknown>[]): void {
+  const refused = new Set(result.problems.filter((p) => p.severity === 'error' && p.path !== undefined).map((p) => p.path))
+  if (refused.size === 0) return
+  const ids = new Set(documentRules.map((r) => r.id))
+  result.findings = result.findings.filter((f) => !(ids.has(f.rule) && refused.has(f.path)))
+}
+
+/** The document rules that judge this object: none unless the run has schemas covering its kind. */
+function documentRulesFor(object: ObjectRef, options: EvaluateOptions): readonly PodRule<unknown>[] {
+  if (options.schemas === undefined || !options.schemas.covers(object.apiVersion, object.kind)) return []
+  return ruleSet(options.rules).document
+}
+
+/** An object judged by the document rules alone. */
+function evaluateDocument(raw: Record<string, unknown>, object: ObjectRef, rules: readonly PodRule<unknown>[], result: Evaluation, options: EvaluateOptions): void {
+  const meta: ObjectMeta = objectMetaShape.check(raw['metadata'], ['metadata'], []) ?? {}
+  const namespace = object.namespace ?? options.namespace
+  const view: ObjectView = { object: namespace !== undefined && object.namespace === undefined ? { ...object, namespace } : object, kind: object.kind, meta, raw }
+  runRules(rules, { object, reported: view.object, namespace, labels: meta.labels ?? {}, skip: objectSkipList(meta) }, options, result, (rule, ctx) =>
+    isDocumentRule(rule) ? rule.checkDocument(view, ctx) : [],
+  )
 }
 
 /** Objects without a pod template: judged by the object rules of their kind, if any. */
 function evaluateOther(value: unknown, object: ObjectRef, result: Evaluation, options: EvaluateOptions): Evaluation {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return result
   const key = kindKey(object.apiVersion, object.kind)
-  const rules = options.rules.filter((r) => isObjectRule(r) && r.kinds.includes(key))
+  const rules = [...documentRulesFor(object, options), ...options.rules.filter((r) => isObjectRule(r) && r.kinds.includes(key))]
   if (rules.length === 0) return result
   result.recognised = true
   const raw = value as Record<string, unknown>
@@ -178,7 +220,7 @@ function evaluateOther(value: unknown, object: ObjectRef, result: Evaluation, op
   const namespace = object.namespace ?? options.namespace
   const view: ObjectView = { object: namespace !== undefined && object.namespace === undefined ? { ...object, namespace } : object, kind: object.kind, meta, raw }
   runRules(rules, { object, reported: view.object, namespace, labels: meta.labels ?? {}, skip: objectSkipList(meta) }, options, result, (rule, ctx) =>
-    isObjectRule(rule) ? rule.checkObject(view, ctx) : [],
+    isObjectRule(rule) ? rule.checkObject(view, ctx) : isDocumentRule(rule) ? rule.checkDocument(view, ctx) : [],
   )
   return result
 }
@@ -248,6 +290,7 @@ function runRules(
     const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }
     if (cluster !== undefined) ctx.cluster = cluster
     if (options.related !== undefined) ctx.related = options.related
+    if (options.schemas !== undefined) ctx.schemas = options.schemas
     let found
     try {
       found = invoke(rule, ctx)
@@ -320,6 +363,8 @@ function summaryFinding(rule: string, action: ReportAction, object: ObjectRef, e
 
 /** Static rules always run; batch and cluster rules only when their data is there. */
 function runnable(rule: PodRule<unknown>, options: EvaluateOptions): boolean {
+  // The schema check needs the schemas: at admission the API server has already validated.
+  if (isDocumentRule(rule)) return options.schemas !== undefined
   if (rule.scope.includes('static')) return true
   if (rule.scope.includes('batch') && options.related !== undefined) return true
   if (rule.scope.includes('cluster') && options.cluster !== undefined && options.cluster.synced) return true

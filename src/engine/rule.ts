@@ -22,8 +22,40 @@ export interface RuleDocs {
   fix: string
 }
 
+/** What is wrong with an object against its kind's schema, as the schema check reports it. */
+export interface SchemaIssue {
+  /** Where: the field itself (a wrong type, an unknown or a missing field), as path segments. */
+  path: (string | number)[]
+  problem: 'unknown-field' | 'wrong-type' | 'missing-field'
+  /** wrong-type: what the schema wants (`integer`, `string`, `integer or string`, `object`...). */
+  expected?: string
+  /** wrong-type: what the object holds (`a string "2"`, `a number 1.5`, `true`...), quoted and shortened. */
+  actual?: string
+  /** unknown-field: the known field of that object whose name is closest, when one is close. */
+  suggestion?: string
+}
+
+/**
+ * The schemas of the Kubernetes kinds (and of the custom resources whose CRDs were given), as
+ * the engine reads them: owned here, implemented in src/schema/. Present only where the run
+ * asks for schema checks (`check`); the webhook never has it, since the API server validates.
+ */
+export interface SchemaCheck {
+  /** The Kubernetes version the built-in schemas are of (`1.36`). */
+  version: string
+  /** Whether a schema covers this apiVersion and kind. */
+  covers(apiVersion: string, kind: string): boolean
+  /**
+   * The issues of an object of a covered kind, at most `limit` of them in order; `more` counts
+   * the rest. Undefined when no schema covers the kind.
+   */
+  validate(object: Record<string, unknown>, limit: number): { issues: SchemaIssue[]; more: number; schema: string } | undefined
+}
+
 export interface RuleContext<P> {
   params: P
+  /** Kind schemas; present only in runs that check them (see SchemaCheck). */
+  schemas?: SchemaCheck
   /** Live or saved cluster state; present only when the run has it. */
   cluster?: ClusterView
   /** The other objects of the same CLI run, or of the namespace at admission. */
@@ -50,8 +82,8 @@ export interface RuleFinding {
 }
 
 export interface PodRule<P = Record<string, unknown>> {
-  /** What the rule judges: pod templates (the default), or other objects (see ObjectRule). */
-  target?: 'pod' | 'object'
+  /** What the rule judges: pod templates (the default), other objects (see ObjectRule), or every object (see DocumentRule). */
+  target?: 'pod' | 'object' | 'document'
   id: string
   title: string
   defaultAction: Action
@@ -107,4 +139,21 @@ export function isObjectRule<P>(rule: PodRule<P>): rule is ObjectRule<P> {
 export function kindKey(apiVersion: string, kind: string): string {
   const slash = apiVersion.indexOf('/')
   return slash < 0 ? kind : `${apiVersion.slice(0, slash)}/${kind}`
+}
+
+/**
+ * A rule about every object, whatever its kind, as written: the schema check. It runs only where
+ * the run has kind schemas (`ctx.schemas`, the CLI's check), and only on the kinds they cover.
+ */
+export interface DocumentRule<P = Record<string, unknown>> extends PodRule<P> {
+  target: 'document'
+  checkDocument(object: ObjectView, ctx: RuleContext<P>): RuleFinding[]
+}
+
+export function defineDocumentRule<P = Record<string, never>>(rule: Omit<DocumentRule<P>, 'check' | 'target'>): DocumentRule<P> {
+  return { ...rule, target: 'document', check: () => [] }
+}
+
+export function isDocumentRule<P>(rule: PodRule<P>): rule is DocumentRule<P> {
+  return rule.target === 'document'
 }

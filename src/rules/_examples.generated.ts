@@ -649,5 +649,19 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExamples>> = {
       "params": {},
       "needsCluster": false
     }
+  },
+  "schema-invalid": {
+    "fire": {
+      "file": "fire.service-typo.yaml",
+      "yaml": "# Case matters: targetport is not targetPort.\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: { app: web }\n  ports:\n    - port: 80\n      targetport: 8080\n",
+      "params": {},
+      "needsCluster": false
+    },
+    "silent": {
+      "file": "silent.field-newer-than-version.yaml",
+      "yaml": "# The same Pod on the newest shipped version, where restartPolicyRules exists.\napiVersion: v1\nkind: Pod\nmetadata:\n  name: trainer\nspec:\n  restartPolicy: Never\n  containers:\n    - name: trainer\n      image: registry.example.com/trainer:3.1.0\n      restartPolicy: Never\n      restartPolicyRules:\n        - action: Restart\n          exitCodes: { operator: In, values: [42] }\n",
+      "params": {},
+      "needsCluster": false
+    }
   }
 }

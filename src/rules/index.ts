@@ -49,6 +49,7 @@ import { rule as serviceAccountMissing } from './service-account-missing.js'
 import { rule as serviceSelectorMatchesNothing } from './service-selector-matches-nothing.js'
 import { rule as serviceTargetPortMissing } from './service-target-port-missing.js'
 import { rule as ingressBackendMissing } from './ingress-backend-missing.js'
+import { rule as schemaInvalid } from './schema-invalid.js'
 
 export const RULES: readonly PodRule<unknown>[] = [
   commandMissing as PodRule<unknown>,
@@ -97,6 +98,7 @@ export const RULES: readonly PodRule<unknown>[] = [
   serviceSelectorMatchesNothing as PodRule<unknown>,
   serviceTargetPortMissing as PodRule<unknown>,
   ingressBackendMissing as PodRule<unknown>,
+  schemaInvalid as PodRule<unknown>,
 ]
 
 export const RULE_IDS: ReadonlySet<string> = new Set(RULES.map((r) => r.id))

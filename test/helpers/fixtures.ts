@@ -19,6 +19,10 @@
  *                                 Default: cluster when a state file applies and the rule has
  *                                 scope cluster; else none for a rule with scope static (as
  *                                 before); else batch for a rule with scope batch.
+ *
+ * Document rules (schema-invalid) get the kind schemas `check` gives them:
+ *   # kubernetes-version: <v>     the shipped Kubernetes version (default: the newest)
+ *   # crd: <file>                 a CRD file of the fixture directory, as `check --crd` reads it (repeatable)
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -29,6 +33,8 @@ import type { PodRule } from '../../src/engine/rule.js'
 import type { ReportAction } from '../../src/engine/types.js'
 import { relatedFromObjects } from '../../src/engine/related.js'
 import { clusterViewFromText } from '../../src/cluster/files.js'
+import { isDocumentRule } from '../../src/engine/rule.js'
+import { kubernetesSchemas } from '../../src/schema/kubernetes.js'
 
 export const FIXTURE_ROOT = new URL('../fixtures/rules/', import.meta.url).pathname
 
@@ -43,6 +49,8 @@ export interface FixtureHeader {
   count?: number
   context?: FixtureContext
   cluster?: string
+  kubernetesVersion?: string
+  crds: string[]
 }
 
 export interface Fixture {
@@ -54,9 +62,9 @@ export interface Fixture {
 }
 
 export function parseHeader(text: string): FixtureHeader {
-  const header: FixtureHeader = { expect: [], messages: [], params: {} }
+  const header: FixtureHeader = { expect: [], messages: [], params: {}, crds: [] }
   for (const line of text.split('\n')) {
-    const m = /^#\s*(expect|action|message|params|count|context|cluster):\s*(.*?)\s*$/.exec(line)
+    const m = /^#\s*(expect|action|message|params|count|context|cluster|kubernetes-version|crd):\s*(.*?)\s*$/.exec(line)
     if (m === null) continue
     const [, key, value = ''] = m
     if (key === 'expect') header.expect.push(value)
@@ -65,6 +73,8 @@ export function parseHeader(text: string): FixtureHeader {
     else if (key === 'count') header.count = Number(value)
     else if (key === 'params') header.params = JSON.parse(value) as Record<string, unknown>
     else if (key === 'cluster') header.cluster = value
+    else if (key === 'kubernetes-version') header.kubernetesVersion = value
+    else if (key === 'crd') header.crds.push(value)
     else if (key === 'context') {
       if (!CONTEXTS.includes(value)) throw new Error(`unknown fixture context '${value}' (one of ${CONTEXTS.join(', ')})`)
       header.context = value as FixtureContext
@@ -133,6 +143,12 @@ export function fixtureSetup(rule: PodRule<unknown>, fx: Fixture): FixtureSetup 
       for (const e of errors) stateErrors.push(`${e.file}:${e.line ?? '?'}: ${e.message}`)
       extra.cluster = view
     }
+  }
+  if (isDocumentRule(rule)) {
+    const crds = fx.header.crds.flatMap((f) => parseDocuments(readFileSync(join(dir, f), 'utf8'), f).documents.map((d) => d.value))
+    const schemas = kubernetesSchemas({ ...(fx.header.kubernetesVersion !== undefined ? { version: fx.header.kubernetesVersion } : {}), crds })
+    for (const p of schemas.crdProblems) stateErrors.push(p.message)
+    extra.schemas = schemas
   }
   if (context.includes('batch')) {
     const { documents } = parseDocuments(fx.text, fx.name)

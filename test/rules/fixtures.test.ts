@@ -5,7 +5,8 @@
  */
 import t from 'tap'
 import { readdirSync } from 'node:fs'
-import type { PodRule } from '../../src/engine/rule.js'
+import { isDocumentRule, type PodRule } from '../../src/engine/rule.js'
+import { parsePath } from '../../src/input/field-path.js'
 import { fixturesOf, fixtureSetup, runRule } from '../helpers/fixtures.js'
 
 const srcDir = new URL('../../src/rules/', import.meta.url).pathname
@@ -44,7 +45,9 @@ for (const id of ids) {
         for (const m of fx.header.messages) t.ok(findings.some((f) => f.message.includes(m)), `a message contains "${m}"`)
         for (const f of findings) {
           t.ok(f.message.length > 20 && f.fix.length > 10, `message and fix say something (${f.path})`)
-          t.ok(f.path.startsWith('spec.') || f.path.startsWith('metadata.'), `full field path (${f.path})`)
+          // A document rule judges the whole object: its paths may start at any top-level field (rules, data, a misspelt metadata).
+          if (isDocumentRule(rule)) t.ok(parsePath(f.path) !== undefined && f.path !== '', `full field path (${f.path})`)
+          else t.ok(f.path.startsWith('spec.') || f.path.startsWith('metadata.'), `full field path (${f.path})`)
           t.ok(f.container === undefined || f.message.includes(f.container), `the message names the container (${f.path})`)
         }
       })

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FILE_BYTES } from '../../input/documents.js'
+import { DEFAULT_MAX_FILE_BYTES, readInputs } from '../../input/documents.js'
 import { KUSTOMIZE_MODES, readSources, type KustomizeMode } from '../../input/sources.js'
 import { RULES } from '../../rules/index.js'
 import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../../policy/policy.js'
@@ -14,6 +14,8 @@ import { formatGithub } from '../format/github.js'
 import { relatedFromObjects } from '../../engine/related.js'
 import { loadClusterStateFiles } from '../../cluster/files.js'
 import type { ClusterView } from '../../cluster/view.js'
+import { DEFAULT_KUBERNETES_VERSION, SHIPPED_VERSIONS, kubernetesSchemas, shippedVersion } from '../../schema/kubernetes.js'
+import type { ReportError } from '../report.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality', 'github'] as const
 type Format = (typeof FORMATS)[number]
@@ -28,6 +30,8 @@ interface CheckOpts extends OutputOpts {
   complete?: boolean
   showInfo?: boolean
   maxFileSize?: string
+  kubernetesVersion?: string
+  crd?: string[]
   color?: string | boolean
   include?: string[]
   exclude?: string[]
@@ -53,6 +57,8 @@ export const command: CommandSpec<CheckOpts> = {
     valuesOption(cmd, '--fail-on <level>', 'exit 1 on findings at this level or above: deny, warn, info, or never (as audit)', ['deny', 'warn', 'info', 'never'], 'deny')
     cmd
       .option('--show-info', 'text output: show info findings too')
+      .option('--kubernetes-version <version>', `the Kubernetes version whose schemas the schema check uses: ${SHIPPED_VERSIONS.join(', ')} (default: ${DEFAULT_KUBERNETES_VERSION})`)
+      .option('--crd <file>', 'a CustomResourceDefinition file: its custom resources are checked against its openAPIV3Schema (repeatable; without it custom resources are not schema-checked)', collect)
       .option('--max-file-size <mib>', `refuse files larger than this many MiB (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`)
       .option('--include <glob>', 'read only files matching this glob (repeatable; a glob without / matches the file name)', collect)
       .option('--exclude <glob>', 'leave out files and directories matching this glob (repeatable)', collect)
@@ -91,6 +97,15 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
     maxFileBytes = Math.floor(mib * 1024 * 1024)
   }
 
+  let kubernetesVersion = DEFAULT_KUBERNETES_VERSION
+  if (values.kubernetesVersion !== undefined) {
+    const v = shippedVersion(values.kubernetesVersion)
+    if (v === undefined) {
+      throw new UsageError(`--kubernetes-version: no schemas are shipped for '${values.kubernetesVersion}'; shipped: ${SHIPPED_VERSIONS.join(', ')} (a newer cluster: use the newest, ${DEFAULT_KUBERNETES_VERSION})`)
+    }
+    kubernetesVersion = v
+  }
+
   let policy: Policy
   try {
     policy = values.policy !== undefined ? await loadPolicyFile(values.policy, RULES) : await loadDefaultPolicy(RULES)
@@ -116,17 +131,28 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
     ...(values.include !== undefined ? { include: values.include } : {}),
     ...(values.exclude !== undefined ? { exclude: values.exclude } : {}),
   })
-  const report = runCheck(documents, [...stateErrors, ...errors], {
+  // CRDs given with --crd: their custom resources are schema-checked; what cannot be used is an input error naming the file.
+  const crdErrors: ReportError[] = []
+  const crd = values.crd !== undefined && values.crd.length > 0 ? await readInputs(values.crd, io, { maxFileBytes }) : { documents: [], errors: [] }
+  const schemas = kubernetesSchemas({ version: kubernetesVersion, crds: crd.documents.map((d) => d.value) })
+  for (const p of schemas.crdProblems) {
+    const source = crd.documents[p.index]?.source
+    crdErrors.push({ file: source?.file ?? '--crd', ...(source?.line !== undefined ? { line: source.line } : {}), message: p.message })
+  }
+  const report = runCheck(documents, [...stateErrors, ...crd.errors, ...errors], {
     policy,
     rules: RULES,
     namespace,
     // Objects of the same run count as existing; Services are matched against its workloads.
     related: relatedFromObjects(documents, { complete: values.complete === true, namespace }),
     ...(cluster !== undefined ? { cluster } : {}),
+    schemas,
     files: new Set([...documents.map((d) => d.source.file), ...errors.map((e) => e.file), ...skipped.map((k) => k.file)]).size,
     skipped,
   })
 
+  report.errors.push(...crdErrors)
+  report.summary.errors = report.errors.length
   switch (format) {
     case 'json':
       io.stdout.write(formatJson(report))
