@@ -5,7 +5,7 @@
  * package's declared dependencies beside it.
  */
 import t from 'tap'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import semver from 'semver'
@@ -25,8 +25,10 @@ let tarball = ''
 let installOutput = ''
 
 t.before(async () => {
-  // npm pack runs `prepare`, which builds dist/ when a source is newer.
-  const packed = await run('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: root, env: npmEnv, deadlineMs: 300_000 })
+  // The dist/ that `npm test` has just built; --ignore-scripts keeps `prepare` from rebuilding it
+  // while other test files run it.
+  if (!existsSync(join(root, 'dist/cli/bin.js'))) throw new Error('dist/ is not built: npm run build first')
+  const packed = await run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', tmp], { cwd: root, env: npmEnv, deadlineMs: 300_000 })
   if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`)
   tarball = join(tmp, packed.stdout.trim().split('\n').pop() ?? '')
   const inst = await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: tmp, env: npmEnv, deadlineMs: 300_000 })
