@@ -293,3 +293,16 @@ t.test('--include and --exclude pick files by glob', async (t) => {
   const named = json((await check(['-o', 'json', '--exclude', '**/apps/**', 'gitops/apps/jobs/cleanup-cronjob.yaml'], { cwd })).out)
   t.equal(named.summary.objects, 0, 'a file named on the command line is excluded too')
 })
+
+t.test('-o github: annotations at templates and kustomizations, skipped files as log lines', async (t) => {
+  const cwd = copyTree('gitops')
+  cpSync(join(fixtures, 'kustomize'), join(cwd, 'kustomize'), { recursive: true })
+  const r = await check(['-o', 'github', 'gitops', 'kustomize/overlays/prod'], { cwd })
+  t.equal(r.code, 1)
+  t.match(r.out, /^::error file=kustomize\/overlays\/prod\/kustomization\.yaml,title=memory-quantity-suspicious \(deny\)%3A Deployment prod\/prod-web::/m)
+  t.match(r.out, /^pod-preflight: skipped gitops\/envs\/prod\/values-api\.yaml: Helm values, not a Kubernetes object$/m)
+  t.notMatch(r.out, /^::\w+ file=gitops\/envs/m, 'no annotation for a skipped file')
+  t.match(r.out, /^pod-preflight: .*, 3 skipped$/m)
+  const helm = await check(['-o', 'github', '-'], { stdin: rendered })
+  t.match(helm.out, /^::error file=web\/templates\/deployment\.yaml,line=42,col=\d+,title=memory-quantity-suspicious \(deny\)/m)
+})
