@@ -62,7 +62,7 @@ export const command: CommandSpec<CheckOpts> = {
       .option('--max-file-size <mib>', `refuse files larger than this many MiB (default: ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`)
       .option('--include <glob>', 'read only files matching this glob (repeatable; a glob without / matches the file name)', collect)
       .option('--exclude <glob>', 'leave out files and directories matching this glob (repeatable)', collect)
-      .option('--kustomize <mode>', 'render directories with a kustomization.yaml through kubectl kustomize: auto (when kubectl is on PATH), always, never', 'auto')
+    valuesOption(cmd, '--kustomize <mode>', 'render directories with a kustomization.yaml through kubectl kustomize: auto (when kubectl is on PATH), always, never', KUSTOMIZE_MODES, 'auto')
     colorOption(cmd)
     cmd.addHelpText(
       'after',
