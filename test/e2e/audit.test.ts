@@ -125,6 +125,25 @@ t.test('audit -A -o json lists exactly the expected findings, owned pods once', 
     ['StatefulSet data/db', 'Pod data/debug', 'Deployment shop/billing', 'Deployment shop/web'],
     'each workload once: the ReplicaSet and its pods are represented by the Deployment',
   )
+  t.equal(report.workloads.length, mine.length, 'nothing else is judged: no workload outside the test namespaces, no ReplicaSet or owned Pod on its own')
+  const keys = report.workloads.flatMap((w) => w.findings.map((f) => `${w.object.kind} ${w.object.namespace}/${w.object.name} ${f.rule} ${f.path}`))
+  t.same(keys, [...new Set(keys)], 'no finding twice')
+  // Every finding of every workload, info included: exactly these.
+  t.same(
+    Object.fromEntries(mine.map((w) => [w.object.name, w.findings.map((f) => `${f.action} ${f.rule} ${f.path}`)])),
+    {
+      db: ['warn node-selector-unsatisfiable spec.template.spec.nodeSelector'],
+      debug: [
+        'deny command-missing spec.containers[0].command',
+        'deny quota-requires-limits spec.containers[0].resources.limits.memory',
+        'warn memory-limit-missing spec.containers[0].resources.limits.memory',
+        'info ephemeral-storage-limit-missing spec.containers[0].resources.limits.ephemeral-storage',
+      ],
+      billing: ['deny jvm-heap-exceeds-memory-limit spec.template.spec.containers[0].command[1]'],
+      web: [],
+    },
+    'exactly the expected findings, info included',
+  )
   const above = (name: string) => mine.find((w) => w.object.name === name)?.findings.filter((f) => f.action !== 'info').map((f) => `${f.action} ${f.rule} ${f.path}`)
   t.same(above('web'), [], 'the good Deployment: nothing above info')
   t.same(above('billing'), ['deny jvm-heap-exceeds-memory-limit spec.template.spec.containers[0].command[1]'])
