@@ -12,7 +12,7 @@
 //   release/kubectl-preflight-linux-x64.tar.gz the same file named kubectl-preflight, for krew
 //   release/SHA256SUMS                         both digests
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, copyFileSync, createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, createReadStream, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +64,8 @@ say(`bundled ${bundle}`)
 
 // 2. The preparation blob, with the assets.
 const assets = Object.fromEntries(['policies/default.yaml', 'policies/strict.yaml'].map((k) => [k, join(root, k)]))
+// The Kubernetes schemas of the schema check (src/schema/kubernetes.ts reads them by this key).
+for (const f of readdirSync(join(root, 'src/schema/data'))) if (f.endsWith('.json')) assets[`schema/data/${f}`] = join(root, 'src/schema/data', f)
 const blob = join(work, 'sea-prep.blob')
 const config = join(work, 'sea-config.json')
 writeFileSync(config, `${JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2)}\n`)

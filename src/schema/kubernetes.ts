@@ -9,6 +9,8 @@
  * counted.
  */
 import { readFileSync } from 'node:fs'
+import * as sea from 'node:sea'
+import { inSingleExecutable } from '../policy/builtin.js'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import type { SchemaCheck, SchemaIssue } from '../engine/rule.js'
 import { closestName } from './suggest.js'
@@ -28,12 +30,18 @@ interface SchemaDocument {
 
 const documents = new Map<string, SchemaDocument>()
 
+/** Where a version's schemas are: under src/ (dist/) and the asset key in the single executable. */
+export const schemaDataKey = (version: string): string => `schema/data/kubernetes-${version}.json`
+
 /** A shipped version's schemas, read once. */
 export function schemaDocument(version: string): SchemaDocument {
   let doc = documents.get(version)
   if (doc === undefined) {
     if (!SHIPPED_VERSIONS.includes(version)) throw new Error(`no schemas for Kubernetes ${version}`)
-    doc = JSON.parse(readFileSync(new URL(`./data/kubernetes-${version}.json`, import.meta.url), 'utf8')) as SchemaDocument
+    // The npm package has the file in dist/schema/data/; the single executable carries it as an asset.
+    const key = schemaDataKey(version)
+    const text = inSingleExecutable() ? sea.getAsset(key, 'utf8') : readFileSync(new URL(`../${key}`, import.meta.url), 'utf8')
+    doc = JSON.parse(text) as SchemaDocument
     documents.set(version, doc)
   }
   return doc

@@ -58,6 +58,14 @@ t.test('check, explain and serve from an empty directory, the default policy fro
   t.notMatch(check.stderr, /policies\/default\.yaml|not: \[a policy/, 'the policy beside the executable is not read')
   t.notMatch(check.stderr, STACK)
 
+  // The Kubernetes schemas come from inside the executable too.
+  writeFileSync(join(u.dir, 'typo.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  ports:\n    - { port: 80, targetport: 8080 }\n')
+  const schema = await run(bin, ['check', '--kubernetes-version', '1.34', 'typo.yaml'], { cwd: u.dir })
+  t.equal(schema.status, 1, 'check denies the misspelt field', { stderr: schema.stderr })
+  t.match(schema.stdout, /DENY\s+schema-invalid\s+spec\.ports\[0\]\.targetport/)
+  t.match(schema.stdout, /did you mean "targetPort"\?/)
+  t.notMatch(schema.stderr, STACK)
+
   const explain = await run(bin, ['explain', '-f', u.failedPod], { cwd: u.dir })
   t.equal(explain.status, 0, 'explain -f', { stderr: explain.stderr })
   t.match(explain.stdout, /\[exit-no-foreground-process\] container toolbox, exit 0/)
