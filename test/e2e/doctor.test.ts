@@ -6,7 +6,7 @@
  * Service without ready endpoints, a webhook that is down, missing RBAC.
  */
 import t from 'tap'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
@@ -78,6 +78,16 @@ t.test('a healthy install passes every check, in text and in JSON', async (t) =>
   const parsed = JSON.parse(j.stdout) as { ok: boolean; checks: { id: string; verdict: string }[] }
   t.equal(parsed.ok, true)
   t.same(parsed.checks.filter((c) => c.verdict !== 'pass'), [], 'no check in the JSON failed or warned')
+})
+
+t.test('the README quick start for a cluster: install, doctor, and a dry run that shows a denial', async (t) => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+  const lines = ['pod-preflight install | kubectl apply -f -', 'pod-preflight doctor', 'kubectl run demo --image=busybox:1.36.1 --dry-run=server']
+  for (const l of lines) t.match(readme, new RegExp(`^${l.replace(/[.|]/g, '\\$&')} +#`, 'm'), `the README says: ${l}`)
+  // The first two lines ran above (install's objects applied with kubectl apply -f -, doctor passed); the third, as written:
+  const r = await cluster.kubectl(['run', 'demo', '--image=busybox:1.36.1', '--dry-run=server'])
+  t.ok(deniedBy(r), `refused: ${r.stderr}`)
+  t.match(r.stderr, /command-missing/, 'busybox without a command exits at once')
 })
 
 t.test('a caBundle of another CA fails the trust check, and the probe shows the API server cannot call', async (t) => {
