@@ -3,7 +3,8 @@
  * document read, and collect findings, input errors and notes into one report.
  */
 import type { InputDocument, InputError } from '../input/documents.js'
-import { parsePath } from '../input/field-path.js'
+import { parsePath, type PathSegment } from '../input/field-path.js'
+import { quoteHint } from '../input/scalars.js'
 import { evaluateObject, type EvaluateOptions } from '../engine/evaluate.js'
 import type { PodRule, SchemaCheck } from '../engine/rule.js'
 import type { Policy } from '../policy/policy.js'
@@ -35,6 +36,15 @@ function inputErrorToReport(e: InputError): ReportError {
   return r
 }
 
+function valueAt(v: unknown, path: readonly PathSegment[]): unknown {
+  let cur = v
+  for (const seg of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined
+    cur = (cur as Record<string | number, unknown>)[seg]
+  }
+  return cur
+}
+
 export function runCheck(documents: readonly InputDocument[], readErrors: readonly InputError[], options: RunCheckOptions): CheckReport {
   const report: CheckReport = {
     objects: [],
@@ -64,8 +74,14 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
     const v = c.value
     const evaluation = evaluateObject(v, evalOptions)
     for (const p of evaluation.problems) {
-      const loc = p.path !== undefined ? doc.locate(parsePath(p.path) ?? []) : doc.source
+      const segments = p.path !== undefined ? (parsePath(p.path) ?? []) : undefined
+      const loc = segments !== undefined ? doc.locate(segments) : doc.source
       const e = problemToError(p, loc)
+      if (segments !== undefined && / must be a string, got /.test(p.message)) {
+        // `value: yes` is true to kubectl: say so, and how to keep it a string.
+        const hint = quoteHint(doc.plainScalar?.(segments), valueAt(v, segments))
+        if (hint !== undefined) e.message = `${e.message}: ${hint}`
+      }
       if (p.severity === 'error') report.errors.push(e)
       else report.warnings.push(e)
     }

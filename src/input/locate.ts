@@ -1,0 +1,481 @@
+/**
+ * Where a field starts in YAML text, found by scanning the text itself: no parse tree is built.
+ *
+ * The fast reader (js-yaml) gives values without positions; a finding needs the line of one
+ * field. This scanner follows a field path down block mappings, block sequences and flow
+ * collections (JSON included), and answers the offset the position-keeping reader (the yaml
+ * package) gives for the same node: the node's first character after its indicator and
+ * spaces, or, for an empty value, the place right after the indicator. Anything it is not sure
+ * about (anchors, tags, aliases, explicit `?` keys, tabs in indentation, multi-line keys, keys
+ * that are not strings to kubectl) makes it answer `undefined`, and the caller asks the exact
+ * reader instead. It reads only valid YAML (the fast reader accepted the document).
+ *
+ * Bounded: one lookup reads each character of the document at most a few times (lines are
+ * skipped by indentation, flow collections by a linear scan); results are cached per path.
+ */
+import { resolvePlain } from './scalars.js'
+import type { PathSegment } from './field-path.js'
+
+const SPACE = 32
+const TAB = 9
+const LF = 10
+const CR = 13
+const HASH = 35
+const DASH = 45
+const COLON = 58
+
+function isWsOrEol(c: number): boolean {
+  return c === SPACE || c === TAB || c === LF || c === CR || Number.isNaN(c)
+}
+
+class Unsure extends Error {}
+const UNSURE = new Unsure()
+
+/** The offset where a node's content starts, and what kind of node is there. */
+type NodeAt = { offset: number; empty: boolean }
+
+export class TextLocator {
+  readonly #t: string
+  readonly #end: number
+  readonly #root: number | undefined
+  readonly #cache = new Map<string, number | undefined>()
+
+  /** text[start, end) is one document, from its `---` marker (if any) to the next marker. */
+  constructor(text: string, start: number, end: number) {
+    this.#t = text
+    this.#end = end
+    this.#root = this.#rootStart(start)
+  }
+
+  /**
+   * The offset of the deepest node along `path` that exists (a missing field points at its
+   * parent), or undefined when the scanner cannot be sure.
+   */
+  locate(path: readonly PathSegment[]): number | undefined {
+    const key = path.join('\u0000')
+    if (this.#cache.has(key)) return this.#cache.get(key)
+    let result: number | undefined
+    try {
+      result = this.#locate(path)
+    } catch (err) {
+      if (!(err instanceof Unsure)) throw err
+      result = undefined
+    }
+    if (this.#cache.size < 1024) this.#cache.set(key, result)
+    return result
+  }
+
+  #locate(path: readonly PathSegment[]): number | undefined {
+    if (this.#root === undefined) return undefined
+    let node: NodeAt = { offset: this.#root, empty: false }
+    for (const seg of path) {
+      if (node.empty) return node.offset
+      const child = this.#child(node.offset, seg)
+      if (child === undefined) return node.offset
+      node = child
+    }
+    return node.offset
+  }
+
+  /**
+   * The text of the plain (unquoted) scalar at exactly `path`, as written on its first line;
+   * undefined when the field is absent, is not a plain scalar, or the scanner is not sure.
+   * The caller checks that the text resolves to the value read.
+   */
+  plainScalar(path: readonly PathSegment[]): string | undefined {
+    if (this.#root === undefined) return undefined
+    try {
+      let node: NodeAt = { offset: this.#root, empty: false }
+      let inFlow = false
+      for (const seg of path) {
+        if (node.empty) return undefined
+        const c = this.#t.charCodeAt(node.offset)
+        const child = this.#child(node.offset, seg)
+        if (child === undefined) return undefined
+        inFlow = inFlow || c === 123 || c === 91
+        node = child
+      }
+      if (node.empty) return undefined
+      const t = this.#t
+      const c = t.charCodeAt(node.offset)
+      if (c === 34 || c === 39 || c === 123 || c === 91 || c === 124 || c === 62 || c === 38 || c === 33 || c === 42) return undefined
+      let end: number
+      if (inFlow) end = this.#plainEnd(node.offset)
+      else {
+        end = node.offset
+        while (end < this.#end) {
+          const ch = t.charCodeAt(end)
+          if (ch === LF || ch === CR || (ch === HASH && (t.charCodeAt(end - 1) === SPACE || t.charCodeAt(end - 1) === TAB))) break
+          end++
+        }
+      }
+      const text = t.slice(node.offset, end).replace(/[ \t]+$/, '')
+      return text
+    } catch (err) {
+      if (err instanceof Unsure) return undefined
+      throw err
+    }
+  }
+
+  #rootStart(start: number): number | undefined {
+    const t = this.#t
+    let p = start
+    if (t.startsWith('---', p) && isWsOrEol(t.charCodeAt(p + 3))) {
+      p += 3
+      while (t.charCodeAt(p) === SPACE) p++
+      const c = t.charCodeAt(p)
+      if (c !== LF && c !== CR && c !== HASH && p < this.#end) return undefined // content on the marker line
+    }
+    const first = this.#nextContentLine(p)
+    if (first === undefined) return undefined
+    return first.offset
+  }
+
+  /** The first non-blank, non-comment line at or after offset p (p at a line start or in a line's tail). */
+  #nextContentLine(p: number): { offset: number; indent: number } | undefined {
+    const t = this.#t
+    const end = this.#end
+    // finish the current line
+    let lineStart = p
+    // If p is mid-line, only whitespace or a comment may remain on it.
+    for (;;) {
+      let q = lineStart
+      while (q < end && t.charCodeAt(q) === SPACE) q++
+      if (q < end && t.charCodeAt(q) === TAB) {
+        // a tab before content: only allowed on blank or comment lines
+        let r = q
+        while (r < end && (t.charCodeAt(r) === SPACE || t.charCodeAt(r) === TAB)) r++
+        const c = t.charCodeAt(r)
+        if (r < end && c !== LF && c !== CR && c !== HASH) throw UNSURE
+        q = r
+      }
+      if (q >= end) return undefined
+      const c = t.charCodeAt(q)
+      if (c === LF || c === CR || c === HASH) {
+        const nl = t.indexOf('\n', q)
+        if (nl < 0 || nl + 1 >= end) return undefined
+        lineStart = nl + 1
+        continue
+      }
+      if (lineStart !== p && p !== lineStart) {
+        // fallthrough: content found on a later line
+      }
+      return { offset: q, indent: q - this.#lineStart(q) }
+    }
+  }
+
+  #lineStart(p: number): number {
+    return this.#t.lastIndexOf('\n', p - 1) + 1
+  }
+
+  #child(offset: number, seg: PathSegment): NodeAt | undefined {
+    const t = this.#t
+    const c = t.charCodeAt(offset)
+    if (c === 123 /* { */ || c === 91 /* [ */) return this.#flowChild(offset, seg)
+    if (c === DASH && isWsOrEol(t.charCodeAt(offset + 1))) {
+      if (typeof seg !== 'number') return undefined
+      return this.#blockSeqItem(offset, seg)
+    }
+    if (c === 38 /* & */ || c === 33 /* ! */ || c === 42 /* * */ || c === 63 /* ? */ || c === 37 /* % */) throw UNSURE
+    if (c === 124 /* | */ || c === 62 /* > */) return undefined // a block scalar
+    const key = this.#blockKey(offset)
+    if (key === undefined) return undefined // a scalar
+    if (typeof seg !== 'string') return undefined
+    return this.#blockMapValue(offset, key, seg)
+  }
+
+  /**
+   * A block mapping key at p: its value as a string and the offset after its `:`, or
+   * undefined when the text at p is not a key (a scalar).
+   */
+  #blockKey(p: number): { key: string; after: number } | undefined {
+    const t = this.#t
+    const c = t.charCodeAt(p)
+    let key: string
+    let q: number
+    if (c === 34 /* " */ || c === 39 /* ' */) {
+      const close = this.#quotedEnd(p)
+      const raw = t.slice(p, close)
+      if (raw.includes('\n')) throw UNSURE
+      key = this.#unquote(raw)
+      q = close
+      while (t.charCodeAt(q) === SPACE) q++
+      if (t.charCodeAt(q) !== COLON || !isWsOrEol(t.charCodeAt(q + 1))) {
+        if (t.charCodeAt(q) === COLON) throw UNSURE
+        return undefined
+      }
+      return { key, after: q + 1 }
+    }
+    if (c === 38 || c === 33 || c === 42 || c === 63 || c === 123 || c === 91 || c === 124 || c === 62 || c === 64 || c === 96 || c === 37) throw UNSURE
+    q = p
+    const end = this.#end
+    for (;;) {
+      if (q >= end) return undefined
+      const ch = t.charCodeAt(q)
+      if (ch === LF || ch === CR) return undefined
+      if (ch === COLON && isWsOrEol(t.charCodeAt(q + 1))) break
+      if (ch === HASH && (t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB)) return undefined
+      q++
+    }
+    key = t.slice(p, q).replace(/[ \t]+$/, '')
+    if (typeof resolvePlain(key) !== 'string') throw UNSURE
+    return { key, after: q + 1 }
+  }
+
+  #quotedEnd(p: number): number {
+    const t = this.#t
+    const quote = t.charCodeAt(p)
+    let q = p + 1
+    const end = this.#end
+    while (q < end) {
+      const ch = t.charCodeAt(q)
+      if (quote === 34 && ch === 92 /* \ */) {
+        q += 2
+        continue
+      }
+      if (ch === quote) {
+        if (quote === 39 && t.charCodeAt(q + 1) === 39) {
+          q += 2
+          continue
+        }
+        return q + 1
+      }
+      q++
+    }
+    throw UNSURE
+  }
+
+  #unquote(raw: string): string {
+    if (raw.charCodeAt(0) === 39) return raw.slice(1, -1).replaceAll("''", "'")
+    try {
+      const v: unknown = JSON.parse(raw)
+      if (typeof v === 'string') return v
+    } catch {
+      // YAML escapes JSON does not know (\x41, \e, ...)
+    }
+    throw UNSURE
+  }
+
+  /** The value of a block mapping entry: after `key:` on the same line, or on the lines below. */
+  #valueAfter(after: number, parentIndent: number, inSeqItem: boolean): NodeAt {
+    const t = this.#t
+    let q = after
+    while (t.charCodeAt(q) === SPACE || t.charCodeAt(q) === TAB) q++
+    const c = t.charCodeAt(q)
+    if (q < this.#end && c !== LF && c !== CR && c !== HASH) {
+      if (c === 38 || c === 33 || c === 42) throw UNSURE
+      return { offset: q, empty: false }
+    }
+    const emptyAt = q
+    const next = this.#nextContentLine(q)
+    if (next === undefined) return { offset: emptyAt, empty: true }
+    if (this.#isMarker(next.offset, next.indent)) return { offset: emptyAt, empty: true }
+    const nc = t.charCodeAt(next.offset)
+    if (next.indent > parentIndent) {
+      if (nc === 38 || nc === 33 || nc === 42) throw UNSURE
+      return { offset: next.offset, empty: false }
+    }
+    if (!inSeqItem && next.indent === parentIndent && nc === DASH && isWsOrEol(t.charCodeAt(next.offset + 1))) {
+      return { offset: next.offset, empty: false }
+    }
+    return { offset: emptyAt, empty: true }
+  }
+
+  #isMarker(offset: number, indent: number): boolean {
+    if (indent !== 0) return false
+    const t = this.#t
+    return (t.startsWith('---', offset) || t.startsWith('...', offset)) && isWsOrEol(t.charCodeAt(offset + 3))
+  }
+
+  #blockMapValue(offset: number, first: { key: string; after: number }, seg: string): NodeAt | undefined {
+    const t = this.#t
+    const col = offset - this.#lineStart(offset)
+    let key: { key: string; after: number } | undefined = first
+    let at = offset
+    for (;;) {
+      if (key === undefined) throw UNSURE
+      if (key.key === seg) return this.#valueAfter(key.after, col, false)
+      // the next line at this mapping's indentation that is a key
+      let p = key.after
+      let found = false
+      for (;;) {
+        const nl = t.indexOf('\n', p)
+        if (nl < 0 || nl + 1 >= this.#end) return undefined
+        const line = this.#nextContentLine(nl + 1)
+        if (line === undefined) return undefined
+        if (this.#isMarker(line.offset, line.indent)) return undefined
+        if (line.indent < col) return undefined
+        if (line.indent > col) {
+          p = line.offset
+          continue
+        }
+        const c = t.charCodeAt(line.offset)
+        if (c === DASH && isWsOrEol(t.charCodeAt(line.offset + 1))) {
+          // a sequence at the same indentation is the previous key's value
+          p = line.offset
+          continue
+        }
+        at = line.offset
+        found = true
+        break
+      }
+      if (!found) return undefined
+      key = this.#blockKey(at)
+    }
+  }
+
+  #blockSeqItem(offset: number, index: number): NodeAt | undefined {
+    const t = this.#t
+    const col = offset - this.#lineStart(offset)
+    let at = offset
+    for (let i = 0; ; i++) {
+      if (i === index) {
+        let q = at + 1
+        while (t.charCodeAt(q) === SPACE || t.charCodeAt(q) === TAB) q++
+        const c = t.charCodeAt(q)
+        if (q < this.#end && c !== LF && c !== CR && c !== HASH) {
+          if (c === 38 || c === 33 || c === 42) throw UNSURE
+          return { offset: q, empty: false }
+        }
+        const emptyAt = q
+        const next = this.#nextContentLine(q)
+        if (next === undefined || this.#isMarker(next.offset, next.indent) || next.indent <= col) return { offset: emptyAt, empty: true }
+        const nc = t.charCodeAt(next.offset)
+        if (nc === 38 || nc === 33 || nc === 42) throw UNSURE
+        return { offset: next.offset, empty: false }
+      }
+      let p = at + 1
+      let found = false
+      for (;;) {
+        const nl = t.indexOf('\n', p)
+        if (nl < 0 || nl + 1 >= this.#end) return undefined
+        const line = this.#nextContentLine(nl + 1)
+        if (line === undefined) return undefined
+        if (this.#isMarker(line.offset, line.indent)) return undefined
+        if (line.indent < col) return undefined
+        if (line.indent > col) {
+          p = line.offset
+          continue
+        }
+        const c = t.charCodeAt(line.offset)
+        if (c === DASH && isWsOrEol(t.charCodeAt(line.offset + 1))) {
+          at = line.offset
+          found = true
+          break
+        }
+        return undefined // a key of the mapping that holds this sequence
+      }
+      if (!found) return undefined
+    }
+  }
+
+  // ---- flow collections (and JSON) ----
+
+  /** Skips spaces, line breaks and comments inside a flow collection. */
+  #skipFlowSpace(p: number): number {
+    const t = this.#t
+    const end = this.#end
+    while (p < end) {
+      const c = t.charCodeAt(p)
+      if (c === SPACE || c === TAB || c === LF || c === CR) p++
+      else if (c === HASH) {
+        const nl = t.indexOf('\n', p)
+        p = nl < 0 ? end : nl + 1
+      } else break
+    }
+    if (p >= end) throw UNSURE
+    return p
+  }
+
+  /** The end of the flow node starting at p (a collection, a quoted or a plain scalar). */
+  #flowNodeEnd(p: number, depth = 0): number {
+    const t = this.#t
+    const c = t.charCodeAt(p)
+    if (c === 38 || c === 33 || c === 42 || c === 63) throw UNSURE
+    if (c === 34 || c === 39) return this.#quotedEnd(p)
+    if (c === 123 || c === 91) {
+      if (depth > 300) throw UNSURE
+      const close = c === 123 ? 125 : 93
+      let q = this.#skipFlowSpace(p + 1)
+      while (t.charCodeAt(q) !== close) {
+        q = this.#flowNodeEnd(q, depth + 1)
+        q = this.#skipFlowSpace(q)
+        if (t.charCodeAt(q) === COLON) {
+          if (c === 91) throw UNSURE // a single-pair mapping in a sequence
+          q = this.#skipFlowSpace(q + 1)
+          q = this.#flowNodeEnd(q, depth + 1)
+          q = this.#skipFlowSpace(q)
+        } else if (c === 123) throw UNSURE // a key without a value
+        if (t.charCodeAt(q) === 44 /* , */) q = this.#skipFlowSpace(q + 1)
+        else if (t.charCodeAt(q) !== close) throw UNSURE
+      }
+      return q + 1
+    }
+    if (c === 44 || c === 93 || c === 125 || c === COLON) throw UNSURE // an empty node
+    return this.#plainEnd(p)
+  }
+
+  /** A plain scalar in a flow collection ends before `,` `[` `]` `{` `}`, `: ` or ` #`. */
+  #plainEnd(p: number): number {
+    const t = this.#t
+    const end = this.#end
+    let q = p
+    let last = p
+    while (q < end) {
+      const ch = t.charCodeAt(q)
+      if (ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125) break
+      if (ch === COLON) {
+        const n = t.charCodeAt(q + 1)
+        if (isWsOrEol(n) || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) break
+      }
+      if (ch === HASH && (t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB || t.charCodeAt(q - 1) === LF)) break
+      if (ch !== SPACE && ch !== TAB && ch !== LF && ch !== CR) last = q + 1
+      q++
+    }
+    if (q >= end) throw UNSURE
+    return last
+  }
+
+  #flowKey(p: number, end: number): string {
+    const t = this.#t
+    const raw = t.slice(p, end)
+    const c = t.charCodeAt(p)
+    if (c === 34 || c === 39) {
+      if (raw.includes('\n')) throw UNSURE
+      return this.#unquote(raw)
+    }
+    if (c === 123 || c === 91 || raw.includes('\n')) throw UNSURE
+    if (typeof resolvePlain(raw) !== 'string') throw UNSURE
+    return raw
+  }
+
+  #flowChild(offset: number, seg: PathSegment): NodeAt | undefined {
+    const t = this.#t
+    const isMap = t.charCodeAt(offset) === 123
+    if (isMap !== (typeof seg === 'string')) return undefined
+    const close = isMap ? 125 : 93
+    let q = this.#skipFlowSpace(offset + 1)
+    let i = 0
+    while (t.charCodeAt(q) !== close) {
+      const start = q
+      const keyEnd = this.#flowNodeEnd(q)
+      q = this.#skipFlowSpace(keyEnd)
+      if (isMap) {
+        if (t.charCodeAt(q) !== COLON) throw UNSURE
+        const key = this.#flowKey(start, keyEnd)
+        const vStart = this.#skipFlowSpace(q + 1)
+        const c = t.charCodeAt(vStart)
+        if (c === 44 || c === 125) throw UNSURE // an empty value
+        if (key === seg) return { offset: vStart, empty: false }
+        q = this.#skipFlowSpace(this.#flowNodeEnd(vStart))
+      } else {
+        if (t.charCodeAt(q) === COLON) throw UNSURE
+        if (i === seg) return { offset: start, empty: false }
+        i++
+      }
+      if (t.charCodeAt(q) === 44) q = this.#skipFlowSpace(q + 1)
+      else if (t.charCodeAt(q) !== close) throw UNSURE
+    }
+    return undefined
+  }
+}
