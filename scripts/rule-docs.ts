@@ -1,8 +1,12 @@
-/** Regenerates the rule reference (docs/rules/) and the examples `rules ID` prints (npm run docs). */
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+/**
+ * Regenerates the rule reference (docs/rules/), the examples `rules ID` prints and the README's
+ * table of every command's options (npm run docs).
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ruleDocTree } from './rule-docs-tree.js'
+import { optionsTable, replaceTable } from './cli-options-table.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const files = ruleDocTree()
@@ -13,3 +17,6 @@ for (const f of files) {
   await writeFile(path, f.text)
 }
 process.stdout.write(`rule reference: ${files.length} files written\n`)
+const readme = join(root, 'README.md')
+await writeFile(readme, replaceTable(await readFile(readme, 'utf8'), await optionsTable()))
+process.stdout.write('README.md: options table written\n')
