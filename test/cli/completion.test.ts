@@ -70,3 +70,15 @@ t.test('zsh loads the same function through bashcompinit; fish lists subcommands
   for (const c of COMMANDS) t.match(fish, `-a ${c.name} -d`, c.name)
   t.match(fish, `__fish_seen_subcommand_from rules" -a '${RULES.map((r) => r.id).join(' ')}'`)
 })
+
+t.test('values recorded on an option complete: --fail-on of check and audit, --certificates of install', async (t) => {
+  const bash = await script('bash')
+  const [checkFail, auditFail, certs] = complete(bash, [
+    ['pod-preflight', 'check', '--fail-on', ''],
+    ['pod-preflight', 'audit', '--fail-on', 'n'],
+    ['pod-preflight', 'install', '--certificates', ''],
+  ])
+  t.same(checkFail, ['deny', 'warn', 'info', 'never'])
+  t.same(auditFail, ['never'])
+  t.same(certs, ['self-managed', 'cert-manager', 'provided'])
+})

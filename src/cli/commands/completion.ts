@@ -5,7 +5,7 @@
 import type { Command, Option } from 'commander'
 import { RULES } from '../../rules/index.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
-import { COLOR_MODES, type CommandContext, type CommandSpec } from '../command.js'
+import { COLOR_MODES, optionInfo, type CommandContext, type CommandSpec } from '../command.js'
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const
 type Shell = (typeof SHELLS)[number]
@@ -55,7 +55,9 @@ function describe(cmd: Command): CommandInfo {
     const argName = /<(\w[\w-]*)>|\[(\w[\w-]*)\]/.exec(o.flags)
     const arg = argName?.[1] ?? argName?.[2] ?? ''
     let v: string[] | ''
-    if (o.long === '--output') v = formatsOf(o)
+    const listed = optionInfo(o).values
+    if (listed !== undefined) v = [...listed]
+    else if (o.long === '--output') v = formatsOf(o)
     else if (o.long === '--color') v = [...COLOR_MODES]
     else if (o.long === '--fail-on') v = ['deny', 'warn', 'info']
     else if (o.long === '--log-level') v = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
