@@ -11,7 +11,8 @@
  * reader instead. It reads only valid YAML (the fast reader accepted the document).
  *
  * Bounded: one lookup reads each character of the document at most a few times (lines are
- * skipped by indentation, flow collections by a linear scan); results are cached per path.
+ * skipped by indentation, flow collections by a linear scan); nodes are cached per path prefix,
+ * at most 4,096 per document.
  */
 import { resolvePlain } from './scalars.js'
 import type { PathSegment } from './field-path.js'
@@ -38,7 +39,8 @@ export class TextLocator {
   readonly #t: string
   readonly #end: number
   readonly #root: number | undefined
-  readonly #cache = new Map<string, number | undefined>()
+  /** The node at each path prefix looked up so far; null where the field is absent. */
+  readonly #nodes = new Map<string, NodeAt | null>()
 
   /** text[start, end) is one document, from its `---` marker (if any) to the next marker. */
   constructor(text: string, start: number, end: number) {
@@ -52,26 +54,29 @@ export class TextLocator {
    * parent), or undefined when the scanner cannot be sure.
    */
   locate(path: readonly PathSegment[]): number | undefined {
-    const key = path.join('\u0000')
-    if (this.#cache.has(key)) return this.#cache.get(key)
-    let result: number | undefined
     try {
-      result = this.#locate(path)
+      return this.#locate(path)
     } catch (err) {
       if (!(err instanceof Unsure)) throw err
-      result = undefined
+      return undefined
     }
-    if (this.#cache.size < 1024) this.#cache.set(key, result)
-    return result
   }
 
   #locate(path: readonly PathSegment[]): number | undefined {
     if (this.#root === undefined) return undefined
     let node: NodeAt = { offset: this.#root, empty: false }
+    // Findings of one object share long prefixes (spec.template.spec.containers[0]...): each
+    // prefix is scanned once per document.
+    let key = ''
     for (const seg of path) {
       if (node.empty) return node.offset
-      const child = this.#child(node.offset, seg)
-      if (child === undefined) return node.offset
+      key += typeof seg === 'number' ? `#${seg}` : `.${seg}`
+      let child = this.#nodes.get(key)
+      if (child === undefined) {
+        child = this.#child(node.offset, seg) ?? null
+        if (this.#nodes.size < 4096) this.#nodes.set(key, child)
+      }
+      if (child === null) return node.offset
       node = child
     }
     return node.offset
