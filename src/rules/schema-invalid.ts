@@ -65,7 +65,11 @@ function finding(issue: SchemaIssue, kind: string, schema: string, raw: unknown)
       f.message = `${path}${inContainer} is ${issue.actual ?? 'of another type'}, but ${kind} in ${schema} expects ${article(expected)} there: the API server cannot decode it and refuses the object, so the apply fails`
       const digits = numericString(issue.actual)
       if (digits !== undefined && /integer|number/.test(expected)) f.fix = `write the number without quotes: ${String(field)}: ${digits}`
-      else if (expected === 'string' && /^a (number|boolean) /.test(issue.actual ?? '')) f.fix = `quote the value so that it is a string: ${String(field)}: "${(issue.actual ?? '').replace(/^a (number|boolean) /, '')}"`
+      else if (expected === 'string' && /^a boolean /.test(issue.actual ?? '')) {
+        f.fix = `quote the value as written (${String(field)}: "…"): unquoted, YAML reads yes, no, on, off, true and false as a boolean`
+      } else if (expected === 'string' && /^a number /.test(issue.actual ?? '')) {
+        f.fix = `quote the value as written (${String(field)}: "…"): unquoted, YAML reads it as the number ${(issue.actual ?? '').replace(/^a number /, '')}`
+      }
       else f.fix = `make ${path} ${article(expected)}`
       break
     }
