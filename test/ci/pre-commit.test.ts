@@ -95,6 +95,9 @@ t.test('the hook manifest: id, node, YAML files, file names passed', async (t) =
   t.match(hook?.entry, /^pod-preflight check$/, 'the bin the package installs, then the command')
   t.not(hook?.pass_filenames, false, 'file names are appended')
   t.equal(hook?.require_serial, true, 'one run for all files: batch rules see every object')
+  const system = hooks.find((h) => h.id === 'pod-preflight-system')
+  t.equal(system?.language, 'system', 'the same hook with the pod-preflight on PATH')
+  for (const k of ['entry', 'types', 'require_serial'] as const) t.same(system?.[k], hook?.[k], `${k} as the node hook's`)
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> }
   t.equal(pkg.bin['pod-preflight'], 'dist/cli/bin.js', 'npm -g links this name')
   t.match(pkg.scripts['prepare'], /build/, "npm install in pre-commit's clone builds dist/ before npm pack")
