@@ -46,6 +46,7 @@ const counts = { deny: 0, warn: 0, info: 0 }
 const ACTION = { error: 'deny', warning: 'warn', note: 'info' }
 const byRule = new Map()
 let errors = 0
+let skipped = 0
 let sarifWritten = ''
 const sarif = run('sarif')
 try {
@@ -55,7 +56,11 @@ try {
     if (action !== undefined) counts[action]++
     byRule.set(r.ruleId, (byRule.get(r.ruleId) ?? 0) + 1)
   }
-  errors = log.runs?.[0]?.invocations?.[0]?.toolExecutionNotifications?.length ?? 0
+  // Input errors are the error notifications; notes (files skipped as not Kubernetes objects) are counted apart.
+  for (const n of log.runs?.[0]?.invocations?.[0]?.toolExecutionNotifications ?? []) {
+    if (n.level === 'error') errors++
+    else skipped++
+  }
   mkdirSync(dirname(sarifFile), { recursive: true })
   writeFileSync(sarifFile, sarif.stdout)
   sarifWritten = sarifFile
@@ -64,7 +69,7 @@ try {
 }
 const findings = counts.deny + counts.warn + counts.info
 
-const outputs = { deny: counts.deny, warn: counts.warn, info: counts.info, findings, errors, 'sarif-file': sarifWritten, 'exit-code': status }
+const outputs = { deny: counts.deny, warn: counts.warn, info: counts.info, findings, errors, skipped, 'sarif-file': sarifWritten, 'exit-code': status }
 if (env.GITHUB_OUTPUT) {
   // The multi-line form with a delimiter that cannot occur in the value, as the toolkit writes it.
   const text = Object.entries(outputs)
@@ -85,7 +90,7 @@ if (env.GITHUB_STEP_SUMMARY) {
   const md = [
     `### pod-preflight: ${verdict}`,
     '',
-    `${counts.deny} deny, ${counts.warn} warn, ${counts.info} info findings; ${errors} input error${errors === 1 ? '' : 's'}.`,
+    `${counts.deny} deny, ${counts.warn} warn, ${counts.info} info findings; ${errors} input error${errors === 1 ? '' : 's'}; ${skipped} skipped (not Kubernetes objects).`,
     '',
     ...(rows.length > 0 ? ['| rule | findings |', '| --- | ---: |', ...rows, ''] : []),
     sarifWritten !== '' ? 'The SARIF file is written for code scanning; each finding is annotated on its file and line.' : 'No SARIF file was written.',

@@ -170,14 +170,14 @@ t.test('a pull request with a broken pod: error annotations, outputs, a SARIF fi
   t.match(errors[0], /^::error file=k8s\/broken-pod\.yaml,line=10,col=7,title=command-missing \(deny\)%3A Pod shop\/broken::spec\.containers\[0\]\.command: container "shell" sets no command/)
   t.equal(r.stdout.split('\n').filter((l) => l.startsWith('::warning ')).length, 1)
   t.match(r.stdout, /^pod-preflight: 3 objects checked in 2 files/m)
-  t.same(r.outputs, { deny: '4', warn: '1', info: '3', findings: '8', errors: '0', 'sarif-file': join(r.env['RUNNER_TEMP'] ?? '', 'pod-preflight.sarif'), 'exit-code': '1' })
+  t.same(r.outputs, { deny: '4', warn: '1', info: '3', findings: '8', errors: '0', skipped: '0', 'sarif-file': join(r.env['RUNNER_TEMP'] ?? '', 'pod-preflight.sarif'), 'exit-code': '1' })
   const sarif = JSON.parse(readFileSync(r.outputs['sarif-file'] ?? '', 'utf8')) as Sarif
   t.equal(sarif.version, '2.1.0')
   const results = sarif.runs[0]?.results ?? []
   t.equal(results.length, 8)
   t.ok(results.every((x) => x.locations[0]?.physicalLocation.artifactLocation.uri === 'k8s/broken-pod.yaml'), 'URIs relative to the workspace, as code scanning places them')
   t.match(r.summary, /^### pod-preflight: failed \(findings at or above deny\)$/m)
-  t.match(r.summary, /4 deny, 1 warn, 3 info findings; 0 input errors\./)
+  t.match(r.summary, /4 deny, 1 warn, 3 info findings; 0 input errors; 0 skipped/)
   t.match(r.summary, /\| `ephemeral-storage-limit-missing` \| 3 \|/)
 })
 
@@ -232,7 +232,7 @@ t.test('input and usage errors: status 2, annotated, counted', async (t) => {
 
   const usage = runAction(ws, { paths: 'k8s/web.yaml', 'fail-on': 'sometimes' })
   t.equal(usage.code, 2)
-  t.match(usage.stdout, /^::error title=pod-preflight::.*--fail-on must be deny, warn or info, not 'sometimes'/m, 'a usage error is shown on the run')
+  t.match(usage.stdout, /^::error title=pod-preflight::.*--fail-on must be deny, warn, info or never, not 'sometimes'/m, 'a usage error is shown on the run')
   t.equal(usage.outputs['sarif-file'], '', 'no report, no SARIF file')
 
   const missing = runAction(ws, { paths: 'nope/' })

@@ -18,6 +18,9 @@ import { safeText } from '../../text/sanitize.js'
 import { ciPath } from './ci-path.js'
 import { summaryLines } from './text.js'
 
+/** Skip notes written to the log, as in the text format. */
+const MAX_SKIP_LINES = 30
+
 const COMMAND: Readonly<Record<ReportAction, 'error' | 'warning' | 'notice'>> = { deny: 'error', warn: 'warning', info: 'notice' }
 
 /** The message part of a workflow command. */
@@ -69,10 +72,11 @@ export function formatGithub(report: CheckReport, options: GithubOptions): strin
   }
   for (const e of report.errors) out.push(command('error', errorPlace(e), 'pod-preflight: input error', safeText(e.message, 1_000), options.cwd))
   for (const w of report.warnings) out.push(command('notice', errorPlace(w), 'pod-preflight: note', safeText(w.message, 1_000), options.cwd))
-  // Skipped files are log lines, not annotations: a values.yaml is not worth a mark on every
-  // pull request. At most 30, as in the text format.
-  for (const k of report.skipped.slice(0, 30)) out.push(`pod-preflight: skipped ${safeText(k.file, 300)}${k.line !== undefined ? `:${k.line}` : ''}: ${safeText(k.reason, 300)}`)
-  if (report.skipped.length > 30) out.push(`pod-preflight: … and ${report.skipped.length - 30} more skipped (-o json lists them all)`)
+  // Skipped files are log lines, not annotations: a GitOps tree may hold hundreds of values files.
+  for (const k of report.skipped.slice(0, MAX_SKIP_LINES)) {
+    out.push(`pod-preflight: skipped ${safeText(ciPath(k.file, options.cwd), 300)}${k.line !== undefined ? `:${k.line}` : ''}: ${safeText(k.reason, 500)}`)
+  }
+  if (report.skipped.length > MAX_SKIP_LINES) out.push(`pod-preflight: … and ${report.skipped.length - MAX_SKIP_LINES} more skipped (-o json lists them all)`)
   // The summary is a plain log line; one starting with '::' would be read as a command.
   out.push(...summaryLines(report, { color: false, showInfo: true }).map((l) => `pod-preflight: ${l}`))
   return `${out.join('\n')}\n`
