@@ -39,6 +39,22 @@ mkdirSync(out, { recursive: true })
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const info = { version: pkg.version, ...buildInfo() }
 
+// Optional modules that dependencies try to require and do without (ws: bufferutil and
+// utf-8-validate; node-fetch: encoding). Not installed, esbuild would leave a require() that
+// Node refuses in a single executable with a warning on every run; bundled as what they are
+// here, a module that is not there, the dependencies' try/catch takes its usual path quietly.
+const OPTIONAL_ABSENT = /^(bufferutil|utf-8-validate|encoding)$/
+const absentOptional = {
+  name: 'absent-optional',
+  setup(b) {
+    b.onResolve({ filter: OPTIONAL_ABSENT }, (args) => ({ path: args.path, namespace: 'absent-optional' }))
+    b.onLoad({ filter: /.*/, namespace: 'absent-optional' }, (args) => ({
+      contents: `throw Object.assign(new Error(${JSON.stringify(`Cannot find module '${args.path}'`)}), { code: 'MODULE_NOT_FOUND' })`,
+      loader: 'js',
+    }))
+  },
+}
+
 // 1. One CommonJS file. import.meta.url is the executable's own URL (a SEA's __filename is
 // process.execPath); no code reads files beside it there: the policies come from the assets,
 // and the version and build information are compiled in.
@@ -59,6 +75,7 @@ await build({
     __POD_PREFLIGHT_BUILD__: JSON.stringify(info),
   },
   banner: { js: "var __pod_preflight_url = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [absentOptional],
 })
 say(`bundled ${bundle}`)
 

@@ -81,6 +81,28 @@ t.test('check, explain and serve from an empty directory, the default policy fro
   t.notMatch(served.ended.stderr, STACK)
 })
 
+t.test('the live commands load their Kubernetes client without a warning: an API server that is not there is one line', async (t) => {
+  const kubeconfig = join(tmp, 'kubeconfig.yaml')
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: u, user: {token: not-a-token}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  )
+  const r = await run(bin, ['explain', 'mypod', '--kubeconfig', kubeconfig], { cwd: tmp })
+  t.equal(r.status, 2)
+  t.match(r.stderr, /^pod-preflight explain: pod mypod: cannot reach https:\/\/127\.0\.0\.1:1/)
+  t.notMatch(r.stderr, /Warning|single-executable|require\(\)/, 'no warning from a require() the executable cannot serve')
+  t.notMatch(r.stderr, STACK)
+  t.equal(r.stderr.trim().split('\n').length, 1, 'one line')
+})
+
 t.test("the rule reference is inside: rules ID prints the rule's failing and passing examples", async (t) => {
   const r = await run(bin, ['rules', 'command-missing'], { cwd: tmp })
   t.equal(r.status, 0, 'rules command-missing', { stderr: r.stderr })
