@@ -63,7 +63,13 @@ export async function readTlsFiles(certPath: string, keyPath: string): Promise<T
       )
     }
   }
-  const [cert, key] = await Promise.all([read(certPath, 'TLS certificate'), read(keyPath, 'TLS key')])
+  // Both are read at once, but the certificate's problem is the one reported when both fail:
+  // Promise.all would name whichever read failed first, a different message from run to run.
+  const [c, k] = await Promise.allSettled([read(certPath, 'TLS certificate'), read(keyPath, 'TLS key')])
+  if (c.status === 'rejected') throw c.reason
+  if (k.status === 'rejected') throw k.reason
+  const cert = c.value
+  const key = k.value
   inspectTls({ cert, key })
   return { cert, key }
 }
