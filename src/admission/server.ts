@@ -11,6 +11,7 @@ import { buildApp, connectionTimeouts, DEFAULT_REQUEST_TIMEOUT_MS, type AppDeps,
 import type { Policy } from '../policy/policy.js'
 import { auditScanMetrics, createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
+import { builtinPolicyName } from '../policy/policy.js'
 import { readTlsFiles, servingContext, startTlsReloader, TlsFilesError, type TlsMaterial } from './tls.js'
 import type { CertManager } from '../certs/manager.js'
 import type { KubeConfig } from '@kubernetes/client-node'
@@ -298,7 +299,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     } else if (server instanceof TlsServer && o.tlsCert !== undefined && o.tlsKey !== undefined) {
       watches.push(startTlsReloader({ certPath: o.tlsCert, keyPath: o.tlsKey, initial: tls, server, intervalMs: interval, logger: o.logger, metrics }))
     }
-    if (o.policyFile !== undefined) {
+    // A shipped policy named builtin:NAME never changes while the process runs: nothing to watch.
+    if (o.policyFile !== undefined && builtinPolicyName(o.policyFile) === undefined) {
       watches.push(await startPolicyReloader({ file: o.policyFile, rules: o.rules, store, intervalMs: interval, logger: o.logger, metrics }))
     }
 

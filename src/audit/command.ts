@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path'
 import type { PodRule } from '../engine/rule.js'
-import { loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js'
+import { BUILTIN_PREFIX, loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type CliIO } from '../cli/io.js'
 import { writeOutputFile } from '../cli/command.js'
 import { safeText } from '../text/sanitize.js'
@@ -56,7 +56,7 @@ export async function auditCommand(o: AuditCommandOptions, io: CliIO): Promise<n
   const say = (m: string): void => void io.stderr.write(`pod-preflight audit: ${m}\n`)
   let policy: Policy
   try {
-    policy = o.policyFile !== undefined ? await loadPolicyFile(resolve(io.cwd, o.policyFile), o.rules) : await loadDefaultPolicy(o.rules)
+    policy = o.policyFile !== undefined ? await loadPolicyFile(o.policyFile.startsWith(BUILTIN_PREFIX) ? o.policyFile : resolve(io.cwd, o.policyFile), o.rules) : await loadDefaultPolicy(o.rules)
   } catch (err) {
     if (err instanceof PolicyError) {
       say(`the policy cannot be used:\n${err.problems.map((p) => `  ${p}`).join('\n')}`)

@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { UsageError, EXIT_OK, type CliIO } from '../cli/io.js'
 import { parseImageRef } from '../engine/image-ref.js'
-import { DEFAULT_POLICY_FILE } from '../policy/policy.js'
+import { builtinPolicyName, PolicyError } from '../policy/policy.js'
 import { readBuiltinPolicy } from '../policy/builtin.js'
 import { RULES } from '../rules/index.js'
 import { version } from '../version.js'
@@ -214,8 +214,14 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     notes.push('no --ca-bundle: the API server checks the webhook certificate against its own trusted roots only')
   }
 
-  const policyPath = o.policyFile !== undefined ? resolve(io.cwd, o.policyFile) : DEFAULT_POLICY_FILE
-  const policyFile = o.policyFile !== undefined ? await readSmall(o.policyFile, io.cwd, '--policy', 4 * 1024 * 1024) : { text: await readBuiltinPolicy('default'), path: policyPath }
+  let builtin
+  try {
+    builtin = o.policyFile === undefined ? ('default' as const) : builtinPolicyName(o.policyFile)
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UsageError(`--policy ${err.message}`)
+    throw err
+  }
+  const policyFile = builtin === undefined ? await readSmall(o.policyFile ?? '', io.cwd, '--policy', 4 * 1024 * 1024) : { text: await readBuiltinPolicy(builtin) }
   const source = o.policyFile ?? 'the default policy'
   let shipped
   try {

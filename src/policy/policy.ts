@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { builtinPolicyFile, readBuiltinPolicy } from './builtin.js'
+import { BUILTIN_POLICIES, builtinPolicyFile, readBuiltinPolicy, type BuiltinPolicy } from './builtin.js'
 import { Ajv, type ErrorObject } from 'ajv'
 import { LineCounter, parseDocument, isNode } from 'yaml'
 import { policySchema, POLICY_API_VERSION } from './schema.js'
@@ -8,6 +8,7 @@ import type { Action } from '../engine/types.js'
 import type { LabelSelector } from '../engine/k8s.js'
 import { parsePath } from '../input/field-path.js'
 import { selectorMatches } from '../engine/labels.js'
+import { safeText } from '../text/sanitize.js'
 
 export interface RuleSetting {
   action: Action
@@ -319,7 +320,21 @@ export function parsePolicy(text: string, source: string, rules: readonly PodRul
   return buildPolicy(content, source, rules, locate)
 }
 
+/** `--policy builtin:NAME` names a shipped policy (default, strict) instead of a file. */
+export const BUILTIN_PREFIX = 'builtin:'
+
+/** The shipped policy a --policy value names, or undefined for a file path; an unknown name is an error. */
+export function builtinPolicyName(value: string): BuiltinPolicy | undefined {
+  if (!value.startsWith(BUILTIN_PREFIX)) return undefined
+  const name = value.slice(BUILTIN_PREFIX.length)
+  if ((BUILTIN_POLICIES as readonly string[]).includes(name)) return name as BuiltinPolicy
+  throw new PolicyError([`${safeText(value, 80)}: no such built-in policy; the built-in policies are ${BUILTIN_POLICIES.map((n) => BUILTIN_PREFIX + n).join(' and ')}`])
+}
+
+/** A policy file, or a shipped policy named `builtin:default` / `builtin:strict` (inside the single executable too). */
 export async function loadPolicyFile(file: string, rules: readonly PodRule<unknown>[]): Promise<Policy> {
+  const builtin = builtinPolicyName(file)
+  if (builtin !== undefined) return loadBuiltinPolicy(builtin, rules)
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -334,11 +349,15 @@ export async function loadPolicyFile(file: string, rules: readonly PodRule<unkno
 export const DEFAULT_POLICY_FILE = builtinPolicyFile('default')
 
 export async function loadDefaultPolicy(rules: readonly PodRule<unknown>[]): Promise<Policy> {
+  return loadBuiltinPolicy('default', rules)
+}
+
+async function loadBuiltinPolicy(name: BuiltinPolicy, rules: readonly PodRule<unknown>[]): Promise<Policy> {
   let text: string
   try {
-    text = await readBuiltinPolicy('default')
+    text = await readBuiltinPolicy(name)
   } catch (err) {
-    throw new PolicyError([`the built-in policy (policies/default.yaml) is missing from this installation: ${(err as NodeJS.ErrnoException).code ?? String(err)}`])
+    throw new PolicyError([`the built-in policy (policies/${name}.yaml) is missing from this installation: ${(err as NodeJS.ErrnoException).code ?? String(err)}`])
   }
-  return parsePolicy(text, 'policies/default.yaml (built in)', rules)
+  return parsePolicy(text, `policies/${name}.yaml (built in)`, rules)
 }

@@ -119,6 +119,14 @@ t.test('both shipped policies are inside the executable', async (t) => {
     const text = readFileSync(join(root, `policies/${name}.yaml`))
     t.ok(exe.includes(text), `policies/${name}.yaml is embedded whole`)
   }
+  // And each can be chosen by name, with no file beside the executable.
+  const u = await userDir(join(tmp, 'work-strict'))
+  const strict = await run(bin, ['check', '-o', 'json', '--policy', 'builtin:strict', 'examples/'], { cwd: u.dir })
+  t.equal(strict.status, 1, 'check --policy builtin:strict runs', { stderr: strict.stderr })
+  t.notMatch(strict.stderr, STACK)
+  const byDefault = await run(bin, ['check', '-o', 'json', 'examples/'], { cwd: u.dir })
+  const rules = (s: string): string[] => [...new Set((JSON.parse(s) as { findings: { rule: string; action: string }[] }).findings.map((f) => `${f.rule}:${f.action}`))].sort()
+  t.not(rules(strict.stdout).join(), rules(byDefault.stdout).join(), 'and judges otherwise than the default policy')
 })
 
 t.test('named kubectl-preflight (a copy, or a symlink as krew makes), it calls itself kubectl preflight', async (t) => {

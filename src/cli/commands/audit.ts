@@ -38,7 +38,7 @@ export const command: CommandSpec<AuditOpts> = {
     outputOption(cmd, AUDIT_FORMATS, 'text')
     outputFileOption(cmd, 'the report')
     cmd
-      .option('-p, --policy <file>', 'policy file (default: the built-in default policy)')
+      .option('-p, --policy <file>', 'policy file, or builtin:strict (default: the built-in default policy)')
       .option('--cluster-state <file>', 'read the cluster from files instead of the API (repeatable; - for standard input)', collect)
     kubeOptions(cmd)
     valuesOption(cmd, '--fail-on <level>', 'exit 1 when a finding at this level or above exists: deny, warn, info, or never', ['deny', 'warn', 'info', 'never'], 'deny')

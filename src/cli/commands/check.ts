@@ -47,7 +47,7 @@ export const command: CommandSpec<CheckOpts> = {
       )
       .argument('[paths...]', 'manifest files or directories, or - for standard input')
     filenameOption(cmd, 'manifest file, directory, or - for standard input (repeatable)')
-    cmd.option('-p, --policy <file>', 'policy file (default: the built-in default policy)')
+    cmd.option('-p, --policy <file>', 'policy file, or builtin:strict (default: the built-in default policy)')
     outputOption(cmd, FORMATS, 'text')
     outputFileOption(cmd, 'the report')
     namespaceOption(cmd, 'namespace of objects that name none (default: default)')

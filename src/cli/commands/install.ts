@@ -95,7 +95,7 @@ export const command: CommandSpec<InstallOpts> = {
       .option('--image <ref>', `image (default ${DEFAULT_IMAGE})`)
     valuesOption(cmd, '--mode <mode>', "enforce or audit, written into the shipped policy as mode: (default: the policy's own, else enforce)", POLICY_MODES)
     cmd
-      .option('-p, --policy <file>', 'policy file to ship in the ConfigMap (default: the default policy)')
+      .option('-p, --policy <file>', 'policy file to ship in the ConfigMap, or builtin:strict (default: the default policy)')
       .option('--cluster-view', 'judge against live cluster state (serve --cluster; binds its read-only role)')
       .option('--companion', 'explain failed pods as Events (serve --companion; binds its role)')
       .option('--audit', 'keep PolicyReports of what runs (serve --audit): renders the wgpolicyk8s.io/v1alpha2 report CRDs and binds the scan\'s roles')

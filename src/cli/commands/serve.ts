@@ -127,7 +127,7 @@ export const command: CommandSpec<ServeOpts> = {
     namespaceOption(cmd, "namespace of Secret and Service (default: POD_NAMESPACE, else the service account's namespace)")
     cmd
       .option('--cert-validity <duration>', 'lifetime of each self-managed certificate (default 365d)')
-      .option('--policy <file>', 'policy file (default: the shipped default policy); reloaded when it changes')
+      .option('--policy <file>', 'policy file, reloaded when it changes, or builtin:strict (default: the shipped default policy)')
       .option('--reload-interval <duration>', `how often certificate and policy files are checked (default ${DEFAULT_RELOAD_INTERVAL_MS / 1000}s)`)
       .option('--time-budget <duration>', `answer "allowed, not fully checked" when judging takes longer (default ${DEFAULT_BUDGET_MS}ms; keep it below the webhook's timeoutSeconds)`)
       .option('--max-warnings <n>', `most warnings in one answer (default ${DEFAULT_MAX_WARNINGS})`)
