@@ -293,39 +293,17 @@ export class TextLocator {
   }
 
   #blockMapValue(offset: number, first: { key: string; after: number }, seg: string): NodeAt | undefined {
-    const t = this.#t
     const col = offset - this.#lineStart(offset)
     let key: { key: string; after: number } | undefined = first
-    let at = offset
     for (;;) {
       if (key === undefined) throw UNSURE
       if (key.key === seg) return this.#valueAfter(key.after, col, false)
-      // the next line at this mapping's indentation that is a key
-      let p = key.after
-      let found = false
-      for (;;) {
-        const nl = t.indexOf('\n', p)
-        if (nl < 0 || nl + 1 >= this.#end) return undefined
-        const line = this.#nextContentLine(nl + 1)
-        if (line === undefined) return undefined
-        if (this.#isMarker(line.offset, line.indent)) return undefined
-        if (line.indent < col) return undefined
-        if (line.indent > col) {
-          p = line.offset
-          continue
-        }
-        const c = t.charCodeAt(line.offset)
-        if (c === DASH && isWsOrEol(t.charCodeAt(line.offset + 1))) {
-          // a sequence at the same indentation is the previous key's value
-          p = line.offset
-          continue
-        }
-        at = line.offset
-        found = true
-        break
-      }
-      if (!found) return undefined
-      key = this.#blockKey(at)
+      // the next line at this mapping's indentation that is a key; a sequence at the same
+      // indentation is the previous key's value
+      let line = this.#nextLineAtIndent(key.after, col)
+      while (line !== undefined && line.item) line = this.#nextLineAtIndent(line.offset, col)
+      if (line === undefined) return undefined
+      key = this.#blockKey(line.offset)
     }
   }
 
@@ -349,28 +327,27 @@ export class TextLocator {
         if (nc === 38 || nc === 33 || nc === 42) throw UNSURE
         return { offset: next.offset, empty: false }
       }
-      let p = at + 1
-      let found = false
-      for (;;) {
-        const nl = t.indexOf('\n', p)
-        if (nl < 0 || nl + 1 >= this.#end) return undefined
-        const line = this.#nextContentLine(nl + 1)
-        if (line === undefined) return undefined
-        if (this.#isMarker(line.offset, line.indent)) return undefined
-        if (line.indent < col) return undefined
-        if (line.indent > col) {
-          p = line.offset
-          continue
-        }
-        const c = t.charCodeAt(line.offset)
-        if (c === DASH && isWsOrEol(t.charCodeAt(line.offset + 1))) {
-          at = line.offset
-          found = true
-          break
-        }
-        return undefined // a key of the mapping that holds this sequence
-      }
-      if (!found) return undefined
+      const line = this.#nextLineAtIndent(at + 1, col)
+      // a line at this indentation that is not an item is a key of the mapping that holds this sequence
+      if (line === undefined || !line.item) return undefined
+      at = line.offset
+    }
+  }
+
+  /**
+   * The first content line after the line holding `p` that is indented exactly `col`, lines
+   * indented deeper skipped; undefined at the end, a document marker or a shallower line.
+   * `item`: the line starts a block sequence item ("- ").
+   */
+  #nextLineAtIndent(p: number, col: number): { offset: number; item: boolean } | undefined {
+    const t = this.#t
+    for (;;) {
+      const nl = t.indexOf('\n', p)
+      if (nl < 0 || nl + 1 >= this.#end) return undefined
+      const line = this.#nextContentLine(nl + 1)
+      if (line === undefined || this.#isMarker(line.offset, line.indent) || line.indent < col) return undefined
+      if (line.indent === col) return { offset: line.offset, item: t.charCodeAt(line.offset) === DASH && isWsOrEol(t.charCodeAt(line.offset + 1)) }
+      p = line.offset
     }
   }
 
