@@ -104,13 +104,15 @@ if (injected.status !== 0) {
 }
 say(`wrote ${exe}`)
 
-// The krew archive: the executable named as kubectl finds plugins.
+// The krew archive: the executable named as kubectl finds plugins, and the license it is under
+// (krew's index asks every plugin archive to carry one).
 const stage = join(work, 'krew')
 mkdirSync(stage, { recursive: true })
 copyFileSync(exe, join(stage, 'kubectl-preflight'))
 chmodSync(join(stage, 'kubectl-preflight'), 0o755)
+copyFileSync(join(root, 'LICENSE'), join(stage, 'LICENSE'))
 const archive = join(out, `kubectl-preflight-${platform}.tar.gz`)
-execFileSync('tar', ['-czf', archive, '-C', stage, '--owner=0', '--group=0', '--numeric-owner', 'kubectl-preflight'])
+execFileSync('tar', ['-czf', archive, '-C', stage, '--owner=0', '--group=0', '--numeric-owner', 'kubectl-preflight', 'LICENSE'])
 say(`wrote ${archive}`)
 
 const sha256 = (file) =>

@@ -38,6 +38,7 @@ t.test('build:sea writes the executable, the krew archive and their digests', as
   t.match(sums, new RegExp(`^[0-9a-f]{64}  kubectl-preflight-${platform}\\.tar\\.gz$`, 'm'))
   const list = await run('tar', ['tzvf', join(root, `release/kubectl-preflight-${platform}.tar.gz`)], { cwd: tmp })
   t.match(list.stdout, /^-rwxr-xr-x .* kubectl-preflight$/m, 'the archive holds an executable kubectl-preflight')
+  t.match(list.stdout, /^-rw-r--r-- .* LICENSE$/m, 'and the license, as krew asks of a plugin archive')
 })
 
 t.test('version: the package version and the build compiled in, not a package.json nearby', async (t) => {
