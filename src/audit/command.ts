@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import type { PodRule } from '../engine/rule.js'
 import { BUILTIN_PREFIX, loadDefaultPolicy, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js'
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type CliIO } from '../cli/io.js'
-import { writeOutputFile } from '../cli/command.js'
+import { progName, writeOutputFile } from '../cli/command.js'
 import { safeText } from '../text/sanitize.js'
 import { runAudit, type AuditReport } from './audit.js'
 import { formatAuditJson, formatAuditSarif, formatAuditText } from './format.js'
@@ -53,7 +53,7 @@ function progressLine(io: CliIO, on: boolean): { show(text: string): void; clear
 }
 
 export async function auditCommand(o: AuditCommandOptions, io: CliIO): Promise<number> {
-  const say = (m: string): void => void io.stderr.write(`pod-preflight audit: ${m}\n`)
+  const say = (m: string): void => void io.stderr.write(`${progName(io)} audit: ${m}\n`)
   let policy: Policy
   try {
     policy = o.policyFile !== undefined ? await loadPolicyFile(o.policyFile.startsWith(BUILTIN_PREFIX) ? o.policyFile : resolve(io.cwd, o.policyFile), o.rules) : await loadDefaultPolicy(o.rules)

@@ -7,6 +7,7 @@ import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { UsageError, EXIT_OK, type CliIO } from '../cli/io.js'
+import { progName } from '../cli/command.js'
 import { parseImageRef } from '../engine/image-ref.js'
 import { builtinPolicyName, PolicyError } from '../policy/policy.js'
 import { readBuiltinPolicy } from '../policy/builtin.js'
@@ -158,7 +159,7 @@ export async function resolveKubeVersion(o: ClusterTarget, io: CliIO, command: s
   const explicit = o.kubeconfig !== undefined || o.context !== undefined
   if (!kubeconfigConfigured(detect)) {
     io.stderr.write(
-      `pod-preflight ${command}: no kubeconfig to ask the API server's version; rendered for Kubernetes ${formatKubeVersion(DEFAULT_KUBE_VERSION)} and later (give --kube-version for another)\n`,
+      `${progName(io)} ${command}: no kubeconfig to ask the API server's version; rendered for Kubernetes ${formatKubeVersion(DEFAULT_KUBE_VERSION)} and later (give --kube-version for another)\n`,
     )
     return DEFAULT_KUBE_VERSION
   }
@@ -170,7 +171,7 @@ export async function resolveKubeVersion(o: ClusterTarget, io: CliIO, command: s
     if (!(err instanceof KubeVersionError)) throw err
     if (explicit || /older than the oldest supported/.test(err.message)) throw new UsageError(`${err.message} (or give --kube-version to render without asking)`)
     io.stderr.write(
-      `pod-preflight ${command}: ${err.message}; rendered for Kubernetes ${formatKubeVersion(DEFAULT_KUBE_VERSION)} and later (give --kube-version for another)\n`,
+      `${progName(io)} ${command}: ${err.message}; rendered for Kubernetes ${formatKubeVersion(DEFAULT_KUBE_VERSION)} and later (give --kube-version for another)\n`,
     )
     return DEFAULT_KUBE_VERSION
   }
@@ -264,7 +265,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
 export async function install(o: InstallCommandOptions, io: CliIO): Promise<number> {
   const kubeVersion = await resolveKubeVersion(o, io, 'install')
   const { options, notes } = await installOptions(o, io, kubeVersion)
-  for (const n of notes) io.stderr.write(`pod-preflight install: ${n}\n`)
+  for (const n of notes) io.stderr.write(`${progName(io)} install: ${n}\n`)
   const header = [describeInstall(options, version), 'Apply with: pod-preflight install ... | kubectl apply -f -']
   io.stdout.write(formatObjects(renderInstall(options), o.output, header))
   return EXIT_OK

@@ -96,6 +96,13 @@ t.test('the program name follows the invocation', async (t) => {
   t.match(err.err, /^kubectl preflight rules: unknown rule 'nope'.*'kubectl preflight rules' lists them/)
   const v = await cli(['version'], { prog: 'kubectl preflight' })
   t.match(v.out, /^kubectl preflight \d+\.\d+\.\d+/)
+  const audit = await cli(['audit', '--cluster-state', 'no-such-state.json', '-o', 'json'], { prog: 'kubectl preflight' })
+  t.equal(audit.code, 2)
+  t.match(audit.err, /^kubectl preflight audit: /, "audit's own messages name the plugin too")
+  const install = await cli(['install'], { prog: 'kubectl preflight', env: { HOME: '/nonexistent', KUBECONFIG: '' } })
+  t.equal(install.code, 0)
+  t.match(install.err, /^kubectl preflight install: no kubeconfig/, "and install's")
+  t.notMatch(`${audit.err}${install.err}`, /pod-preflight (audit|install):/)
 })
 
 t.test('version, help and unknown commands', async (t) => {
