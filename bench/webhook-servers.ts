@@ -79,6 +79,13 @@ export async function getText(server: Server, path: string): Promise<string> {
   return (await get(server.target.port, server.target.ca, path)).body
 }
 
+/** pod-preflight's evaluation cache lookups so far, from its /metrics. */
+export async function cacheLookups(server: Server): Promise<{ hit: number; miss: number }> {
+  const text = await getText(server, '/metrics')
+  const read = (result: string): number => Number(new RegExp(`^pod_preflight_admission_cache_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
+  return { hit: read('hit'), miss: read('miss') }
+}
+
 /** CPU seconds (user + system) a process has used, from /proc. */
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return NaN

@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 import { fixedRate, maxRate, type LoadResult } from './webhook-load.js'
-import { cpuSeconds, getText, startPair, type Server } from './webhook-servers.js'
+import { cacheLookups, cpuSeconds, startPair, type Server } from './webhook-servers.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
@@ -43,12 +43,6 @@ async function measure(server: Server, run: () => Promise<LoadResult>): Promise<
   const c1 = cpuSeconds(server.proc.pid)
   // Includes warmup and drain; a rough utilisation figure.
   return { ...r, serverCpu: (c1 - c0) / r.seconds }
-}
-
-async function cacheLookups(server: Server): Promise<{ hit: number; miss: number }> {
-  const text = await getText(server, '/metrics')
-  const read = (result: string): number => Number(new RegExp(`^pod_preflight_admission_cache_lookups\\{result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)
-  return { hit: read('hit'), miss: read('miss') }
 }
 
 function fmt(n: number, digits = 2): string {
