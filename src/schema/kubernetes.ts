@@ -3,15 +3,17 @@
  * the Kubernetes OpenAPI definitions of each shipped version (scripts/k8s-schemas.ts writes
  * data/kubernetes-<version>.json), and of the custom resources whose CRDs the user passes.
  *
- * Work is bounded: a version's file is read on first use only; one ajv validator is compiled per
- * kind, on the first object of that kind, and kept (the number of kinds is fixed by the data and
- * the CRDs given); the issues of one object are listed up to the caller's limit and the rest only
- * counted.
+ * Work is bounded: a version's file is read on first use only; the built-in kinds are validated
+ * as the data reads, without compiling (./subset.ts); a CRD's kind gets one ajv validator, compiled
+ * on the first object of that kind (the number of kinds is fixed by the CRDs given); the issues of
+ * one object are listed up to the caller's limit and the rest only counted.
  */
 import { readFileSync } from 'node:fs'
 import * as sea from 'node:sea'
 import { inSingleExecutable } from '../policy/builtin.js'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { Ajv, ValidateFunction } from 'ajv'
+import { ajvModule } from '../policy/ajv.js'
+import { subsetValidator, SUBSET_KEYWORDS, type SubsetError, type SubsetSchema } from './subset.js'
 import type { SchemaCheck, SchemaIssue } from '../engine/rule.js'
 import { closestName } from './suggest.js'
 import { crdSchemas, type CrdProblem, type CrdSchema } from './crd.js'
@@ -25,7 +27,7 @@ interface SchemaDocument {
   kubernetes: string
   source: { openapi: string; models: string; quantities: string }
   kinds: Record<string, string>
-  definitions: Record<string, Record<string, unknown>>
+  definitions: Record<string, SubsetSchema>
 }
 
 const documents = new Map<string, SchemaDocument>()
@@ -101,7 +103,16 @@ function pointerSegments(pointer: string, root: unknown): (string | number)[] {
   return out
 }
 
-function issueOf(e: ErrorObject, root: unknown): SchemaIssue | undefined {
+/** What an error of ajv (CRDs) or of ./subset.ts (built-in kinds) carries that is read here. */
+interface SchemaError {
+  keyword: string
+  instancePath: string
+  params: SubsetError['params'] | Record<string, unknown>
+  data?: unknown
+  parentSchema?: unknown
+}
+
+function issueOf(e: SchemaError, root: unknown): SchemaIssue | undefined {
   const at = pointerSegments(e.instancePath, root)
   switch (e.keyword) {
     case 'additionalProperties': {
@@ -125,31 +136,49 @@ function issueOf(e: ErrorObject, root: unknown): SchemaIssue | undefined {
   }
 }
 
-/** One ajv and its compiled validators per shipped version, for the life of the process (bounded by the versions and kinds shipped). */
-interface VersionValidators {
-  ajv: Ajv
-  id: string
-  doc: SchemaDocument
-  compiled: Map<string, ValidateFunction>
-}
-const perVersion = new Map<string, VersionValidators>()
+type Validate = (object: unknown) => readonly SchemaError[]
 
-function versionValidators(version: string): VersionValidators {
-  let v = perVersion.get(version)
-  if (v === undefined) {
-    const doc = schemaDocument(version)
-    const ajv = ajvFor()
-    const id = `kubernetes-${version}`
-    ajv.addSchema({ $id: id, definitions: doc.definitions })
-    v = { ajv, id, doc, compiled: new Map() }
-    perVersion.set(version, v)
+/** The built-in kinds' validators of each shipped version, for the life of the process (bounded by the versions and kinds shipped). */
+const builtInValidators = new Map<string, Map<string, Validate>>()
+/** One ajv per shipped version, made for the first CRD (its schemas refer to the version's ObjectMeta). */
+const crdAjv = new Map<string, Ajv>()
+
+function builtInValidator(version: string, doc: SchemaDocument, key: string): Validate | undefined {
+  let cache = builtInValidators.get(version)
+  if (cache === undefined) builtInValidators.set(version, (cache = new Map()))
+  let v = cache.get(key)
+  const def = doc.kinds[key]
+  if (v === undefined && def !== undefined) {
+    v = subsetValidator(doc.definitions, def)
+    cache.set(key, v)
   }
   return v
 }
 
-function ajvFor(): Ajv {
-  // strict off: CRD schemas carry x-kubernetes-* and OpenAPI keywords ajv does not know; formats are not checked (kubectl does not either).
-  return new Ajv({ allErrors: true, verbose: true, strict: false, validateFormats: false, allowUnionTypes: true, inlineRefs: false, validateSchema: false, code: { optimize: false } })
+function ajvForCrds(version: string, id: string, doc: SchemaDocument): Ajv {
+  let ajv = crdAjv.get(version)
+  if (ajv === undefined) {
+    // strict off: CRD schemas carry x-kubernetes-* and OpenAPI keywords ajv does not know; formats are not checked (kubectl does not either).
+    ajv = new (ajvModule().Ajv)({ allErrors: true, verbose: true, strict: false, validateFormats: false, allowUnionTypes: true, inlineRefs: false, validateSchema: false, code: { optimize: false } })
+    ajv.addSchema({ $id: id, definitions: doc.definitions })
+    crdAjv.set(version, ajv)
+  }
+  return ajv
+}
+
+/** Whether every node of the definitions uses only the keywords ./subset.ts reads (the shipped data does; a test pins it). */
+export function usesSubsetOnly(definitions: Readonly<Record<string, SubsetSchema>>): boolean {
+  const ok = (s: unknown): boolean => {
+    if (typeof s === 'boolean') return true
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return false
+    const node = s as Record<string, unknown>
+    if (!Object.keys(node).every((k) => SUBSET_KEYWORDS.has(k))) return false
+    if (node['$ref'] !== undefined && Object.keys(node).length > 1) return false
+    const props = node['properties']
+    if (props !== undefined && (typeof props !== 'object' || props === null || !Object.values(props).every(ok))) return false
+    return (node['items'] === undefined || ok(node['items'])) && (node['additionalProperties'] === undefined || ok(node['additionalProperties']))
+  }
+  return Object.values(definitions).every(ok)
 }
 
 export interface KubernetesSchemasOptions {
@@ -168,24 +197,25 @@ export interface KubernetesSchemas extends SchemaCheck {
 /** The schema check of one run: the built-in kinds of a shipped version, plus the CRDs given. */
 export function kubernetesSchemas(options: KubernetesSchemasOptions = {}): KubernetesSchemas {
   const version = options.version ?? DEFAULT_KUBERNETES_VERSION
-  const { ajv, id, doc, compiled: builtIn } = versionValidators(version)
+  const doc = schemaDocument(version)
+  const id = `kubernetes-${version}`
   const { schemas: crds, problems: crdProblems } = crdSchemas(options.crds ?? [], `${id}#/definitions/V1ObjectMeta`)
   // Custom resources' validators belong to this run (its CRDs); the built-in ones are shared.
-  const compiled = new Map<string, ValidateFunction>()
+  const compiled = new Map<string, Validate>()
 
   const keyOf = (apiVersion: string, kind: string): string => `${apiVersion}/${kind}`
   const crdFor = (key: string): CrdSchema | undefined => crds.get(key)
 
-  const validator = (key: string): ValidateFunction | undefined => {
-    const def = doc.kinds[key]
-    const cache = def !== undefined ? builtIn : compiled
-    let v = cache.get(key)
+  const validator = (key: string): Validate | undefined => {
+    if (doc.kinds[key] !== undefined) return builtInValidator(version, doc, key)
+    let v = compiled.get(key)
     if (v !== undefined) return v
-    const crd = def === undefined ? crdFor(key) : undefined
-    if (def === undefined && crd === undefined) return undefined
-    v = def !== undefined ? ajv.compile({ $ref: `${id}#/definitions/${def}` }) : ajv.compile(crd?.schema ?? {})
-    cache.set(key, v)
-    return v
+    const crd = crdFor(key)
+    if (crd === undefined) return undefined
+    const fn: ValidateFunction = ajvForCrds(version, id, doc).compile(crd.schema)
+    const crdValidate: Validate = (object) => (fn(object) ? [] : (fn.errors ?? []))
+    compiled.set(key, crdValidate)
+    return crdValidate
   }
 
   return {
@@ -204,10 +234,10 @@ export function kubernetesSchemas(options: KubernetesSchemasOptions = {}): Kuber
       const v = validator(key)
       if (v === undefined) return undefined
       const schema = doc.kinds[key] !== undefined ? `Kubernetes ${version}` : `the CRD ${crdFor(key)?.name ?? key}`
-      if (v(object)) return { issues: [], more: 0, schema }
+      const errors = v(object)
       const issues: SchemaIssue[] = []
       let more = 0
-      for (const e of v.errors ?? []) {
+      for (const e of errors) {
         const issue = issueOf(e, object)
         if (issue === undefined) continue
         if (issues.length < limit) issues.push(issue)
