@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { jsonDepth } from '../../src/admission/json-body.js'
+import { jsonDepth, valueDepth } from '../../src/admission/json-body.js'
 import { DEFAULT_BODY_LIMIT } from '../../src/admission/app.js'
 import { pod, post, review, testApp } from './helpers.js'
 
@@ -101,6 +101,25 @@ t.test('deeply nested JSON', (t) => {
   return refused(t, deep, 'PP_ADM_TOO_DEEP', /nested deeper than 100 levels/)
 })
 t.test('deep nesting hidden in an unclosed document', (t) => refused(t, '['.repeat(5_000_000), 'PP_ADM_TOO_DEEP', /nested deeper/))
+
+t.test('the depth of the parsed value is the depth of its text', async (t) => {
+  const texts = ['{}', '[]', '1', '"[[["', 'null', '[[],[[]]]', '{"a":[{"b":{}}],"c":[1,[2,[3]]]}', '{"a":"[[[[","b":[{"c":"{{{"}]}', '[{"__proto__":[[]]}]', '{"a":{"a":{"a":{}}},"b":[]}']
+  for (const text of texts) t.equal(valueDepth(JSON.parse(text), 100), jsonDepth(Buffer.from(text), 100), text)
+  const nested = (n: number): string => `${'['.repeat(n - 1)}{"a":1}${']'.repeat(n - 1)}`
+  t.equal(valueDepth(JSON.parse(nested(100)), 100), 100, 'a hundred levels')
+  t.equal(valueDepth(JSON.parse(nested(101)), 100), 101, 'stops just past the limit')
+  t.equal(valueDepth(JSON.parse(nested(50_000)), 100), 101, 'a deep value is not walked to its end')
+  // Through the app: the limit holds on the parsed value as it did on the text.
+  const at = (n: number): string => {
+    const body = JSON.stringify(review(pod()))
+    return `${body.slice(0, -1)},"extra":${nested(n - 1)}}`
+  }
+  const { app } = await testApp()
+  const ok = await app.inject({ method: 'POST', url: '/validate', payload: at(100), headers: { 'content-type': 'application/json' } })
+  t.equal(ok.statusCode, 200, 'a body 100 levels deep is read')
+  await refused(t, at(101), 'PP_ADM_TOO_DEEP', /nested deeper than 100 levels/)
+})
+t.test('a body of only white space is empty', (t) => refused(t, ' \n\t\r\n', 'PP_ADM_EMPTY_BODY', /empty/))
 
 t.test('brackets inside strings do not count as nesting', async (t) => {
   const depth = (s: string): number => jsonDepth(Buffer.from(s), 10)
