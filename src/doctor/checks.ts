@@ -14,6 +14,7 @@ import { RULES } from '../rules/index.js'
 import { atLeast, checkSupported, formatKubeVersion, KubeVersionError, parseKubeVersion, type KubeVersion } from '../install/kube-version.js'
 import { POLICY_CONFIGMAP, POLICY_KEY, type KubeObject } from '../install/render.js'
 import type { CheckResult } from './report.js'
+import { quote } from '../text/sanitize.js'
 
 export interface DoctorTarget {
   namespace: string
@@ -66,6 +67,31 @@ export const MAX_ACCESS_REVIEWS = 64
 
 function rec(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+}
+
+/** At most this many match condition names are listed in a message (an entry may have 64). */
+export const MAX_CONDITIONS_SHOWN = 3
+
+/**
+ * What the webhook-configuration check adds when entries have `matchConditions` (1.28 and later;
+ * the README's "Fewer reviews" patch adds one): their names, escaped and shortened, and what
+ * they mean for what the webhook sees. '' when there are none.
+ */
+export function matchConditionsNote(rawWebhooks: readonly unknown[]): string {
+  const names: string[] = []
+  let count = 0
+  for (const w of rawWebhooks) {
+    const conditions = rec(w)['matchConditions']
+    if (!Array.isArray(conditions)) continue
+    for (const c of conditions.slice(0, 64)) {
+      count++
+      const name = rec(c)['name']
+      if (names.length < MAX_CONDITIONS_SHOWN) names.push(quote(typeof name === 'string' ? name : '?', 66))
+    }
+  }
+  if (count === 0) return ''
+  const more = count > names.length ? ` and ${count - names.length} more` : ''
+  return `; match condition${count === 1 ? '' : 's'} ${names.join(', ')}${more}: the API server calls the webhook only where they hold, so what they leave out (e.g. controller-owned objects) is not in its metrics or log`
 }
 
 function days(ms: number): string {
@@ -139,7 +165,11 @@ export async function runChecks(t: DoctorTarget, d: DoctorDeps): Promise<CheckRe
     out.push({ id: 'webhook-configuration', verdict: 'fail', message: `ValidatingWebhookConfiguration ${t.webhookConfiguration} has no webhooks`, fix: reinstall })
     return out
   }
-  out.push({ id: 'webhook-configuration', verdict: 'pass', message: `ValidatingWebhookConfiguration ${t.webhookConfiguration} has ${webhooks.length} webhook${webhooks.length === 1 ? '' : 's'}` })
+  out.push({
+    id: 'webhook-configuration',
+    verdict: 'pass',
+    message: `ValidatingWebhookConfiguration ${t.webhookConfiguration} has ${webhooks.length} webhook${webhooks.length === 1 ? '' : 's'}${matchConditionsNote(rawWebhooks)}`,
+  })
   const byName = rawWebhooks.some((w) => JSON.stringify(rec(w)['namespaceSelector'] ?? {}).includes('kubernetes.io/metadata.name'))
   if (byName && !atLeast(version, 1, 21)) {
     out.push({

@@ -21,6 +21,7 @@ import { parse as parseCel, run as runCel, isCelError } from '@bufbuild/cel'
 import { renderWith } from '../../src/install/generate.js'
 import { formatObjects } from '../../src/install/command.js'
 import { controllingWorkload } from '../../src/admission/verdict.js'
+import { matchConditionsNote } from '../../src/doctor/checks.js'
 import { VERSIONS, generate } from '../../scripts/k8s-schemas.js'
 
 const README = new URL('../../README.md', import.meta.url).pathname
@@ -88,6 +89,7 @@ t.test("kubectl kustomize of the README's files adds one match condition and cha
     t.type(conditions[0]?.['expression'], 'string')
     const { matchConditions: _, ...rest } = webhooks[0] as Obj
     t.same({ ...o, webhooks: [rest] }, want.get(key(o)), 'the webhook entry is otherwise the one install renders')
+    t.match(matchConditionsNote(webhooks), /^; match condition "not-owned-by-a-workload": /, 'doctor names the condition')
   }
 })
 
