@@ -27,9 +27,10 @@ for (const [stream, name] of [[process.stdout, 'standard output'], [process.stde
     if (!closed.has(process.stderr)) process.stderr.write(`${prog}: cannot write to ${name}: ${writeErrorText(err)}\n`)
   })
 }
-const guarded = (stream: NodeJS.WriteStream): CliIO['stdout'] => ({
+const guarded = (stream: NodeJS.WriteStream): CliIO['stderr'] => ({
   write: (chunk: string) => (closed.has(stream) || stream.destroyed ? true : stream.write(chunk)),
   isTTY: stream.isTTY,
+  fd: stream === process.stderr ? 2 : 1,
 })
 io.stdout = guarded(process.stdout)
 io.stderr = guarded(process.stderr)

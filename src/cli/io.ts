@@ -6,7 +6,8 @@ import { Readable } from 'node:stream'
  */
 export interface CliIO {
   stdout: { write(chunk: string): unknown; isTTY?: boolean }
-  stderr: { write(chunk: string): unknown; isTTY?: boolean }
+  /** `fd` is set when this is the process's own standard error (2), which serve's logger then writes to directly. */
+  stderr: { write(chunk: string): unknown; isTTY?: boolean; fd?: number }
   stdin: Readable
   env: Record<string, string | undefined>
   cwd: string

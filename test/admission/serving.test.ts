@@ -13,7 +13,9 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { startServer, type RunningServer, type ServerOptions } from '../../src/admission/server.js'
 import { createLogger } from '../../src/admission/logger.js'
 import { connectionTimeouts } from '../../src/admission/app.js'
-import { TEST_RULES } from './helpers.js'
+import { pod, review, TEST_RULES } from './helpers.js'
+import { request as httpsRequest } from 'node:https'
+import { open as openFile } from 'node:fs/promises'
 
 const run = promisify(execFile)
 const GENERATE = new URL('../../certs/generate.sh', import.meta.url).pathname
@@ -202,4 +204,43 @@ t.test('SIGTERM with a request held open: the process exits at the shutdown dead
   t.ok(held.destroyed || held.readableEnded, 'the held connection was closed by the server')
   t.match(logs, /shutdown deadline reached; closing the connections left/)
   t.match(logs, /"msg":"stopped"/)
+})
+
+t.test('serve writes its log to a stderr that is a file: every review line whole, and the last lines flushed at exit', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const logPath = join(dir, 'serve.log')
+  const log = await openFile(logPath, 'w')
+  const child = spawn(process.execPath, ['--import=tsx', BIN, 'serve', '--host=127.0.0.1', '--port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, '--shutdown-delay=0s'], {
+    stdio: ['ignore', 'ignore', log.fd],
+  })
+  await log.close()
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  let port = 0
+  for (let i = 0; i < 300 && port === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    port = Number(/"port":(\d+)[^\n]*"msg":"listening"/.exec(await readFile(logPath, 'utf8'))?.[1] ?? 0)
+  }
+  t.ok(port > 0, 'listening was logged')
+  const post = (body: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  const n = 40
+  const statuses = await Promise.all(Array.from({ length: n }, (_, i) => post(JSON.stringify(review(pod(), { uid: `uid-${i}` })))))
+  t.same(new Set(statuses), new Set([200]), 'every review answered')
+  child.kill('SIGTERM')
+  t.equal(await exited, 0)
+  const lines = (await readFile(logPath, 'utf8')).split('\n').filter((l) => l !== '')
+  const parsed = lines.map((l) => JSON.parse(l) as { msg?: string; uid?: string })
+  const uids = new Set(parsed.filter((l) => l.msg === 'review').map((l) => l.uid))
+  t.equal(uids.size, n, 'one whole JSON line per review')
+  t.equal(parsed.at(-1)?.msg, 'stopped', 'the last line, written as the process ends, is there')
 })

@@ -269,8 +269,10 @@ function isClusterError(err: unknown): err is Error {
 }
 
 async function serve(config: ServeConfig, io: CliIO): Promise<number> {
-  // Logs are JSON lines on stderr; a test's CliIO gets them through its own stream.
-  const destination: DestinationStream | undefined = io.stderr === process.stderr ? undefined : { write: (s: string) => void io.stderr.write(s) }
+  // Logs are JSON lines on stderr, written asynchronously by the logger itself when stderr is the
+  // process's own (fd 2): the lines of a busy moment leave in one system call, not one per review.
+  // A test's CliIO gets them through its own stream.
+  const destination: DestinationStream | undefined = io.stderr === process.stderr || io.stderr.fd === 2 ? undefined : { write: (s: string) => void io.stderr.write(s) }
   const logger = createLogger(config.logLevel, destination)
 
   let server
