@@ -79,6 +79,21 @@ export interface AppDeps {
   https?: HttpsServerOptions | null
   /** The budget clock (performance.now() by default); tests pass a fake one. */
   now?: () => number
+  /**
+   * One worker of several (serve --workers): /readyz and /metrics answer for the whole pod, as
+   * the primary process gathers them; `localReadiness` receives this process's own report.
+   */
+  pod?: {
+    readiness(): Promise<ReadinessReport>
+    metrics(): Promise<string>
+    localReadiness(report: () => ReadinessReport): void
+  }
+}
+
+/** What /readyz says: the checks not passed yet, and the lines shown even when ready. */
+export interface ReadinessReport {
+  missing: string[]
+  details: string[]
 }
 
 /** A field of the request for the log: shortened (pino escapes controls in JSON itself). */
@@ -286,9 +301,13 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     return reply.type('text/plain').send('ok\n')
   })
 
+  const localReport = (): ReadinessReport => ({
+    missing: unready(),
+    details: checks.map((c) => c.detail?.()).filter((d): d is string => d !== undefined && d !== ''),
+  })
+  deps.pod?.localReadiness(localReport)
   app.get('/readyz', async (_request, reply) => {
-    const missing = unready()
-    const details = checks.map((c) => c.detail?.()).filter((d): d is string => d !== undefined && d !== '')
+    const { missing, details } = deps.pod !== undefined ? await deps.pod.readiness() : localReport()
     const tail = details.map((d) => `${d}\n`).join('')
     if (missing.length === 0) return reply.type('text/plain').send(`ok\n${tail}`)
     return reply.code(503).type('text/plain').send(`not ready: waiting for ${missing.join(', ')}\n${tail}`)
@@ -296,7 +315,7 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
 
   if (deps.metricsRoute !== false) {
     app.get('/metrics', async (_request, reply) => {
-      return reply.type(PROMETHEUS_CONTENT_TYPE).send(metrics.registry.render())
+      return reply.type(PROMETHEUS_CONTENT_TYPE).send(deps.pod !== undefined ? await deps.pod.metrics() : metrics.registry.render())
     })
   }
 

@@ -27,7 +27,23 @@ function formatValue(v: number): string {
 
 interface Metric {
   render(): string
+  snapshot(): MetricSnapshot
 }
+
+/**
+ * How the series of one gauge combine across the processes of one pod (serve --workers): summed
+ * (memory, cache lookups), or the lowest (ready: 1 only when every process is) or the highest
+ * (the age of the cluster state). Counters and histograms are always summed.
+ */
+export type GaugeMerge = 'sum' | 'min' | 'max'
+
+/** One metric's state, plain data (sent between the processes of serve --workers). */
+export type MetricSnapshot =
+  | { type: 'counter'; name: string; help: string; series: [labels: string, value: number][] }
+  | { type: 'gauge'; name: string; help: string; merge: GaugeMerge; series: [labels: string, value: number][] }
+  | { type: 'histogram'; name: string; help: string; buckets: number[]; series: [labels: string, counts: number[], sum: number, count: number][] }
+
+export type RegistrySnapshot = MetricSnapshot[]
 
 abstract class Labelled<N extends string, S> implements Metric {
   protected readonly series = new Map<string, { labels: string; value: S }>()
@@ -41,6 +57,7 @@ abstract class Labelled<N extends string, S> implements Metric {
 
   protected abstract initial(): S
   abstract render(): string
+  abstract snapshot(): MetricSnapshot
 
   protected get(labels: Labels<N>): S {
     // The key is the label values in declared order; the rendered label text is kept with it.
@@ -74,6 +91,9 @@ export class Counter<N extends string = never> extends Labelled<N, { v: number }
   value(labels: Labels<N>): number {
     return this.get(labels).v
   }
+  snapshot(): MetricSnapshot {
+    return { type: 'counter', name: this.name, help: this.help, series: [...this.series.values()].map((s) => [s.labels, s.value.v]) }
+  }
   render(): string {
     let out = this.header('counter')
     for (const { labels, value } of this.series.values()) out += `${this.name}${labels === '' ? '' : `{${labels}}`} ${formatValue(value.v)}\n`
@@ -82,6 +102,7 @@ export class Counter<N extends string = never> extends Labelled<N, { v: number }
 }
 
 export class Gauge<N extends string = never> extends Labelled<N, { v: number }> {
+  merge: GaugeMerge = 'sum'
   protected initial(): { v: number } {
     return { v: 0 }
   }
@@ -91,6 +112,9 @@ export class Gauge<N extends string = never> extends Labelled<N, { v: number }> 
   /** Drops every series (before setting a new full set, so that series that went away disappear). */
   clear(): void {
     this.series.clear()
+  }
+  snapshot(): MetricSnapshot {
+    return { type: 'gauge', name: this.name, help: this.help, merge: this.merge, series: [...this.series.values()].map((s) => [s.labels, s.value.v]) }
   }
   render(): string {
     let out = this.header('gauge')
@@ -130,6 +154,15 @@ export class Histogram<N extends string = never> extends Labelled<N, HistogramSt
       }
     }
   }
+  snapshot(): MetricSnapshot {
+    return {
+      type: 'histogram',
+      name: this.name,
+      help: this.help,
+      buckets: [...this.buckets],
+      series: [...this.series.values()].map((s) => [s.labels, [...s.value.counts], s.value.sum, s.value.count]),
+    }
+  }
   render(): string {
     let out = this.header('histogram')
     for (const { labels, value } of this.series.values()) {
@@ -154,8 +187,10 @@ export class Registry {
   counter<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Counter<N> {
     return this.add(new Counter<N>(name, help, labelNames))
   }
-  gauge<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Gauge<N> {
-    return this.add(new Gauge<N>(name, help, labelNames))
+  gauge<N extends string = never>(name: string, help: string, labelNames: readonly N[] = [], merge: GaugeMerge = 'sum'): Gauge<N> {
+    const g = new Gauge<N>(name, help, labelNames)
+    g.merge = merge
+    return this.add(g)
   }
   histogram<N extends string = never>(name: string, help: string, labelNames: readonly N[], buckets: readonly number[]): Histogram<N> {
     return this.add(new Histogram<N>(name, help, labelNames, buckets))
@@ -167,6 +202,11 @@ export class Registry {
   render(): string {
     for (const c of this.collectors) c()
     return this.metrics.map((m) => m.render()).join('')
+  }
+  /** The state of every metric after the collectors ran, as plain data. */
+  snapshot(): RegistrySnapshot {
+    for (const c of this.collectors) c()
+    return this.metrics.map((m) => m.snapshot())
   }
   private add<M extends Metric>(m: M): M {
     this.metrics.push(m)
@@ -230,12 +270,12 @@ export function createMetrics(): WebhookMetrics {
   const budgetExceeded = registry.counter('pod_preflight_admission_budget_exceeded_total', 'Reviews answered allowed because evaluation ran over the time budget.')
   const badRequests = registry.counter('pod_preflight_admission_bad_requests_total', 'Requests to /validate refused as malformed, by error code.', ['code'])
   const clientAborts = registry.counter('pod_preflight_admission_client_aborts_total', 'Requests to /validate the client closed before sending the whole body (not counted as bad requests).')
-  const ready = registry.gauge('pod_preflight_ready', '1 when the webhook is ready to judge (policy loaded, cluster view synced when enabled).')
+  const ready = registry.gauge('pod_preflight_ready', '1 when the webhook is ready to judge (policy loaded, cluster view synced when enabled).', [], 'min')
   const policyReloads = registry.counter('pod_preflight_policy_reloads_total', 'Policy file reloads, by result.', ['result'])
-  const policyLastReloadOk = registry.gauge('pod_preflight_policy_last_reload_successful', '1 when the last change of the policy file was loaded; 0 when it was refused and the previous policy stays in force.')
-  const policyLastReloadTime = registry.gauge('pod_preflight_policy_last_reload_timestamp_seconds', 'When the policy file was last read after a change, loaded or refused (Unix time).')
+  const policyLastReloadOk = registry.gauge('pod_preflight_policy_last_reload_successful', '1 when the last change of the policy file was loaded; 0 when it was refused and the previous policy stays in force.', [], 'min')
+  const policyLastReloadTime = registry.gauge('pod_preflight_policy_last_reload_timestamp_seconds', 'When the policy file was last read after a change, loaded or refused (Unix time).', [], 'max')
   const tlsReloads = registry.counter('pod_preflight_tls_reloads_total', 'Serving certificate reloads, by result.', ['result'])
-  const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).')
+  const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).', [], 'min')
   const certificateSteps = registry.counter(
     'pod_preflight_certificate_steps_total',
     'Self-managed certificate steps taken by this replica (created, staged, switched, dropped, replaced, ca_bundle, error).',
@@ -244,14 +284,15 @@ export function createMetrics(): WebhookMetrics {
   const diagnoses = registry.counter('pod_preflight_companion_diagnoses_total', 'Failed pods explained by the post-failure companion, by cause.', ['cause'])
   const cacheLookups = registry.gauge('pod_preflight_admission_cache_lookups', 'Lookups in the evaluation cache of the policy in force, by result (reset when the policy is reloaded).', ['result'])
   const auditFindings = registry.gauge('pod_preflight_audit_findings', 'Findings of the last background audit scan (serve --audit), by rule, namespace and action.', ['rule', 'namespace', 'action'])
-  const auditLeader = registry.gauge('pod_preflight_audit_leader', '1 while this replica holds the audit Lease and writes the policy reports.')
+  const auditLeader = registry.gauge('pod_preflight_audit_leader', '1 while this replica holds the audit Lease and writes the policy reports.', [], 'max')
   const auditWrites = registry.counter('pod_preflight_audit_report_writes_total', 'PolicyReport and ClusterPolicyReport writes (server-side apply), by result.', ['result'])
   const clusterStateAge = registry.gauge(
     'pod_preflight_cluster_state_age_seconds',
     'How old the cluster view\'s state of a resource may be (serve --cluster): 0 while its watch is open, else seconds since its list/watch broke; absent for a resource refused or not served.',
     ['resource'],
+    'max',
   )
-  const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.')
+  const startTime = registry.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.', [], 'min')
   const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.')
   const cpu = registry.counter('process_cpu_seconds_total', 'User and system CPU time spent in seconds.')
@@ -326,4 +367,83 @@ export function auditScanMetrics(m: Pick<WebhookMetrics, 'auditFindings' | 'audi
       m.auditWrites.inc({ result })
     },
   }
+}
+
+/**
+ * Several processes' snapshots as one (serve --workers: the primary's and each worker's):
+ * counters and histogram buckets, sums and counts added series by series, gauges combined as
+ * each declares. Metrics keep the order of their first appearance; a metric of the same name
+ * with another type or other buckets than its first appearance is left out (never mixed).
+ */
+export function mergeSnapshots(snapshots: readonly RegistrySnapshot[]): RegistrySnapshot {
+  const merged = new Map<string, MetricSnapshot>()
+  for (const snapshot of snapshots) {
+    for (const m of snapshot) {
+      const into = merged.get(m.name)
+      if (into === undefined) {
+        merged.set(m.name, copySnapshot(m))
+        continue
+      }
+      if (into.type === 'counter' && m.type === 'counter') addSeries(into.series, m.series, (a, b) => a + b)
+      else if (into.type === 'gauge' && m.type === 'gauge') addSeries(into.series, m.series, into.merge === 'min' ? Math.min : into.merge === 'max' ? Math.max : (a, b) => a + b)
+      else if (into.type === 'histogram' && m.type === 'histogram' && sameBuckets(into.buckets, m.buckets)) {
+        for (const [labels, counts, sum, count] of m.series) {
+          const row = into.series.find((r) => r[0] === labels)
+          if (row === undefined) into.series.push([labels, [...counts], sum, count])
+          else {
+            row[1] = row[1].map((c, i) => c + (counts[i] ?? 0))
+            row[2] += sum
+            row[3] += count
+          }
+        }
+      }
+    }
+  }
+  return [...merged.values()]
+}
+
+/** Only what adds up (counters and histograms), for the totals of a process that has gone. */
+export function cumulativeOnly(snapshot: RegistrySnapshot): RegistrySnapshot {
+  return snapshot.filter((m) => m.type !== 'gauge')
+}
+
+function copySnapshot(m: MetricSnapshot): MetricSnapshot {
+  if (m.type === 'histogram') return { ...m, buckets: [...m.buckets], series: m.series.map(([l, c, s, n]) => [l, [...c], s, n]) }
+  return { ...m, series: m.series.map(([l, v]) => [l, v]) } as MetricSnapshot
+}
+
+function addSeries(into: [string, number][], from: readonly [string, number][], combine: (a: number, b: number) => number): void {
+  for (const [labels, v] of from) {
+    const row = into.find((r) => r[0] === labels)
+    if (row === undefined) into.push([labels, v])
+    else row[1] = combine(row[1], v)
+  }
+}
+
+function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}
+
+/** A snapshot in the text exposition format, as Registry.render() writes it. */
+export function renderSnapshot(snapshot: RegistrySnapshot): string {
+  let out = ''
+  for (const m of snapshot) {
+    out += `# HELP ${m.name} ${escapeHelp(m.help)}\n# TYPE ${m.name} ${m.type}\n`
+    if (m.type === 'histogram') {
+      for (const [labels, counts, sum, count] of m.series) {
+        const prefix = labels === '' ? '' : `${labels},`
+        let cumulative = 0
+        m.buckets.forEach((le, i) => {
+          cumulative += counts[i] ?? 0
+          out += `${m.name}_bucket{${prefix}le="${formatValue(le)}"} ${cumulative}\n`
+        })
+        out += `${m.name}_bucket{${prefix}le="+Inf"} ${count}\n`
+        out += `${m.name}_sum${labels === '' ? '' : `{${labels}}`} ${formatValue(sum)}\n`
+        out += `${m.name}_count${labels === '' ? '' : `{${labels}}`} ${count}\n`
+      }
+    } else {
+      for (const [labels, v] of m.series) out += `${m.name}${labels === '' ? '' : `{${labels}}`} ${formatValue(v)}\n`
+    }
+  }
+  return out
 }

@@ -71,6 +71,21 @@ export async function loadPolicy(file: string | undefined, rules: readonly PodRu
   return file === undefined ? loadDefaultPolicy(rules) : loadPolicyFile(file, rules)
 }
 
+/**
+ * A policy file's text and the policy it holds, read once (for a process that hands the same
+ * text on, as the primary of serve --workers does). The errors are loadPolicyFile's.
+ */
+export async function readPolicyText(file: string, rules: readonly PodRule<unknown>[]): Promise<{ text: Buffer; policy: Policy }> {
+  let text: Buffer
+  try {
+    text = await readCapped(file, MAX_POLICY_BYTES)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new PolicyError([`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err instanceof Error ? err.message : String(err))})`}`])
+  }
+  return { text, policy: parsePolicy(text.toString('utf8'), file, rules) }
+}
+
 export async function startPolicyReloader(o: {
   file: string
   rules: readonly PodRule<unknown>[]
@@ -78,9 +93,13 @@ export async function startPolicyReloader(o: {
   intervalMs: number
   logger: Logger
   metrics: WebhookMetrics
+  /** The text the policy in force was read from, when the caller read it (else read now). */
+  initial?: Buffer
+  /** Called with the text of each edit put in force, after the store has it. */
+  onLoaded?: (text: string) => void
 }): Promise<FileWatch> {
   const log = o.logger.child({ component: 'policy' })
-  const initial = await readCapped(o.file, MAX_POLICY_BYTES)
+  const initial = o.initial ?? (await readCapped(o.file, MAX_POLICY_BYTES))
   // A file that cannot be read stays unreadable poll after poll: say so once per distinct cause.
   let lastReadError: string | undefined
   const refuse = (problems: string[]): void => {
@@ -99,13 +118,15 @@ export async function startPolicyReloader(o: {
       if (text === undefined) return
       lastReadError = undefined
       let next: Policy
+      const source = text.toString('utf8')
       try {
-        next = parsePolicy(text.toString('utf8'), o.file, o.rules)
+        next = parsePolicy(source, o.file, o.rules)
       } catch (err) {
         refuse(err instanceof PolicyError ? err.problems : [`${o.file}: ${err instanceof Error ? err.message : String(err)}`])
         return
       }
       o.store.set(next)
+      o.onLoaded?.(source)
       o.metrics.policyReloads.inc({ result: 'ok' })
       o.metrics.policyLastReloadOk.set({}, 1)
       o.metrics.policyLastReloadTime.set({}, Date.now() / 1000)

@@ -77,8 +77,26 @@ export interface ServerOptions {
   kubeconfig?: string
   /** A context of the kubeconfig instead of its current one. */
   context?: string
+  /**
+   * Run as one worker process of several (src/admission/workers.ts): certificate and policy come
+   * from the primary process, which alone watches files, manages certificates, runs the audit
+   * scan and the companion, and serves the metrics port.
+   */
+  worker?: WorkerLink
   /** Replace the seam loaders (tests). */
   seams?: { liveClusterView?: StartLiveClusterView; companion?: StartCompanion; namespaceLabels?: StartNamespaceLabels }
+}
+
+/** What a worker process gets from the primary (src/admission/workers.ts). */
+export interface WorkerLink {
+  /** The certificate to serve first. */
+  tls: TlsMaterial
+  /** Called with each certificate the primary loads later. */
+  onTls(listener: (m: TlsMaterial) => void): void
+  /** The policy in force, set by the primary's messages (already holding one). */
+  store: PolicyStore
+  /** /readyz and /metrics for the whole pod. */
+  pod: NonNullable<AppDeps['pod']>
 }
 
 export interface SelfManagedOptions {
@@ -125,36 +143,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const interval = o.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS
   let certs: CertManager | undefined
   let tls: TlsMaterial
-  if (o.selfManaged !== undefined) {
-    const sm = o.selfManaged
-    const { createCertManager, serviceHosts } = await import('../certs/manager.js')
-    const { restCertApi } = await import('../certs/api.js')
-    const { kubeRest } = await import('../kube/rest.js')
-    const api = restCertApi(kubeRest(await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })), { namespace: sm.namespace, secretName: sm.secretName, webhookConfigurationName: sm.webhookConfigurationName })
-    certs = createCertManager({
-      api,
-      hosts: serviceHosts(sm.serviceName, sm.namespace),
-      validityMs: sm.validityMs,
-      // Replicas follow the Secret at least every 10 s, so every one serves a renewal long before the old certificate expires.
-      syncIntervalMs: interval > 0 ? Math.min(interval, 10_000) : 10_000,
-      logger: o.logger,
-      onStep: (step) => metrics.certificateSteps.inc({ step }),
-    })
-    tls = await certs.start()
-  } else {
-    if (o.tlsCert === undefined || o.tlsKey === undefined) throw new TlsFilesError('give --tls-cert and --tls-key, or --tls-secret for self-managed certificates')
-    tls = await readTlsFiles(o.tlsCert, o.tlsKey)
-  }
-  const store = new PolicyStore()
+  if (o.worker !== undefined) tls = o.worker.tls
+  else ({ tls, certs } = await startCertificates(o, metrics))
+  const store = o.worker?.store ?? new PolicyStore()
   const readiness: ReadinessCheck[] = []
   const watches: FileWatch[] = []
   let draining = false
   readiness.push({ name: 'shutdown', ready: () => !draining })
 
   let live: LiveClusterViewHandle | undefined
-  let companion: CompanionHandle | undefined
+  let background: { stop(): Promise<void> } | undefined
   // Namespace labels are watched while the policy in force has bindings, with or without --cluster.
-  let auditScan: { stop(): Promise<void> } | undefined
   let namespaceLabels: (NamespaceLabelSource & { stop(): Promise<void> | void }) | undefined
   let namespaceSync = Promise.resolve()
   let closing = false
@@ -182,12 +181,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     })
   }
   store.onChange(syncNamespaceWatch)
+  // A worker's store holds the primary's policy already.
+  const given = store.current()
+  if (given !== undefined) syncNamespaceWatch(given)
   const stopExtras = async (): Promise<void> => {
     closing = true
     certs?.stop()
     for (const w of watches) w.stop()
     await namespaceSync
-    await Promise.allSettled([live?.stop(), companion?.stop(), namespaceLabels?.stop(), auditScan?.stop()])
+    await Promise.allSettled([live?.stop(), namespaceLabels?.stop(), background?.stop()])
   }
 
   let cluster: ClusterInputs | undefined
@@ -224,7 +226,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   const deps: AppDeps = {
     rules: o.rules,
-    policy: store,
+    // A worker's /readyz shows the primary's policy line (with a refused edit), not one per worker.
+    policy: o.worker !== undefined ? { current: () => store.current() } : store,
     logger: o.logger,
     metrics,
     readiness,
@@ -238,6 +241,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (o.requestTimeoutMs !== undefined) deps.requestTimeoutMs = o.requestTimeoutMs
   if (o.metricsPort !== undefined) deps.metricsRoute = false
   if (o.cacheEntries !== undefined) deps.cacheEntries = o.cacheEntries
+  if (o.worker !== undefined) deps.pod = o.worker.pod
   const app = await buildApp(deps)
   // Every socket, from the first byte (also those still in the TLS handshake, which Node's
   // closeAllConnections() does not know of), so that a shutdown can end them all.
@@ -273,37 +277,124 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 
   try {
     await app.listen({ host: o.host, port: o.port })
-    if (o.metricsPort !== undefined) {
-      metricsServer = await listenMetrics(o.host, o.metricsPort, metrics, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
+    if (o.metricsPort !== undefined && o.worker === undefined) {
+      metricsServer = await listenMetrics(o.host, o.metricsPort, () => metrics.registry.render(), deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
       metricsServer.on('connection', (s: Socket) => {
         sockets.add(s)
         s.once('close', () => sockets.delete(s))
       })
     }
-    const policy = await loadPolicy(o.policyFile, o.rules)
-    store.set(policy)
-    log.info({ policy: policy.name, mode: policy.mode, bindings: policy.bindings.map((b) => b.name), source: policy.source, rules: o.rules.length }, 'policy loaded')
+    if (o.worker === undefined) {
+      const policy = await loadPolicy(o.policyFile, o.rules)
+      store.set(policy)
+      log.info({ policy: policy.name, mode: policy.mode, bindings: policy.bindings.map((b) => b.name), source: policy.source, rules: o.rules.length }, 'policy loaded')
+    }
 
     const server: unknown = app.server
-    if (server instanceof TlsServer && certs !== undefined) {
-      const served = certs.served()
-      if (served !== undefined) metrics.certificateExpiry.set({}, Math.floor(new Date(served.validTo).getTime() / 1000))
-      certs.onCertificate((m, leaf) => {
-        // New handshakes get the new certificate; open connections keep theirs.
-        server.setSecureContext(servingContext(m))
-        metrics.tlsReloads.inc({ result: 'ok' })
-        metrics.certificateExpiry.set({}, Math.floor(new Date(leaf.validTo).getTime() / 1000))
-      })
-      const manager = certs
-      watches.push({ check: () => manager.sync(), stop: () => manager.stop() })
-    } else if (server instanceof TlsServer && o.tlsCert !== undefined && o.tlsKey !== undefined) {
-      watches.push(startTlsReloader({ certPath: o.tlsCert, keyPath: o.tlsKey, initial: tls, server, intervalMs: interval, logger: o.logger, metrics }))
+    if (server instanceof TlsServer && o.worker !== undefined) {
+      o.worker.onTls((m) => server.setSecureContext(servingContext(m)))
+    } else if (server instanceof TlsServer) {
+      const w = watchCertificates(o, { tls, certs }, server, metrics)
+      if (w !== undefined) watches.push(w)
     }
-    // A shipped policy named builtin:NAME never changes while the process runs: nothing to watch.
-    if (o.policyFile !== undefined && builtinPolicyName(o.policyFile) === undefined) {
-      watches.push(await startPolicyReloader({ file: o.policyFile, rules: o.rules, store, intervalMs: interval, logger: o.logger, metrics }))
+    // A worker's primary process watches the policy file and runs audit and companion.
+    if (o.worker === undefined) {
+      // A shipped policy named builtin:NAME never changes while the process runs: nothing to watch.
+      if (o.policyFile !== undefined && builtinPolicyName(o.policyFile) === undefined) {
+        watches.push(await startPolicyReloader({ file: o.policyFile, rules: o.rules, store, intervalMs: interval, logger: o.logger, metrics }))
+      }
+      background = await startBackground(o, store, metrics)
     }
+  } catch (err) {
+    await close().catch(() => undefined)
+    throw err
+  }
 
+  const address = app.server.address() as AddressInfo
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host
+  const metricsAddress = metricsServer?.address() as AddressInfo | undefined
+  log.info({ address: address.address, port: address.port, metricsPort: metricsAddress?.port }, 'listening')
+  return {
+    app,
+    port: address.port,
+    url: `https://${host}:${address.port}`,
+    ...(metricsAddress !== undefined ? { metricsUrl: `http://${host}:${metricsAddress.port}/metrics` } : {}),
+    metrics,
+    reloadNow: async () => {
+      await Promise.all(watches.map((w) => w.check()))
+    },
+    drain: () => {
+      draining = true
+    },
+    close,
+  }
+}
+
+/** The serving certificate at start: self-managed (the Secret, kept renewed) or read from the files. */
+export async function startCertificates(o: ServerOptions, metrics: WebhookMetrics): Promise<{ tls: TlsMaterial; certs?: CertManager }> {
+  const interval = o.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS
+  if (o.selfManaged !== undefined) {
+    const sm = o.selfManaged
+    const { createCertManager, serviceHosts } = await import('../certs/manager.js')
+    const { restCertApi } = await import('../certs/api.js')
+    const { kubeRest } = await import('../kube/rest.js')
+    const api = restCertApi(kubeRest(await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })), { namespace: sm.namespace, secretName: sm.secretName, webhookConfigurationName: sm.webhookConfigurationName })
+    const certs = createCertManager({
+      api,
+      hosts: serviceHosts(sm.serviceName, sm.namespace),
+      validityMs: sm.validityMs,
+      // Replicas follow the Secret at least every 10 s, so every one serves a renewal long before the old certificate expires.
+      syncIntervalMs: interval > 0 ? Math.min(interval, 10_000) : 10_000,
+      logger: o.logger,
+      onStep: (step) => metrics.certificateSteps.inc({ step }),
+    })
+    return { tls: await certs.start(), certs }
+  }
+  if (o.tlsCert === undefined || o.tlsKey === undefined) throw new TlsFilesError('give --tls-cert and --tls-key, or --tls-secret for self-managed certificates')
+  return { tls: await readTlsFiles(o.tlsCert, o.tlsKey) }
+}
+
+/**
+ * Keeps the served certificate fresh: each one the certificate manager loads, or each change of
+ * the files, is handed to `server.setSecureContext` (the listening server, or the primary
+ * process passing it on to its workers). Returns the watch to check and stop.
+ */
+export function watchCertificates(
+  o: ServerOptions,
+  source: { tls: TlsMaterial; certs?: CertManager | undefined },
+  server: Pick<TlsServer, 'setSecureContext'>,
+  metrics: WebhookMetrics,
+): FileWatch | undefined {
+  const certs = source.certs
+  if (certs !== undefined) {
+    const served = certs.served()
+    if (served !== undefined) metrics.certificateExpiry.set({}, Math.floor(new Date(served.validTo).getTime() / 1000))
+    certs.onCertificate((m, leaf) => {
+      // New handshakes get the new certificate; open connections keep theirs.
+      server.setSecureContext(servingContext(m))
+      metrics.tlsReloads.inc({ result: 'ok' })
+      metrics.certificateExpiry.set({}, Math.floor(new Date(leaf.validTo).getTime() / 1000))
+    })
+    return { check: () => certs.sync(), stop: () => certs.stop() }
+  }
+  if (o.tlsCert !== undefined && o.tlsKey !== undefined) {
+    return startTlsReloader({ certPath: o.tlsCert, keyPath: o.tlsKey, initial: source.tls, server, intervalMs: o.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS, logger: o.logger, metrics })
+  }
+  return undefined
+}
+
+/**
+ * What runs once per pod besides the webhook: the background audit scan (`--audit`) and the
+ * companion (`--companion`), each behind its Lease. With --workers, the primary process runs it.
+ */
+export async function startBackground(o: ServerOptions, store: PolicyStore, metrics: WebhookMetrics): Promise<{ stop(): Promise<void> }> {
+  const log = o.logger.child({ component: 'server' })
+  let auditScan: { stop(): Promise<void> } | undefined
+  let companion: CompanionHandle | undefined
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled([companion?.stop(), auditScan?.stop()])
+  }
+  try {
     if (o.audit !== undefined) {
       const { startAuditScan } = await import('../audit/scan.js')
       const kubeConfig = await loadKubeConfig({ kubeconfig: o.kubeconfig, context: o.context })
@@ -373,32 +464,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       }
     }
   } catch (err) {
-    await close().catch(() => undefined)
+    await stop()
     throw err
   }
-
-  const address = app.server.address() as AddressInfo
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host
-  const metricsAddress = metricsServer?.address() as AddressInfo | undefined
-  log.info({ address: address.address, port: address.port, metricsPort: metricsAddress?.port }, 'listening')
-  return {
-    app,
-    port: address.port,
-    url: `https://${host}:${address.port}`,
-    ...(metricsAddress !== undefined ? { metricsUrl: `http://${host}:${metricsAddress.port}/metrics` } : {}),
-    metrics,
-    reloadNow: async () => {
-      await Promise.all(watches.map((w) => w.check()))
-    },
-    drain: () => {
-      draining = true
-    },
-    close,
-  }
+  return { stop }
 }
 
 /** The metrics port: GET /metrics only, plain HTTP, with the webhook's request timeouts. */
-function listenMetrics(host: string, port: number, metrics: WebhookMetrics, requestTimeoutMs: number): Promise<HttpServer> {
+export function listenMetrics(host: string, port: number, render: () => string | Promise<string>, requestTimeoutMs: number): Promise<HttpServer> {
   const { handshakeTimeout: _unused, ...timeouts } = connectionTimeouts(requestTimeoutMs)
   const server = createServer(timeouts, (req, res) => {
     const path = (req.url ?? '').split('?')[0]
@@ -407,7 +480,10 @@ function listenMetrics(host: string, port: number, metrics: WebhookMetrics, requ
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed: GET /metrics\n')
     } else {
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : metrics.registry.render())
+      Promise.resolve(render()).then(
+        (text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : text),
+        () => res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics not available\n'),
+      )
     }
   })
   server.requestTimeout = requestTimeoutMs
@@ -420,7 +496,7 @@ function listenMetrics(host: string, port: number, metrics: WebhookMetrics, requ
   })
 }
 
-function closeMetrics(server: HttpServer): Promise<void> {
+export function closeMetrics(server: HttpServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve())
     server.closeIdleConnections()

@@ -94,7 +94,7 @@ export interface TlsReloaderOptions {
   certPath: string
   keyPath: string
   initial: TlsMaterial
-  server: TlsServer
+  server: Pick<TlsServer, 'setSecureContext'>
   intervalMs: number
   logger: Logger
   metrics: WebhookMetrics

@@ -2,7 +2,7 @@
  * `pod-preflight serve`: the admission webhook over HTTPS. Flags in, startServer() out, then
  * wait for SIGTERM/SIGINT and shut down gracefully.
  */
-import type { DestinationStream } from 'pino'
+import type { DestinationStream, Logger } from 'pino'
 import { memoryIO, UsageError, type CliIO } from '../io.js'
 import { kubeOptions, namespaceOption, parseOptions, runCommand, type CommandSpec } from '../command.js'
 import { RULES } from '../../rules/index.js'
@@ -13,6 +13,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.
 import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
+import { MAX_WORKERS, WorkerStartError } from '../../admission/workers.js'
 
 /**
  * After SIGTERM, keep answering this long: the endpoint removal reaches the API server (and
@@ -73,6 +74,8 @@ export interface ServeConfig {
   options: Omit<ServerOptions, 'rules' | 'logger'>
   logLevel: LogLevel
   shutdownDelayMs: number
+  /** Processes serving the webhook port (1: this one alone; more: a primary and that many workers). */
+  workers: number
 }
 
 interface ServeOpts {
@@ -104,6 +107,7 @@ interface ServeOpts {
   leaseDuration?: string
   kubeconfig?: string
   context?: string
+  workers?: string
 }
 
 export const command: CommandSpec<ServeOpts> = {
@@ -136,6 +140,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--metrics-port <port>', 'serve GET /metrics on this port, plain HTTP, and no longer on the webhook port (default: on the webhook port)')
       .option('--shutdown-timeout <duration>', `after the delay, wait this long for requests in flight, then close their connections (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s; delay plus timeout below the pod's terminationGracePeriodSeconds)`)
       .option('--request-timeout <duration>', `a client must send the TLS handshake, headers and whole body within this (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)`)
+      .option('--workers <n>', `worker processes sharing the webhook port, each on its own core; certificate, policy file, audit and companion stay in one primary process (default 1: no workers; at most ${MAX_WORKERS})`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
       .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
       .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
@@ -258,6 +263,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   }
   return {
     options,
+    workers: v.workers !== undefined ? parseInteger(v.workers, '--workers', 1, MAX_WORKERS) : 1,
     logLevel: level as LogLevel,
     shutdownDelayMs: v.shutdownDelay !== undefined ? parseDuration(v.shutdownDelay, '--shutdown-delay') : DEFAULT_SHUTDOWN_DELAY_MS,
   }
@@ -275,10 +281,20 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   const destination: DestinationStream | undefined = io.stderr === process.stderr || io.stderr.fd === 2 ? undefined : { write: (s: string) => void io.stderr.write(s) }
   const logger = createLogger(config.logLevel, destination)
 
-  let server
+  if (config.workers > 1) {
+    const { default: cluster } = await import('node:cluster')
+    if (cluster.isWorker) return serveAsWorker(config, logger)
+  }
+  let server: { drain(): void; close(): Promise<void> }
   try {
-    server = await startServer({ ...config.options, rules: RULES, logger })
+    if (config.workers > 1) {
+      const { startPrimary } = await import('../../admission/workers.js')
+      server = await startPrimary({ ...config.options, rules: RULES, logger, workers: config.workers })
+    } else {
+      server = await startServer({ ...config.options, rules: RULES, logger })
+    }
   } catch (err) {
+    if (err instanceof WorkerStartError) throw new UsageError(err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL' ? `cannot listen on ${config.options.host}:${config.options.port} (${err.code})` : err.message)
     if (err instanceof TlsFilesError || err instanceof PolicyError || err instanceof SeamError || err instanceof CertStartError || isClusterError(err)) throw new UsageError(err.message)
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
@@ -314,4 +330,24 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
     process.on('SIGINT', stop)
     handleInterruptInCommand()
   })
+}
+
+/**
+ * A worker process of `serve --workers N`: the primary tells it when to close, so SIGTERM and
+ * SIGINT (a terminal's Ctrl-C reaches the whole process group) are left to the primary.
+ */
+async function serveAsWorker(config: ServeConfig, logger: Logger): Promise<number> {
+  const { runWorker } = await import('../../admission/workers.js')
+  const ignore = (): void => undefined
+  process.on('SIGTERM', ignore)
+  process.on('SIGINT', ignore)
+  handleInterruptInCommand()
+  // The primary did the certificate work, and alone runs the audit scan and the companion.
+  const { selfManaged: _sm, audit: _audit, companion: _companion, companionLease: _lease, ...rest } = config.options
+  const code = await runWorker({ ...rest, rules: RULES, logger })
+  process.off('SIGTERM', ignore)
+  process.off('SIGINT', ignore)
+  // The channel to the primary would keep the process alive.
+  if (process.connected) process.disconnect()
+  return code
 }
