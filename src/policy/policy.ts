@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { BUILTIN_POLICIES, builtinPolicyFile, readBuiltinPolicy, type BuiltinPolicy } from './builtin.js'
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import { paramsExportName, policyValidator, POLICY_EXPORT } from './validators.js'
 import { LineCounter, parseDocument, isNode } from 'yaml'
 import { policySchema, POLICY_API_VERSION } from './schema.js'
 import type { PodRule } from '../engine/rule.js'
@@ -98,14 +99,14 @@ export class PolicyError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, coerceTypes: false, removeAdditional: false })
-const validatePolicy = ajv.compile(policySchema)
-const paramValidators = new WeakMap<object, ReturnType<typeof ajv.compile>>()
+let validatePolicyFn: ValidateFunction | undefined
+const validatePolicy = (): ValidateFunction => (validatePolicyFn ??= policyValidator(POLICY_EXPORT, policySchema))
+const paramValidators = new WeakMap<object, ValidateFunction>()
 
-function paramsValidator(rule: PodRule<unknown>): ReturnType<typeof ajv.compile> {
+function paramsValidator(rule: PodRule<unknown>): ValidateFunction {
   let v = paramValidators.get(rule)
   if (v === undefined) {
-    v = ajv.compile(rule.params)
+    v = policyValidator(paramsExportName(rule.id), rule.params)
     paramValidators.set(rule, v)
   }
   return v
@@ -184,10 +185,11 @@ export function buildPolicy(
     report('', `the policy is empty; it needs at least apiVersion: ${POLICY_API_VERSION} and kind: Policy`)
     throw new PolicyError(problems)
   }
-  if (!validatePolicy(content)) {
+  const validate = validatePolicy()
+  if (!validate(content)) {
     // anyOf errors repeat each alternative's complaint; keep the most useful, once.
     const seen = new Set<string>()
-    for (const e of validatePolicy.errors ?? []) {
+    for (const e of validate.errors ?? []) {
       // A rule entry is either an action or a map; its anyOf alternatives each complain, so
       // say once what is allowed instead.
       if (e.schemaPath.startsWith('#/properties/rules/additionalProperties/anyOf/')) {

@@ -1,0 +1,58 @@
+/**
+ * What `check` of one small file loads, in the dist/ that `npm test` has just built: a pre-commit
+ * hook starts it on every commit, so it loads neither ajv's compiler (the policy's validators are
+ * compiled at build time, the Kubernetes schemas read without compiling), nor what other commands
+ * use (the cluster client, Fastify, pino, the analyzer, the webhook). And the generated
+ * validators are those the sources make now.
+ */
+import t from 'tap'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import standaloneCode from 'ajv/dist/standalone/index.js'
+import { root, run, userEnv } from './helpers.js'
+import { RULES } from '../../src/rules/index.js'
+import { policySchema } from '../../src/policy/schema.js'
+import { generatedValidatorsCode, GENERATED_FILE } from '../../src/policy/validators.js'
+
+const bin = join(root, 'dist/cli/bin.js')
+const tmp = mkdtempSync(join(tmpdir(), 'pp-startup-'))
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
+
+t.before(() => {
+  if (!existsSync(bin)) throw new Error('dist/ is not built: npm run build first')
+})
+
+t.test('the generated validators in dist/ are what the sources generate', async (t) => {
+  const built = readFileSync(join(root, 'dist/policy', GENERATED_FILE), 'utf8')
+  t.ok(built === generatedValidatorsCode(policySchema, RULES, standaloneCode.default), `dist/policy/${GENERATED_FILE} is fresh (npm run build makes it)`)
+})
+
+t.test('check of one file loads no schema compiler and nothing of the other commands', async (t) => {
+  // Every module loaded: ES modules through a loader hook, CommonJS ones from the require cache at exit.
+  writeFileSync(join(tmp, 'hook.mjs'), "export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context) }\n")
+  writeFileSync(
+    join(tmp, 'preload.mjs'),
+    "import { register, createRequire } from 'node:module'\nregister('./hook.mjs', import.meta.url)\nconst cache = createRequire(import.meta.url).cache\nprocess.on('exit', () => { for (const k of Object.keys(cache)) process.stderr.write('LOADED ' + k + '\\n') })\n",
+  )
+  const file = join(tmp, 'deploy.yaml')
+  writeFileSync(
+    file,
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n          unknownField: 1\n',
+  )
+  const r = await run(process.execPath, ['--import', join(tmp, 'preload.mjs'), bin, 'check', file], { cwd: tmp, env: userEnv() })
+  t.match(r.stdout, /schema-invalid/, 'the schema check ran and found the unknown field')
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7))
+  t.ok(loaded.length > 20, `${loaded.length} modules`)
+  t.ok(loaded.some((m) => m.endsWith(`dist/policy/${GENERATED_FILE}`)), 'the generated validators')
+  for (const [what, re] of [
+    ["ajv's compiler", /node_modules\/ajv\/dist\/(core|ajv|compile\/index)\.js$/],
+    ['the cluster client', /node_modules\/@kubernetes\/client-node\//],
+    ['Fastify', /node_modules\/fastify\//],
+    ['pino', /node_modules\/pino\//],
+    ['the analyzer', /dist\/analyzer\//],
+    ['the webhook', /dist\/admission\//],
+  ] as const) {
+    t.same(loaded.filter((m) => re.test(m)), [], `not loaded: ${what}`)
+  }
+})
