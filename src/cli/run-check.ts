@@ -45,6 +45,22 @@ function valueAt(v: unknown, path: readonly PathSegment[]): unknown {
   return cur
 }
 
+/** Distinct finding paths whose segments one run keeps: findings of many objects share their paths. */
+const MAX_KEPT_PATHS = 2048
+
+/** parsePath, remembered for the paths seen in this run (at most MAX_KEPT_PATHS; the engine cuts paths at 300 characters). */
+function pathSegments(): (path: string) => readonly PathSegment[] {
+  const kept = new Map<string, readonly PathSegment[]>()
+  return (path) => {
+    let segments = kept.get(path)
+    if (segments === undefined) {
+      segments = parsePath(path) ?? []
+      if (kept.size < MAX_KEPT_PATHS) kept.set(path, segments)
+    }
+    return segments
+  }
+}
+
 export function runCheck(documents: readonly InputDocument[], readErrors: readonly InputError[], options: RunCheckOptions): CheckReport {
   const report: CheckReport = {
     objects: [],
@@ -60,6 +76,7 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
   if (options.related !== undefined) evalOptions.related = options.related
   if (options.schemas !== undefined) evalOptions.schemas = options.schemas
 
+  const segmentsOf = pathSegments()
   for (const doc of documents) {
     const line = doc.source.line !== undefined ? { line: doc.source.line } : {}
     const c = classifyDocument(doc.value)
@@ -74,7 +91,7 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
     const v = c.value
     const evaluation = evaluateObject(v, evalOptions)
     for (const p of evaluation.problems) {
-      const segments = p.path !== undefined ? (parsePath(p.path) ?? []) : undefined
+      const segments = p.path !== undefined ? segmentsOf(p.path) : undefined
       const loc = segments !== undefined ? doc.locate(segments) : doc.source
       const e = problemToError(p, loc)
       if (segments !== undefined && / must be a string, got /.test(p.message)) {
@@ -92,7 +109,7 @@ export function runCheck(documents: readonly InputDocument[], readErrors: readon
     }
     report.summary.objects++
     for (const f of evaluation.findings) {
-      f.source = doc.locate(parsePath(f.path) ?? [])
+      f.source = doc.locate(segmentsOf(f.path))
       // Audit mode: a deny is reported as a warning that says it would deny; it fails no run
       // (unless --fail-on warn asks for that).
       if (f.action === 'deny' && options.policy.mode === 'audit') {

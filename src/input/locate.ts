@@ -34,13 +34,19 @@ const UNSURE = new Unsure()
 
 /** The offset where a node's content starts, and what kind of node is there. */
 type NodeAt = { offset: number; empty: boolean }
+/** A node as the cache keeps it: with the children looked up under it (null: absent). */
+type CachedNode = NodeAt & { kids?: Map<PathSegment, CachedNode | null> }
+/** Nodes kept per document at most. */
+const MAX_CACHED_NODES = 4096
 
 export class TextLocator {
   readonly #t: string
   readonly #end: number
   readonly #root: number | undefined
-  /** The node at each path prefix looked up so far; null where the field is absent. */
-  readonly #nodes = new Map<string, NodeAt | null>()
+  /** The document's top node, with the nodes found under it so far (null where a field is absent). */
+  #rootNode: CachedNode | undefined
+  /** How many nodes are kept, at most MAX_CACHED_NODES. */
+  #cached = 0
 
   /** text[start, end) is one document, from its `---` marker (if any) to the next marker. */
   constructor(text: string, start: number, end: number) {
@@ -64,17 +70,20 @@ export class TextLocator {
 
   #locate(path: readonly PathSegment[]): number | undefined {
     if (this.#root === undefined) return undefined
-    let node: NodeAt = { offset: this.#root, empty: false }
+    this.#rootNode ??= { offset: this.#root, empty: false }
+    let node: CachedNode = this.#rootNode
     // Findings of one object share long prefixes (spec.template.spec.containers[0]...): each
-    // prefix is scanned once per document.
-    let key = ''
+    // prefix is scanned once per document; a node keeps the children found under it (a key
+    // "0" and the index 0 are different keys of a Map).
     for (const seg of path) {
       if (node.empty) return node.offset
-      key += typeof seg === 'number' ? `#${seg}` : `.${seg}`
-      let child = this.#nodes.get(key)
+      let child = node.kids?.get(seg)
       if (child === undefined) {
-        child = this.#child(node.offset, seg) ?? null
-        if (this.#nodes.size < 4096) this.#nodes.set(key, child)
+        child = (this.#child(node.offset, seg) as CachedNode | undefined) ?? null
+        if (this.#cached < MAX_CACHED_NODES) {
+          ;(node.kids ??= new Map()).set(seg, child)
+          this.#cached++
+        }
       }
       if (child === null) return node.offset
       node = child
