@@ -160,3 +160,17 @@ t.test('the registry lists the cluster rules with their catalogue actions and sc
   }
   t.same(RULES.filter(isObjectRule).map((r) => r.id), ['service-selector-matches-nothing', 'service-target-port-missing', 'ingress-backend-missing'])
 })
+
+t.test('ruleTimes: each rule that ran is timed and counted, a skipped one is not; without it the findings are the same', async (t) => {
+  const ruleTimes = new Map<string, { ms: number; runs: number }>()
+  const timed = evaluateObject(podObj, { policy, rules, ruleTimes })
+  evaluateObject(podObj, { policy, rules, ruleTimes })
+  t.same([...ruleTimes.keys()], ['test-pod-rule'], 'the cluster rule did not run (no cluster), the object rule does not judge pods')
+  const pod = ruleTimes.get('test-pod-rule')
+  t.equal(pod?.runs, 2)
+  t.ok(pod !== undefined && pod.ms >= 0 && Number.isFinite(pod.ms))
+  t.same(evaluateObject(podObj, { policy, rules }).findings, timed.findings)
+  const skipped = new Map<string, { ms: number; runs: number }>()
+  evaluateObject({ ...podObj, metadata: { name: 'p', annotations: { 'pod-preflight/skip': 'test-pod-rule' } } }, { policy, rules, ruleTimes: skipped })
+  t.equal(skipped.size, 0, 'a rule the annotation skipped is not timed')
+})
