@@ -207,7 +207,7 @@ export class WorkerPool {
     clearTimeout(timer)
     if (late) {
       const left = this.slots.filter((s) => s.worker !== undefined)
-      this.log.warn({ workers: left.map((s) => s.index), timeoutMs }, 'workers still running at the shutdown deadline; killing them')
+      this.log.warn({ slots: left.map((s) => s.index), timeoutMs }, 'workers still running at the shutdown deadline; killing them')
       for (const s of left) s.worker?.kill('SIGKILL')
       await all
     }
@@ -233,7 +233,7 @@ export class WorkerPool {
       slot.worker?.send(message)
     } catch (err) {
       // A worker that is exiting has closed its channel; its exit is handled on its own.
-      this.log.debug({ worker: slot.index, reason: err instanceof Error ? err.message : String(err) }, 'message to a worker not sent')
+      this.log.debug({ slot: slot.index, reason: err instanceof Error ? err.message : String(err) }, 'message to a worker not sent')
     }
   }
 
@@ -257,7 +257,7 @@ export class WorkerPool {
         if (this.startWaiters.length > 0) {
           for (const waiter of this.startWaiters.splice(0)) waiter.reject(new WorkerStartError(m.message, m.code))
         } else {
-          this.log.error({ worker: slot.index, reason: m.message }, 'worker failed to start')
+          this.log.error({ slot: slot.index, reason: m.message }, 'worker failed to start')
         }
         return
       case 'report': {
@@ -306,7 +306,7 @@ export class WorkerPool {
     }
     slot.markExited()
     if (this.stopping) {
-      this.log.info({ worker: slot.index, pid: w.pid, code, signal }, 'worker stopped')
+      this.log.info({ slot: slot.index, pid: w.pid, code, signal }, 'worker stopped')
       return
     }
     if (this.startWaiters.length > 0) {
@@ -316,7 +316,7 @@ export class WorkerPool {
     const ranMs = this.now() - slot.startedAt
     slot.failures = ranMs >= this.backoff.resetAfterMs ? 0 : slot.failures + 1
     const delayMs = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.max(0, slot.failures - 1))
-    this.log.error({ worker: slot.index, pid: w.pid, code, signal, ranMs, restartInMs: delayMs }, 'worker exited unexpectedly; starting another')
+    this.log.error({ slot: slot.index, pid: w.pid, code, signal, ranMs, restartInMs: delayMs }, 'worker exited unexpectedly; starting another')
     slot.restart = setTimeout(() => {
       if (this.stopping) return
       this.restarts.inc({})

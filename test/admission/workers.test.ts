@@ -190,7 +190,7 @@ t.test('a crashed worker is replaced after a backoff, logged and counted; what i
   t.same((await p.readiness()).missing, ['worker 1 (restarting)'], 'not ready while a worker is missing')
   const line = lines.find((l) => l['msg'] === 'worker exited unexpectedly; starting another')
   t.equal(line?.['signal'], 'SIGKILL')
-  t.equal(line?.['worker'], 1)
+  t.equal(line?.['slot'], 1)
   t.equal(line?.['restartInMs'], 10)
   await sleep(50)
   t.equal(forked.length, 3, 'a new process took the slot')

@@ -344,7 +344,8 @@ async function serveAsWorker(config: ServeConfig, logger: Logger): Promise<numbe
   handleInterruptInCommand()
   // The primary did the certificate work, and alone runs the audit scan and the companion.
   const { selfManaged: _sm, audit: _audit, companion: _companion, companionLease: _lease, ...rest } = config.options
-  const code = await runWorker({ ...rest, rules: RULES, logger })
+  // Each line says which worker wrote it.
+  const code = await runWorker({ ...rest, rules: RULES, logger: logger.child({ worker: process.pid }) })
   process.off('SIGTERM', ignore)
   process.off('SIGINT', ignore)
   // The channel to the primary would keep the process alive.
