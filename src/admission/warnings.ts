@@ -48,7 +48,21 @@ export interface WarningFinding {
 /** The pod template's prefix of a field path, dropped in the short form: the object is known. */
 const POD_SPEC_PREFIX = /^spec\.(jobTemplate\.spec\.)?(template\.)?spec\./
 
-const length = (s: string): number => Array.from(s).length
+/** Characters as a person counts them (code points: a surrogate pair is one), without building an array. */
+function length(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--
+        i++
+      }
+    }
+  }
+  return n
+}
 
 /**
  * The warning line of one finding, never cut mid-sentence: `rule: message` when that fits in
@@ -60,6 +74,23 @@ const length = (s: string): number => Array.from(s).length
  * rule's title; `prefix` comes first (e.g. `would deny (audit): `).
  */
 export function findingWarning(f: WarningFinding, title: string | undefined, prefix = ''): string {
+  // The same findings come back review after review (every Pod of a rollout): their lines are
+  // kept, bounded as formatWarning's are. The key holds every input, each separated by a NUL.
+  const key = `${prefix}\u0000${title ?? '\u0001'}\u0000${f.rule}\u0000${f.container ?? '\u0001'}\u0000${f.path}\u0000${f.message}`
+  if (key.length > WARNING_KEY_MAX) return warningLine(f, title, prefix)
+  const known = warningLines.get(key)
+  if (known !== undefined) return known
+  const line = warningLine(f, title, prefix)
+  if (warningLines.size >= FORMATTED_MAX) warningLines.clear()
+  warningLines.set(key, line)
+  return line
+}
+
+/** At most FORMATTED_MAX lines whose inputs total at most WARNING_KEY_MAX characters: about 4 MB at worst. */
+const warningLines = new Map<string, string>()
+const WARNING_KEY_MAX = 1_024
+
+function warningLine(f: WarningFinding, title: string | undefined, prefix: string): string {
   const full = sanitizeWarning(`${prefix}${f.rule}: ${f.message}`)
   if (length(full) <= MAX_WARNING_LENGTH) return full
   const tail = ` (${sanitizeWarning(f.rule)})`

@@ -62,6 +62,31 @@ t.test('a finding whose message fits is sent whole; a longer one in a short form
   t.notMatch(nasty, /[\u202e\n]/, 'controls escaped')
 })
 
+t.test('a warning line is kept per finding: the same finding again gives the same line, any other field another', async (t) => {
+  const f = { rule: 'image-tag-latest', message: `container web: ${'a long explanation and '.repeat(10)}then the fix`, path: 'spec.template.spec.containers[0].image', container: 'web' }
+  const title = 'Image without a tag or with latest'
+  const first = findingWarning(f, title)
+  t.equal(findingWarning({ ...f }, title), first, 'the same line for an equal finding')
+  t.equal(findingWarning({ ...f, container: 'api' }, title), 'container "api": Image without a tag or with latest (image-tag-latest)', 'another container')
+  t.equal(findingWarning({ ...f, container: undefined as unknown as string }, title), 'containers[0].image: Image without a tag or with latest (image-tag-latest)', 'no container: the path')
+  t.equal(findingWarning({ ...f, container: undefined as unknown as string, path: 'spec.template.spec.initContainers[1].image' }, title), 'initContainers[1].image: Image without a tag or with latest (image-tag-latest)', 'another path')
+  t.equal(findingWarning(f, 'Another title'), 'container "web": Another title (image-tag-latest)', 'another title')
+  t.equal(findingWarning(f, title, 'would deny (audit): '), 'would deny (audit): container "web": Image without a tag or with latest (image-tag-latest)', 'another prefix')
+  t.equal(findingWarning({ ...f, rule: 'other-rule' }, title), 'container "web": Image without a tag or with latest (other-rule)', 'another rule')
+  t.equal(findingWarning({ ...f, message: 'short' }, title), 'image-tag-latest: short', 'another message')
+  t.equal(findingWarning(f, title), first, 'and the first again')
+})
+
+t.test('characters are counted as a person reads them: a surrogate pair is one', async (t) => {
+  const f = { rule: 'r', message: '\u{1F600}'.repeat(MAX_WARNING_LENGTH - 3), path: 'spec.containers[0].image', container: 'c' }
+  t.equal(findingWarning(f, 'Title'), `r: ${f.message}`, '120 code points (237 UTF-16 units) fit whole')
+  const over = { ...f, message: '\u{1F600}'.repeat(MAX_WARNING_LENGTH - 2) }
+  t.equal(findingWarning(over, 'Title'), 'container "c": Title (r)', '121 do not')
+  const lone = findingWarning({ ...f, message: `\ud800${'x'.repeat(200)}` }, 'Title')
+  t.ok(Array.from(lone).length <= MAX_WARNING_LENGTH, lone)
+  t.notMatch(lone, /[\ud800-\udfff]/, 'a lone surrogate is escaped, not counted as half a pair')
+})
+
 t.test('every rule: the warning of each finding on its fire fixtures fits in 120 characters and is never cut', async (t) => {
   for (const rule of RULES) {
     for (const fx of fixturesOf(rule.id).filter((f) => f.kind === 'fire')) {
