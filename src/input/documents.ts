@@ -148,7 +148,10 @@ function readFast(text: string, file: string): ReadResult | undefined {
       }
       return start + exact.range[0]
     }
-    const locateIn = (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]): SourceLocation => ({ file, ...at(offsetOf([...prefix, ...path])) })
+    const locateIn = (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]): SourceLocation => {
+      const { line, column } = at(offsetOf(prefix.length === 0 ? path : [...prefix, ...path]))
+      return { file, line, column }
+    }
     const plainIn = (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]): string | undefined => {
       scanner ??= new TextLocator(text, start, end)
       return scanner.plainScalar([...prefix, ...path])

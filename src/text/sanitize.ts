@@ -20,6 +20,8 @@
  */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 const UNSAFE_TEST = new RegExp(UNSAFE.source)
+/** Text with nothing to escape, tested faster than UNSAFE_TEST (most messages are plain ASCII). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 /** The same set without the line feed, for text that is multi-line by design. */
 const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
 
@@ -142,7 +144,7 @@ export function shorten(s: string, max: number): string {
  */
 export function safeText(s: string, max: number): string {
   const limit = limitOf(max)
-  if (s.length <= limit && !UNSAFE_TEST.test(s)) return s
+  if (s.length <= limit && (PRINTABLE_ASCII.test(s) || !UNSAFE_TEST.test(s))) return s
   return render(s, limit, escapeIfUnsafe)
 }
 
