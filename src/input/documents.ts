@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
-import { LineCounter, parseAllDocuments, isNode, isScalar, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml'
+import type { Document, DocumentOptions, ParseOptions, SchemaOptions } from 'yaml'
+import { yamlModule } from '../lazy-modules.js'
 import jsyaml from 'js-yaml'
 import { JS_YAML_SCHEMA, YAML_PLAIN_TAG } from './scalars.js'
 import { TextLocator } from './locate.js'
@@ -138,13 +139,13 @@ function readFast(text: string, file: string): ReadResult | undefined {
       if (found !== undefined) return found
       // The scanner is not sure: ask the exact reader, for this document only.
       if (exact === undefined) {
-        const docs = parseAllDocuments(text.slice(start, end), EXACT_OPTIONS) as Document.Parsed[]
+        const docs = yamlModule().parseAllDocuments(text.slice(start, end), EXACT_OPTIONS) as Document.Parsed[]
         exact = Array.isArray(docs) && docs.length === 1 && docs[0] !== undefined && docs[0].errors.length === 0 ? docs[0] : null
       }
       if (exact === null) return start
       for (let n = path.length; n >= 0; n--) {
         const node = exact.getIn(path.slice(0, n), true)
-        if (isNode(node) && node.range) return start + node.range[0]
+        if (yamlModule().isNode(node) && node.range) return start + node.range[0]
       }
       return start + exact.range[0]
     }
@@ -185,6 +186,7 @@ function readExact(text: string, file: string, options: ReadOptions): ReadResult
   const documents: InputDocument[] = []
   const errors: InputError[] = []
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT
+  const { LineCounter, parseAllDocuments, isNode, isScalar } = yamlModule()
   const lineCounter = new LineCounter()
   let parsed: Document.Parsed[]
   try {

@@ -7,7 +7,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
+import { yamlModule } from '../lazy-modules.js'
 import type { Stats } from 'node:fs'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -255,7 +255,7 @@ export function kustomizePatchFiles(file: string): string[] {
   let k: unknown
   try {
     if (statSync(file).size > MAX_KUSTOMIZATION_BYTES) return []
-    k = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: 100 })
+    k = yamlModule().parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 })
   } catch {
     return []
   }

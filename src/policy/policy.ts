@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { BUILTIN_POLICIES, builtinPolicyFile, readBuiltinPolicy, type BuiltinPolicy } from './builtin.js'
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { paramsExportName, policyValidator, POLICY_EXPORT } from './validators.js'
-import { LineCounter, parseDocument, isNode } from 'yaml'
+import { paramsExportName, parsedAhead, policyValidator, POLICY_EXPORT } from './validators.js'
+import { yamlModule } from '../lazy-modules.js'
 import { policySchema, POLICY_API_VERSION } from './schema.js'
 import type { PodRule } from '../engine/rule.js'
 import type { Action } from '../engine/types.js'
@@ -295,8 +295,20 @@ function checkSelector(selector: LabelSelector, at: string, report: (path: strin
   })
 }
 
-/** Parses policy text (YAML or JSON). */
+/** Parses policy text (YAML or JSON). A shipped policy's text was read at build time: it is read again only to say where a problem is. */
 export function parsePolicy(text: string, source: string, rules: readonly PodRule<unknown>[]): Policy {
+  const ahead = parsedAhead(text)
+  if (ahead !== undefined) {
+    let read: ReturnType<typeof readPolicyText> | undefined
+    return buildPolicy(ahead, source, rules, (path) => (read ??= readPolicyText(text, source)).locate(path))
+  }
+  const { content, locate } = readPolicyText(text, source)
+  return buildPolicy(content, source, rules, locate)
+}
+
+/** Policy text as the yaml package reads it, and where each field path is; a text it cannot read is a PolicyError. */
+export function readPolicyText(text: string, source: string): { content: unknown; locate: (path: string) => number | undefined } {
+  const { LineCounter, parseDocument, isNode } = yamlModule()
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
   if (doc.errors.length > 0) {
@@ -319,7 +331,7 @@ export function parsePolicy(text: string, source: string, rules: readonly PodRul
     }
     return undefined
   }
-  return buildPolicy(content, source, rules, locate)
+  return { content, locate }
 }
 
 /** `--policy builtin:NAME` names a shipped policy (default, strict) instead of a file. */

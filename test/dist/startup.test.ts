@@ -1,7 +1,8 @@
 /**
  * What `check` of one small file loads, in the dist/ that `npm test` has just built: a pre-commit
  * hook starts it on every commit, so it loads neither ajv's compiler (the policy's validators are
- * compiled at build time, the Kubernetes schemas read without compiling), nor what other commands
+ * compiled at build time, the Kubernetes schemas read without compiling), nor the yaml package (the
+ * documents are read with js-yaml, the default policy at build time), nor what other commands
  * use (the cluster client, Fastify, pino, the analyzer, the webhook). And the generated
  * validators are those the sources make now.
  */
@@ -14,6 +15,8 @@ import { root, run, userEnv } from './helpers.js'
 import { RULES } from '../../src/rules/index.js'
 import { policySchema } from '../../src/policy/schema.js'
 import { generatedValidatorsCode, GENERATED_FILE } from '../../src/policy/validators.js'
+import { readPolicyText } from '../../src/policy/policy.js'
+import { BUILTIN_POLICIES, builtinPolicyFile } from '../../src/policy/builtin.js'
 
 const bin = join(root, 'dist/cli/bin.js')
 const tmp = mkdtempSync(join(tmpdir(), 'pp-startup-'))
@@ -25,7 +28,11 @@ t.before(() => {
 
 t.test('the generated validators in dist/ are what the sources generate', async (t) => {
   const built = readFileSync(join(root, 'dist/policy', GENERATED_FILE), 'utf8')
-  t.ok(built === generatedValidatorsCode(policySchema, RULES, standaloneCode.default), `dist/policy/${GENERATED_FILE} is fresh (npm run build makes it)`)
+  const policies = BUILTIN_POLICIES.map((name) => {
+    const text = readFileSync(builtinPolicyFile(name), 'utf8')
+    return { text, content: readPolicyText(text, name).content }
+  })
+  t.ok(built === generatedValidatorsCode(policySchema, RULES, standaloneCode.default, policies), `dist/policy/${GENERATED_FILE} is fresh (npm run build makes it)`)
 })
 
 t.test('check of one file loads no schema compiler and nothing of the other commands', async (t) => {
@@ -47,6 +54,7 @@ t.test('check of one file loads no schema compiler and nothing of the other comm
   t.ok(loaded.some((m) => m.endsWith(`dist/policy/${GENERATED_FILE}`)), 'the generated validators')
   for (const [what, re] of [
     ["ajv's compiler", /node_modules\/ajv\/dist\/(core|ajv|compile\/index)\.js$/],
+    ['the yaml package (documents are read with js-yaml, the default policy at build time)', /node_modules\/yaml\//],
     ['the cluster client', /node_modules\/@kubernetes\/client-node\//],
     ['Fastify', /node_modules\/fastify\//],
     ['pino', /node_modules\/pino\//],

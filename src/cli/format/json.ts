@@ -1,4 +1,4 @@
-import { stringify } from 'yaml'
+import { yamlModule } from '../../lazy-modules.js'
 import type { CheckReport } from '../report.js'
 import { escapeControlsKeepNewlines, jsonForTerminal } from '../../text/sanitize.js'
 import { ruleDocUrl } from '../../rules/_doc-url.js'
@@ -19,7 +19,7 @@ export function formatYaml(report: CheckReport): string {
  * written in YAML's JSON form (every YAML parser reads it), where those become \u escapes.
  */
 export function yamlForTerminal(value: unknown): string {
-  const text = stringify(value)
+  const text = yamlModule().stringify(value)
   return escapeControlsKeepNewlines(text) === text ? text : `${jsonForTerminal(JSON.stringify(value, null, 2))}\n`
 }
 

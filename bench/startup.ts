@@ -1,0 +1,72 @@
+/**
+ * The start-up of the built CLI as a pre-commit hook runs it: `check` of one small file (one
+ * Deployment, default options, so with the schema check), against `node -e 0`, interleaved
+ * (node, check, node, check...) so both see the same machine; the medians and their ratio.
+ * Run alone with `npm run bench:startup` (it builds dist/ first); bench:check runs it too.
+ */
+import { performance } from 'node:perf_hooks'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { manifest } from './manifests.js'
+
+export interface Startup {
+  starts: number
+  nodeMs: number
+  checkMs: number
+  ratio: number
+  /** The 1-minute load average before and after, to read the figures by. */
+  load: [number, number]
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2
+}
+
+/** Undefined when dist/cli/bin.js is not built. */
+export function measureStartup(starts: number): Startup | undefined {
+  const bin = new URL('../dist/cli/bin.js', import.meta.url).pathname
+  if (!existsSync(bin)) return undefined
+  const dir = mkdtempSync(join(tmpdir(), 'ppf-bench-'))
+  const small = join(dir, 'deploy.yaml')
+  writeFileSync(small, manifest(3))
+  const run = (args: string[]): number => {
+    const t0 = performance.now()
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: dir })
+    if (r.status === null || r.status > 1) throw new Error(`node ${args.join(' ')} ended with ${r.status ?? r.signal}`)
+    return performance.now() - t0
+  }
+  const before = loadavg()[0] ?? 0
+  // One of each first, unmeasured: the file system cache.
+  run(['-e', '0'])
+  run([bin, 'check', small])
+  const nodeTimes: number[] = []
+  const cliTimes: number[] = []
+  for (let i = 0; i < starts; i++) {
+    nodeTimes.push(run(['-e', '0']))
+    cliTimes.push(run([bin, 'check', small]))
+  }
+  rmSync(dir, { recursive: true, force: true })
+  const n = median(nodeTimes)
+  const c = median(cliTimes)
+  const round1 = (x: number): number => Math.round(x * 10) / 10
+  return { starts, nodeMs: Math.round(n), checkMs: Math.round(c), ratio: Math.round((c / n) * 100) / 100, load: [round1(before), round1(loadavg()[0] ?? 0)] }
+}
+
+export function startupTable(s: Startup): string {
+  const mark = s.ratio <= 2 ? 'met' : 'not met'
+  return `| start-up | node -e 0 | check of one file | ratio | load average |\n|---|---|---|---|---|\n| median of ${s.starts} | ${s.nodeMs} ms | ${s.checkMs} ms | ${s.ratio} (target ≤ 2: ${mark}) | ${s.load[0]} → ${s.load[1]} |\n`
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const s = measureStartup(Math.max(15, Number(process.env['BENCH_STARTS'] ?? 21)))
+  if (s === undefined) {
+    process.stderr.write('dist/cli/bin.js is not built: npm run build first\n')
+    process.exitCode = 1
+  } else {
+    process.stdout.write(`${JSON.stringify(s)}\n\n${startupTable(s)}`)
+  }
+}
