@@ -20,6 +20,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 import { cacheLookups, cpuSeconds, startPair, type Server } from './webhook-servers.js'
 
@@ -32,7 +33,7 @@ const say = (s: string): void => {
   if (!JSON_ONLY) process.stderr.write(`${s}\n`)
 }
 
-function findWrk(): string | undefined {
+export function findWrk(): string | undefined {
   try {
     return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined
   } catch {
@@ -46,7 +47,7 @@ function findWrk(): string | undefined {
  * last-applied-configuration annotation, which the evaluation cache's key leaves out, so
  * rewriting only that one made every "new" Deployment a cache hit.
  */
-function luaScript(bodyPath: string, unique: boolean): string {
+export function luaScript(bodyPath: string, unique: boolean): string {
   return `
 local f = assert(io.open(${JSON.stringify(bodyPath)}, "rb"))
 local template = f:read("*a")
@@ -90,7 +91,7 @@ end
 `
 }
 
-interface Run {
+export interface Run {
   requests: number
   seconds: number
   errors: number
@@ -103,8 +104,9 @@ interface Run {
 
 let wrkRuns = 0
 
-async function runWrk(wrk: string, server: Server, script: string, seconds: number): Promise<Run> {
-  const c0 = cpuSeconds(server.proc.pid)
+/** One wrk run against a server; `cpu` reads the CPU seconds to charge (the server process's by default). */
+export async function runWrk(wrk: string, server: Server, script: string, seconds: number, cpu: () => number = () => cpuSeconds(server.proc.pid)): Promise<Run> {
+  const c0 = cpu()
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, `https://127.0.0.1:${server.target.port}/validate`, '--', String(++wrkRuns * 10_000_000)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
@@ -113,7 +115,7 @@ async function runWrk(wrk: string, server: Server, script: string, seconds: numb
     p.on('error', reject)
     p.on('close', () => resolve(text))
   })
-  const c1 = cpuSeconds(server.proc.pid)
+  const c1 = cpu()
   const m = /WRK_RESULT (\d+) (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(out)
   if (m === null) throw new Error(`wrk gave no result:\n${out}`)
   const [requests, durationUs, errors, statusErrors, bad, p50, p99] = m.slice(1).map(Number) as [number, number, number, number, number, number, number]
@@ -215,4 +217,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+// Run as a script (npm run bench:webhook:cpu), not when another bench imports its helpers.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main()
