@@ -4,6 +4,7 @@
  */
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { constants as http2Constants, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2'
 import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
@@ -77,6 +78,8 @@ export interface AppDeps {
   requestTimeoutMs?: number
   /** TLS options; null or absent builds a plain HTTP app (for inject() in tests). */
   https?: HttpsServerOptions | null
+  /** With `https`: offer HTTP/2 (h2) in ALPN besides HTTP/1.1. */
+  http2?: boolean
   /** The budget clock (performance.now() by default); tests pass a fake one. */
   now?: () => number
   /**
@@ -124,7 +127,39 @@ export function connectionTimeouts(requestTimeoutMs: number): { requestTimeout: 
   }
 }
 
-/** The app; its server is HTTPS when `https` options were given (plain HTTP for inject() otherwise). */
+/**
+ * The same request timeout on a server that offers HTTP/2 besides HTTP/1.1. Node's HTTP/2
+ * server takes none of the HTTP/1.1 timeout options (and Fastify sets none on it): its HTTP/1.1
+ * connections get them as properties, read when it starts listening. HTTP/2 has no request
+ * timeout at all: a stream whose body has not fully arrived within `requestTimeoutMs` is
+ * answered 408, as Node answers a slow HTTP/1.1 request, and reset; its connection (with its
+ * other streams) stays.
+ */
+function holdHttp2ToTimeouts<T extends { server: Http2SecureServer }>(app: T, requestTimeoutMs: number): T {
+  const server = app.server as Http2SecureServer & { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number }
+  const t = connectionTimeouts(requestTimeoutMs)
+  server.requestTimeout = t.requestTimeout
+  server.headersTimeout = t.headersTimeout
+  server.connectionsCheckingInterval = t.connectionsCheckingInterval
+  const body = JSON.stringify(errorBody(httpError('TIMEOUT', `within ${requestTimeoutMs} ms`)))
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    const timer = setTimeout(() => {
+      if (stream.destroyed || stream.readableEnded) return
+      if (!stream.headersSent) stream.respond({ ':status': 408, 'content-type': 'application/json' })
+      stream.end(body, () => stream.close(http2Constants.NGHTTP2_NO_ERROR))
+    }, requestTimeoutMs)
+    timer.unref()
+    stream.once('close', () => clearTimeout(timer))
+    stream.once('end', () => clearTimeout(timer))
+  })
+  return app
+}
+
+/**
+ * The app; its server is HTTPS when `https` options were given (plain HTTP for inject() otherwise).
+ * With `http2` it is Node's HTTP/2 server (a TLS server too), typed as the HTTPS one: the routes
+ * and server.ts use only what both have (headers, `aborted`, `httpVersionMajor`; TLS server events).
+ */
 export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>
 
 export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
@@ -138,18 +173,34 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
   const rules = budgetedRules(deps.rules, budget)
   const log = deps.logger.child({ component: 'admission' })
 
-  const app: WebhookApp = fastify<HttpsServer, IncomingMessage, ServerResponse, Logger>({
-    loggerInstance: deps.logger.child({ component: 'http' }),
+  const common = {
     // One line per review is written by the route itself; no request/response lines, and no
     // per-request child logger to build.
     logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: (logger) => logger,
     bodyLimit,
     // A slow client must not hold a connection forever; the API server sends a review in one go.
     requestTimeout: requestTimeoutMs,
     return503OnClosing: true,
-    https: deps.https != null ? { ...deps.https, ...connectionTimeouts(requestTimeoutMs) } : null,
-  })
+  }
+  const httpLog = deps.logger.child({ component: 'http' })
+  const app: WebhookApp =
+    deps.http2 === true && deps.https != null
+      ? (holdHttp2ToTimeouts(
+          fastify<Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Logger>({
+            ...common,
+            loggerInstance: httpLog,
+            childLoggerFactory: (logger) => logger,
+            http2: true,
+            https: { ...deps.https, allowHTTP1: true, ...connectionTimeouts(requestTimeoutMs) },
+          }),
+          requestTimeoutMs,
+        ) as unknown as WebhookApp)
+      : fastify<HttpsServer, IncomingMessage, ServerResponse, Logger>({
+          ...common,
+          loggerInstance: httpLog,
+          childLoggerFactory: (logger) => logger,
+          https: deps.https != null ? { ...deps.https, ...connectionTimeouts(requestTimeoutMs) } : null,
+        })
 
   const policyCheck: ReadinessCheck = { name: 'policy', ready: () => deps.policy.current() !== undefined }
   const policyDetail = deps.policy.detail?.bind(deps.policy)
@@ -177,6 +228,9 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
       if (!reply.raw.destroyed && !reply.sent) void reply.code(400).type('application/json').send(errorBody(httpError('NOT_REVIEW', 'the request was not complete')))
       return
     }
+    // Fastify asks to close the connection after a bad body; HTTP/2 has no such header (Node
+    // drops it with a warning on stderr) and resets the stream instead.
+    if (request.raw.httpVersionMajor === 2) reply.removeHeader('connection')
     const e = toHttpError(err, bodyLimit)
     if (request.routeOptions.url === '/validate') metrics.badRequests.inc({ code: e.code })
     if (e.statusCode >= 500 && e.statusCode !== 503) log.error({ err, code: e.code }, 'request failed')

@@ -238,6 +238,7 @@ export interface WebhookMetrics {
   policyLastReloadOk: Gauge<never>
   policyLastReloadTime: Gauge<never>
   tlsReloads: Counter<'result'>
+  tlsConnections: Counter<'protocol'>
   certificateExpiry: Gauge<never>
   certificateSteps: Counter<'step'>
   diagnoses: Counter<'cause'>
@@ -276,6 +277,11 @@ export function createMetrics(): WebhookMetrics {
   const policyLastReloadTime = registry.gauge('pod_preflight_policy_last_reload_timestamp_seconds', 'When the policy file was last read after a change, loaded or refused (Unix time).', [], 'max')
   const tlsReloads = registry.counter('pod_preflight_tls_reloads_total', 'Serving certificate reloads, by result.', ['result'])
   const certificateExpiry = registry.gauge('pod_preflight_tls_certificate_expiry_timestamp_seconds', 'When the serving certificate in use expires (Unix time).', [], 'min')
+  const tlsConnections = registry.counter(
+    'pod_preflight_tls_connections_total',
+    'TLS connections accepted on the webhook port, by the application protocol the client chose in ALPN (http/1.1, h2, or none when it offered none).',
+    ['protocol'],
+  )
   const certificateSteps = registry.counter(
     'pod_preflight_certificate_steps_total',
     'Self-managed certificate steps taken by this replica (created, staged, switched, dropped, replaced, ca_bundle, error).',
@@ -330,6 +336,7 @@ export function createMetrics(): WebhookMetrics {
     policyLastReloadOk,
     policyLastReloadTime,
     tlsReloads,
+    tlsConnections,
     certificateExpiry,
     certificateSteps,
     diagnoses,

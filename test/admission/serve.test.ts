@@ -27,6 +27,8 @@ t.test('flags', async (t) => {
   t.equal(e?.options.requestTimeoutMs, 10_000)
   t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--metrics-port=9090'])?.options.metricsPort, 9090)
   t.equal(e?.options.metricsPort, undefined, 'metrics stay on the webhook port without the flag')
+  t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--http2'])?.options.http2, true)
+  t.equal(e?.options.http2, undefined, 'HTTP/1.1 only without --http2')
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--metrics-port=8443']), /--metrics-port 8443 is the webhook's --port/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--shutdown-timeout=0']), /--shutdown-timeout must be at least 100ms/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--request-timeout=10m']), /--request-timeout must be between 100ms and 5m/)

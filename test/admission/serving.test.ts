@@ -1,7 +1,8 @@
 /**
  * What the listening server holds to under clients that misbehave: the TLS versions and suites
  * it accepts, a slow client cut at the configured request timeout, and a SIGTERM that ends the
- * process before its deadline even while a client holds a request open.
+ * process before its deadline even while a client holds a request open; and the same with
+ * --http2, over h2 and over HTTP/1.1 on that server.
  */
 import t, { type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
@@ -10,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import { connect as http2connect, type ClientHttp2Session } from 'node:http2'
 import { startServer, type RunningServer, type ServerOptions } from '../../src/admission/server.js'
 import { createLogger } from '../../src/admission/logger.js'
 import { connectionTimeouts } from '../../src/admission/app.js'
@@ -243,4 +245,162 @@ t.test('serve writes its log to a stderr that is a file: every review line whole
   const uids = new Set(parsed.filter((l) => l.msg === 'review').map((l) => l.uid))
   t.equal(uids.size, n, 'one whole JSON line per review')
   t.equal(parsed.at(-1)?.msg, 'stopped', 'the last line, written as the process ends, is there')
+})
+
+/** One HTTP/2 request on `session`; resolves with the status and body, however the stream ends. */
+function h2request(session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string; ms: number }> {
+  const t0 = performance.now()
+  return new Promise((resolve) => {
+    const req = session.request(headers)
+    let status = 0
+    let text = ''
+    req.on('response', (h) => (status = Number(h[':status'])))
+    req.setEncoding('utf8')
+    req.on('data', (c: string) => (text += c))
+    req.on('error', () => undefined)
+    req.on('close', () => resolve({ status, body: text, ms: performance.now() - t0 }))
+    if (body !== undefined) req.end(body)
+  })
+}
+
+function h2connect(port: number, ca: Buffer): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2connect(`https://127.0.0.1:${port}`, { ca, servername: 'localhost' }, () => resolve(session))
+    session.on('error', reject)
+  })
+}
+
+t.test('--http2: h2 for clients that offer it, HTTP/1.1 for the others, and the same TLS', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const plain = await start(t, dir)
+  const h2 = await start(t, dir, { http2: true })
+  t.equal((await handshake(plain.port, ca, { ALPNProtocols: ['h2', 'http/1.1'] })).protocol, 'TLSv1.3')
+  const alpn = (port: number, protocols: string[]): Promise<string | false> =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: protocols }, () => {
+        const p = s.alpnProtocol ?? false
+        s.end()
+        resolve(p)
+      })
+      s.on('error', reject)
+    })
+  t.equal(await alpn(plain.port, ['h2', 'http/1.1']), 'http/1.1', 'by default only HTTP/1.1 is chosen, even when h2 is offered')
+  t.equal(await alpn(h2.port, ['h2', 'http/1.1']), 'h2', 'with --http2, h2 when the client offers it')
+  t.equal(await alpn(h2.port, ['http/1.1']), 'http/1.1', 'and HTTP/1.1 for a client that offers only that (the API server)')
+  // The TLS settings hold on the HTTP/2 server too.
+  const gcm = await handshake(h2.port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' })
+  t.match(gcm.cipher, /^ECDHE-(RSA|ECDSA)-AES128-GCM-SHA256$/)
+  await t.rejects(handshake(h2.port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA' }), 'CBC suites are refused')
+  await t.rejects(handshake(h2.port, ca, { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), /protocol|version/i, 'TLS 1.1 is refused')
+
+  // Reviews, health and metrics over h2, several streams on one connection.
+  const session = await h2connect(h2.port, ca)
+  t.teardown(() => session.close())
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace: 'ns', name: 'p', userInfo: { username: 'a' }, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [{ name: 'c', image: 'a.example/b:broken' }] } } } })
+  const [validated, healthy, ready] = await Promise.all([
+    h2request(session, { ':method': 'POST', ':path': '/validate', 'content-type': 'application/json' }, review),
+    h2request(session, { ':path': '/healthz' }),
+    h2request(session, { ':path': '/readyz' }),
+  ])
+  t.equal(validated.status, 200)
+  t.match(validated.body, /"uid":"u-1"/)
+  t.match(validated.body, /"allowed":false/, 'the review is judged over h2')
+  t.equal(healthy.status, 200)
+  t.equal(ready.status, 200)
+  const big = await h2request(session, { ':method': 'POST', ':path': '/validate', 'content-type': 'application/json' }, 'x'.repeat(8 * 1024 * 1024))
+  t.equal(big.status, 400, 'the body limit holds over h2')
+  t.match(big.body, /PP_ADM_BODY_TOO_LARGE/)
+  const metrics = (await h2request(session, { ':path': '/metrics' })).body
+  t.match(metrics, /^pod_preflight_admission_reviews_total\{kind="Pod",operation="CREATE",verdict="denied"\} 1$/m)
+  t.match(metrics, /^pod_preflight_tls_connections_total\{protocol="h2"\} [1-9]\d*$/m, 'connections are counted by the protocol chosen')
+  t.match(metrics, /^pod_preflight_tls_connections_total\{protocol="http\/1\.1"\} [1-9]\d*$/m)
+  t.match(plain.metrics.registry.render(), /^pod_preflight_tls_connections_total\{protocol="http\/1\.1"\} [1-9]\d*$/m)
+  t.notMatch(plain.metrics.registry.render(), /protocol="h2"/)
+})
+
+t.test('--http2: a slow client is cut at the request timeout over h2 and over HTTP/1.1', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const s = await start(t, dir, { http2: true, requestTimeoutMs: 1000 })
+  // h2: a body one byte every 100 ms, never finished.
+  const session = await h2connect(s.port, ca)
+  t.teardown(() => session.destroy())
+  const t0 = performance.now()
+  const req = session.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': '1000' })
+  let status = 0
+  let text = ''
+  req.on('response', (h) => (status = Number(h[':status'])))
+  req.setEncoding('utf8')
+  req.on('data', (c: string) => (text += c))
+  req.on('error', () => undefined)
+  req.write('{')
+  const drip = setInterval(() => {
+    if (!req.destroyed && req.writable) req.write(' ')
+  }, 100)
+  await new Promise((r) => req.once('close', r))
+  clearInterval(drip)
+  const ms = performance.now() - t0
+  t.ok(ms >= 900 && ms < 3000, `slow h2 body cut after ${Math.round(ms)} ms (configured 1000)`)
+  t.equal(status, 408, 'answered 408 Request Timeout')
+  t.match(text, /PP_ADM_REQUEST_TIMEOUT/)
+  t.notOk(session.destroyed || session.closed, 'the connection stays for the other streams')
+  t.equal((await h2request(session, { ':path': '/healthz' })).status, 200, 'and serves the next request')
+
+  // HTTP/1.1 on the same server: Node's HTTP/2 server takes no timeout options, the properties hold.
+  const b = await open(s.port, ca)
+  const t1 = performance.now()
+  const bClosed = closedAfter(b, t1)
+  b.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{')
+  const drip2 = setInterval(() => {
+    if (!b.destroyed) b.write(' ')
+  }, 100)
+  const rb = await bClosed
+  clearInterval(drip2)
+  t.ok(rb.ms >= 900 && rb.ms < 3000, `slow HTTP/1.1 body cut after ${Math.round(rb.ms)} ms (configured 1000)`)
+  t.match(rb.received, /^HTTP\/1\.1 408/)
+})
+
+t.test('--http2: close() ends idle h2 connections at once, and a held stream at the shutdown deadline', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const idle = await start(t, dir, { http2: true, shutdownTimeoutMs: 5000 })
+  const session = await h2connect(idle.port, ca)
+  t.equal((await h2request(session, { ':path': '/healthz' })).status, 200)
+  const sessionClosed = new Promise((r) => session.once('close', r))
+  const t0 = performance.now()
+  await idle.close()
+  const ms = performance.now() - t0
+  t.ok(ms < 2000, `closed in ${Math.round(ms)} ms with an idle h2 connection open (deadline 5000 ms)`)
+  await sessionClosed
+  t.pass('the client was told to go away and its connection ended')
+
+  const held = await start(t, dir, { http2: true, shutdownTimeoutMs: 1000, requestTimeoutMs: 60_000 })
+  const s2 = await h2connect(held.port, ca)
+  s2.on('error', () => undefined)
+  const req = s2.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': '5000' })
+  req.on('error', () => undefined)
+  req.write('{"apiVersion":')
+  await new Promise((r) => setTimeout(r, 300))
+  const s2Closed = new Promise((r) => s2.once('close', r))
+  const t1 = performance.now()
+  await held.close()
+  const ms2 = performance.now() - t1
+  t.ok(ms2 >= 900 && ms2 < 4000, `close() returned ${Math.round(ms2)} ms after it began, with a stream held open (deadline 1000 ms)`)
+  await s2Closed
+  t.pass('the held connection was closed by the server')
+})
+
+t.test('--http2: a reloaded certificate is served over h2 as well', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const s = await start(t, dir, { http2: true })
+  const other = await mkdtemp(join(tmpdir(), 'pp-serving-2-'))
+  t.teardown(() => rm(other, { recursive: true, force: true }))
+  await run('bash', [GENERATE, '--out', other, '--dev'])
+  const ca2 = await readFile(join(other, 'ca.crt'))
+  await writeFile(join(dir, 'tls.key'), await readFile(join(other, 'tls.key')))
+  await writeFile(join(dir, 'tls.crt'), await readFile(join(other, 'tls.crt')))
+  await s.reloadNow()
+  await t.rejects(h2connect(s.port, ca), 'the old CA no longer verifies it')
+  const session = await h2connect(s.port, ca2)
+  t.teardown(() => session.close())
+  t.equal(session.alpnProtocol, 'h2', 'h2 is still offered with the new certificate')
+  t.equal((await h2request(session, { ':path': '/healthz' })).status, 200)
 })

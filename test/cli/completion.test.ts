@@ -82,3 +82,8 @@ t.test('values recorded on an option complete: --fail-on of check and audit, --c
   t.same(auditFail, ['never'])
   t.same(certs, ['self-managed', 'cert-manager', 'provided'])
 })
+
+t.test('serve completes --http2', async (t) => {
+  const [http] = complete(await script('bash'), [['pod-preflight', 'serve', '--http']])
+  t.same(http, ['--http2'])
+})

@@ -93,6 +93,7 @@ interface ServeOpts {
   timeBudget?: string
   maxWarnings?: string
   cacheSize?: string
+  http2?: boolean
   shutdownDelay?: string
   shutdownTimeout?: string
   requestTimeout?: string
@@ -139,6 +140,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--shutdown-delay <duration>', `on SIGTERM, answer /readyz 503 and keep answering reviews this long before closing, while the endpoint removal reaches the API server (default ${DEFAULT_SHUTDOWN_DELAY_MS / 1000}s; 0s: close at once)`)
       .option('--metrics-port <port>', 'serve GET /metrics on this port, plain HTTP, and no longer on the webhook port (default: on the webhook port)')
       .option('--shutdown-timeout <duration>', `after the delay, wait this long for requests in flight, then close their connections (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s; delay plus timeout below the pod's terminationGracePeriodSeconds)`)
+      .option('--http2', 'offer HTTP/2 (h2) in the TLS handshake besides HTTP/1.1 (default: HTTP/1.1 only, the protocol the API server asks for)')
       .option('--request-timeout <duration>', `a client must send the TLS handshake, headers and whole body within this (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)`)
       .option('--workers <n>', `worker processes sharing the webhook port, each on its own core; certificate, policy file, audit and companion stay in one primary process (default 1: no workers; at most ${MAX_WORKERS})`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
@@ -234,6 +236,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   if (v.maxWarnings !== undefined) options.maxWarnings = parseInteger(v.maxWarnings, '--max-warnings', 0, 100)
   if (v.cacheSize !== undefined) options.cacheEntries = parseInteger(v.cacheSize, '--cache-size', 0, 1_000_000)
   if (v.cluster === true) options.cluster = true
+  if (v.http2 === true) options.http2 = true
   if (v.companion === true) options.companion = true
   if (v.companionLogs === true) {
     if (v.companion !== true) throw new UsageError('--companion-logs goes with --companion')
