@@ -8,6 +8,7 @@ import t from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect as http2connect } from 'node:http2'
 import { startCluster, type TestCluster } from './harness/cluster.js'
 import { WEBHOOK, deniedBy, ensureBuilt, get, badPod, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
@@ -244,6 +245,42 @@ ${GOOD_CONTAINER.replace(/^ {6}/gm, '  ')}
   }
   t.match(metrics, /^pod_preflight_companion_diagnoses_total\{cause="oom-killed"\} [1-9]\d*$/m, 'the companion diagnosis is counted by cause')
   await live.stop()
+})
+
+t.test('the API server calls the webhook over HTTP/1.1, also when serve --http2 offers h2', async (t) => {
+  const protocols = (metrics: string): Record<string, number> =>
+    Object.fromEntries([...metrics.matchAll(/^pod_preflight_tls_connections_total\{protocol="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]))
+  const seen = protocols((await get(`${webhook.url}/metrics`, webhook.caPem)).body)
+  t.ok((seen['http/1.1'] ?? 0) >= 1, `the API server chose http/1.1 in ALPN (${JSON.stringify(seen)})`)
+  t.equal(seen['h2'], undefined, 'and never h2')
+
+  const other = await mkdtemp(join(tmpdir(), 'pod-preflight-webhook-e2e-h2-'))
+  t.teardown(() => rm(other, { recursive: true, force: true }))
+  const h2 = await startWebhook(other, ['--http2'])
+  t.teardown(() => h2.stop())
+  // The same configuration, now pointing at the server that offers h2.
+  await registerWebhook(cluster, h2, BAD_POD)
+  const denied = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: deployment('bad-h2', BAD_CONTAINER) })
+  t.ok(deniedBy(denied), `a bad Deployment is refused through the server that offers h2 (${denied.stderr})`)
+  const good = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: deployment('good-h2', GOOD_CONTAINER) })
+  t.equal(good.code, 0, good.stderr)
+  // A client that offers h2 gets it from this server, so what the API server got was its own choice.
+  const session = http2connect(h2.url, { ca: h2.caPem, servername: 'localhost' })
+  session.on('error', () => undefined)
+  const status = await new Promise<number>((resolve) => {
+    const req = session.request({ ':path': '/healthz' })
+    req.on('response', (h) => resolve(Number(h[':status'])))
+    req.on('error', () => resolve(0))
+    req.end()
+  })
+  t.equal(status, 200, 'an h2 client is served over h2')
+  session.close()
+  const after = protocols((await get(`${h2.url}/metrics`, h2.caPem)).body)
+  t.ok((after['http/1.1'] ?? 0) >= 1, `the API server still chose http/1.1 (${JSON.stringify(after)})`)
+  t.equal(after['h2'], 1, 'the one h2 connection is the test client\'s')
+  const reviews = (await h2.logs()).filter((l) => l['msg'] === 'review')
+  t.ok(reviews.length >= 2, `${reviews.length} reviews answered by the server that offers h2`)
+  await registerWebhook(cluster, webhook, BAD_POD)
 })
 
 t.test('failurePolicy Ignore: with the webhook down, objects go through unchecked', async (t) => {
