@@ -22,7 +22,8 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { cacheLookups, cpuSeconds, startPair, type Server } from './webhook-servers.js'
+import { cacheLookups, cpuSeconds, startPair, type Pair, type Server } from './webhook-servers.js'
+import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
@@ -139,82 +140,110 @@ const median = (xs: number[]): number => {
 }
 const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
+export interface CpuResult {
+  class: string
+  preflightUs: number
+  minimalUs: number
+  ratio: number
+  target: number | null
+  met: boolean | null
+  cacheHitRate: number
+  preflightRate: number
+  minimalRate: number
+  errors: number
+}
+
+/**
+ * CPU per review of both servers of `pair` for the three classes of review, wrk driving the
+ * load, rounds interleaved; the Markdown table in `lines`.
+ */
+export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: number; rounds?: number } = {}): Promise<{ results: CpuResult[]; lines: string[] }> {
+  const seconds = o.seconds ?? SECONDS
+  const rounds = o.rounds ?? ROUNDS
+  const reviews = benchReviews()
+  const pick = (name: string): Buffer => {
+    const r = reviews.find((x) => x.name === name)
+    if (r === undefined) throw new Error(`no bench review named ${name}`)
+    return r.body
+  }
+  const classes = [
+    { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
+    { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
+    { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, target: undefined },
+  ]
+  say(`CPU per review: wrk -t2 -c${CONNECTIONS}, ${seconds} s per run, ${rounds} rounds, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  const results: CpuResult[] = []
+  for (const [i, c] of classes.entries()) {
+    const bodyPath = join(pair.dir, `body-${i}.json`)
+    const scriptPath = join(pair.dir, `script-${i}.lua`)
+    await writeFile(bodyPath, c.body)
+    await writeFile(scriptPath, luaScript(bodyPath, c.unique))
+    for (const s of [pair.preflight, pair.minimal]) await runWrk(wrk, s, scriptPath, 2) // warm up
+    const runs: { preflight: Run; minimal: Run }[] = []
+    const cache0 = await cacheLookups(pair.preflight)
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [pair.preflight, pair.minimal] : [pair.minimal, pair.preflight]
+      const got: Record<string, Run> = {}
+      for (const s of order) got[s.name] = await runWrk(wrk, s, scriptPath, seconds)
+      const p = got['pod-preflight'] as Run
+      const m = got['minimal'] as Run
+      runs.push({ preflight: p, minimal: m })
+      say(`${c.name} round ${r + 1}: pod-preflight ${fmt(p.cpuPerReviewUs)} µs CPU/review (${fmt(p.rate, 0)}/s), minimal ${fmt(m.cpuPerReviewUs)} µs (${fmt(m.rate, 0)}/s), errors ${p.errors + m.errors + p.badAnswers + m.badAnswers}`)
+    }
+    const ratio = median(runs.map((r) => r.preflight.cpuPerReviewUs / r.minimal.cpuPerReviewUs))
+    // The classes of new objects must never hit the cache, the repeated one nearly always.
+    const cache1 = await cacheLookups(pair.preflight)
+    const lookups = cache1.hit - cache0.hit + cache1.miss - cache0.miss
+    results.push({
+      class: c.name,
+      preflightUs: median(runs.map((r) => r.preflight.cpuPerReviewUs)),
+      minimalUs: median(runs.map((r) => r.minimal.cpuPerReviewUs)),
+      ratio,
+      target: c.target ?? null,
+      met: c.target === undefined ? null : ratio <= c.target,
+      cacheHitRate: lookups === 0 ? NaN : (cache1.hit - cache0.hit) / lookups,
+      preflightRate: median(runs.map((r) => r.preflight.rate)),
+      minimalRate: median(runs.map((r) => r.minimal.rate)),
+      errors: runs.reduce((n, r) => n + r.preflight.errors + r.minimal.errors + r.preflight.badAnswers + r.minimal.badAnswers, 0),
+    })
+  }
+  const lines = [
+    '',
+    `CPU per review of the server process (/proc), load from wrk, ${rounds} interleaved rounds of ${seconds} s:`,
+    '',
+    '| review | pod-preflight CPU/review | minimal CPU/review | ratio (median of rounds) | target | cache hits |',
+    '|---|---:|---:|---:|---|---:|',
+    ...results.map(
+      (r) =>
+        `| ${r.class} | ${fmt(r.preflightUs)} µs | ${fmt(r.minimalUs)} µs | **${fmt(r.ratio, 2)}×** | ${r.target === null ? '—' : `≤ ${String(r.target)}× ${r.met === true ? 'met' : 'NOT met'}`} | ${fmt(r.cacheHitRate * 100, 0)}% |`,
+    ),
+    '',
+    `errors or bad answers: ${results.reduce((n, r) => n + r.errors, 0)}; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  ]
+  return { results, lines }
+}
+
 async function main(): Promise<void> {
   const wrk = findWrk()
   if (wrk === undefined) {
     process.stderr.write('bench:webhook:cpu needs wrk (Debian: apt-get install wrk); npm run bench:webhook measures with the Node load generator instead\n')
     process.exit(2)
   }
+  say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}`)
   const pair = await startPair(SERVE_ARGS)
+  let cpu: { results: CpuResult[]; lines: string[] }
   try {
-    const reviews = benchReviews()
-    const pick = (name: string): Buffer => {
-      const r = reviews.find((x) => x.name === name)
-      if (r === undefined) throw new Error(`no bench review named ${name}`)
-      return r.body
-    }
-    const classes = [
-      { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
-      { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
-      { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, target: undefined },
-    ]
-    say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; wrk -t2 -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds`)
-    const results: Record<string, unknown>[] = []
-    for (const [i, c] of classes.entries()) {
-      const bodyPath = join(pair.dir, `body-${i}.json`)
-      const scriptPath = join(pair.dir, `script-${i}.lua`)
-      await writeFile(bodyPath, c.body)
-      await writeFile(scriptPath, luaScript(bodyPath, c.unique))
-      for (const s of [pair.preflight, pair.minimal]) await runWrk(wrk, s, scriptPath, 2) // warm up
-      const runs: { preflight: Run; minimal: Run }[] = []
-      const cache0 = await cacheLookups(pair.preflight)
-      for (let r = 0; r < ROUNDS; r++) {
-        const order = r % 2 === 0 ? [pair.preflight, pair.minimal] : [pair.minimal, pair.preflight]
-        const got: Record<string, Run> = {}
-        for (const s of order) got[s.name] = await runWrk(wrk, s, scriptPath, SECONDS)
-        const p = got['pod-preflight'] as Run
-        const m = got['minimal'] as Run
-        runs.push({ preflight: p, minimal: m })
-        say(`${c.name} round ${r + 1}: pod-preflight ${fmt(p.cpuPerReviewUs)} µs CPU/review (${fmt(p.rate, 0)}/s), minimal ${fmt(m.cpuPerReviewUs)} µs (${fmt(m.rate, 0)}/s), errors ${p.errors + m.errors + p.badAnswers + m.badAnswers}`)
-      }
-      const ratio = median(runs.map((r) => r.preflight.cpuPerReviewUs / r.minimal.cpuPerReviewUs))
-      // The classes of new objects must never hit the cache, the repeated one nearly always.
-      const cache1 = await cacheLookups(pair.preflight)
-      const lookups = cache1.hit - cache0.hit + cache1.miss - cache0.miss
-      const hitRate = lookups === 0 ? NaN : (cache1.hit - cache0.hit) / lookups
-      results.push({
-        class: c.name,
-        preflightUs: median(runs.map((r) => r.preflight.cpuPerReviewUs)),
-        minimalUs: median(runs.map((r) => r.minimal.cpuPerReviewUs)),
-        ratio,
-        target: c.target ?? null,
-        met: c.target === undefined ? null : ratio <= c.target,
-        cacheHitRate: hitRate,
-        preflightRate: median(runs.map((r) => r.preflight.rate)),
-        minimalRate: median(runs.map((r) => r.minimal.rate)),
-        errors: runs.reduce((n, r) => n + r.preflight.errors + r.minimal.errors + r.preflight.badAnswers + r.minimal.badAnswers, 0),
-      })
-    }
-    if (JSON_ONLY) {
-      process.stdout.write(`${JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, serveArgs: SERVE_ARGS, results }, null, 2)}\n`)
-      return
-    }
-    const lines = [
-      '',
-      '| review | pod-preflight CPU/review | minimal CPU/review | ratio (median of rounds) | target | cache hits |',
-      '|---|---:|---:|---:|---|---:|',
-      ...results.map(
-        (r) =>
-          `| ${String(r['class'])} | ${fmt(r['preflightUs'] as number)} µs | ${fmt(r['minimalUs'] as number)} µs | **${fmt(r['ratio'] as number, 2)}×** | ${r['target'] === null ? '—' : `≤ ${String(r['target'])}× ${r['met'] === true ? 'met' : 'NOT met'}`} | ${fmt((r['cacheHitRate'] as number) * 100, 0)}% |`,
-      ),
-      '',
-      `errors or bad answers: ${results.reduce((n, r) => n + (r['errors'] as number), 0)}; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-      '',
-    ]
-    process.stdout.write(lines.join('\n'))
+    cpu = await cpuPerReview(pair, wrk)
   } finally {
     await pair.stop()
   }
+  // In this process, after the servers have stopped: where a review's CPU goes, rule by rule.
+  const costs = await reviewCosts(COST_REVIEWS)
+  if (JSON_ONLY) {
+    process.stdout.write(`${JSON.stringify({ machine: { cpus: cpus().length, node: process.version }, serveArgs: SERVE_ARGS, results: cpu.results, costs }, null, 2)}\n`)
+    return
+  }
+  process.stdout.write(`${[...cpu.lines, ...costTables(costs), ''].join('\n')}\n`)
 }
 
 // Run as a script (npm run bench:webhook:cpu), not when another bench imports its helpers.

@@ -15,12 +15,20 @@
  * hits. For each: reviews per second at saturation (closed loop) for both servers and their
  * ratio; then latency percentiles at half of pod-preflight's maximum rate (open loop, latency
  * counted from when each request was due). Targets: ratio >= 0.8, p99 < 5 ms at half rate.
+ *
+ * Then, in the same run and with the same two servers, the CPU per review of each server
+ * process with the load from wrk (bench/webhook-wrk.ts: a new ReplicaSet-owned Pod <= 1.3x and
+ * a new Deployment <= 2x the minimal server's), when wrk is installed; and in this process, what
+ * each step of a review and each rule costs (bench/webhook-rules.ts). The last lines give the
+ * issue's figures together. BENCH_CPU_SECONDS (default 5) is the length of a wrk run.
  */
 import { readFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 import { fixedRate, maxRate, type LoadResult } from './webhook-load.js'
 import { cacheLookups, cpuSeconds, startPair, type Server } from './webhook-servers.js'
+import { cpuPerReview, findWrk, type CpuResult } from './webhook-wrk.js'
+import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
@@ -35,6 +43,8 @@ const say = (s: string): void => {
 
 interface Measured extends LoadResult {
   serverCpu: number
+  /** Server CPU seconds per review answered (the Node generator shares the cores). */
+  cpuPerReview: number
 }
 
 async function measure(server: Server, run: () => Promise<LoadResult>): Promise<Measured> {
@@ -42,7 +52,7 @@ async function measure(server: Server, run: () => Promise<LoadResult>): Promise<
   const r = await run()
   const c1 = cpuSeconds(server.proc.pid)
   // Includes warmup and drain; a rough utilisation figure.
-  return { ...r, serverCpu: (c1 - c0) / r.seconds }
+  return { ...r, serverCpu: (c1 - c0) / r.seconds, cpuPerReview: (c1 - c0) / Math.max(1, r.rate * r.seconds) }
 }
 
 function fmt(n: number, digits = 2): string {
@@ -109,11 +119,41 @@ async function main(): Promise<void> {
       )
     }
 
+    // CPU per review with the client's cost out of the server's numbers: wrk, when installed.
+    const wrk = findWrk()
+    let cpu: CpuResult[] = []
+    if (wrk !== undefined) {
+      const measured = await cpuPerReview(pair, wrk, { seconds: Number(process.env['BENCH_CPU_SECONDS'] ?? 5), rounds: ROUNDS })
+      cpu = measured.results
+      lines.push(...measured.lines)
+    } else {
+      lines.push('', 'wrk is not installed (Debian: apt-get install wrk): no CPU per review with an external load generator; the figures below are with the Node generator on the same cores')
+    }
+    const costs = await reviewCosts(COST_REVIEWS)
+    lines.push(...costTables(costs))
+    const nodeCpu = (scenario: string): number => {
+      const sc = scenarios[scenario] as { max: { rounds: { preflight: Measured; minimal: Measured }[] } } | undefined
+      return sc === undefined ? NaN : mean(sc.max.rounds.map((r) => r.preflight.cpuPerReview / r.minimal.cpuPerReview))
+    }
+    const half = (scenario: string): number => (scenarios[scenario] as { halfRate: { preflight: Measured } } | undefined)?.halfRate.preflight.p99 ?? NaN
+    const byClass = (name: string): CpuResult | undefined => cpu.find((c) => c.class === name)
+    const ratioText = (r: CpuResult | undefined, target: number): string => (r === undefined ? 'n/a (no wrk)' : `${fmt(r.ratio)}x (target <= ${target}x: ${r.ratio <= target ? 'met' : 'NOT met'})`)
+    lines.push(
+      '',
+      'The issue\'s figures, this run:',
+      `- CPU per review, new ReplicaSet-owned Pod / minimal server: ${ratioText(byClass('new ReplicaSet-owned Pod'), 1.3)}`,
+      `- CPU per review, new Deployment / minimal server: ${ratioText(byClass('new Deployment'), 2)}`,
+      `- CPU per review, the same Pod again (cache hit) / minimal server: ${byClass('the same Pod again (cache hit)') === undefined ? 'n/a' : `${fmt(byClass('the same Pod again (cache hit)')?.ratio ?? NaN)}x`}`,
+      `- CPU per review with the Node generator on the same cores (mixed reviews; the client's load counts in): unique ${fmt(nodeCpu('unique'))}x, repeat ${fmt(nodeCpu('repeat'))}x`,
+      `- p99 at half of the maximum rate (open loop, Node generator): unique ${fmt(half('unique'))} ms, repeat ${fmt(half('repeat'))} ms (target < 5 ms: ${Math.max(half('unique'), half('repeat')) < 5 ? 'met' : 'NOT met'})`,
+    )
     const logLines = (await readFile(preflight.logPath, 'utf8')).split('\n').filter((l) => l.includes('"msg":"review"')).length
     const result = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version, loadavg: loadavg() },
       settings: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, reviews: reviews.length, bodyBytes: { min: Math.min(...sizes), max: Math.max(...sizes) } },
       scenarios,
+      cpuPerReview: cpu,
+      costs,
       reviewLogLines: logLines,
       errors,
     }
