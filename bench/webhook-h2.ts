@@ -24,11 +24,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchReviews } from './webhook-reviews.js'
-import { cpuSeconds, freePort, ROOT, startServer, type Server } from './webhook-servers.js'
+import { cpuSeconds, findCommand, fmt, freePort, median, ROOT, startServer, type Server } from './webhook-servers.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
@@ -36,14 +36,6 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 4)
 const JSON_ONLY = process.env['BENCH_JSON'] === '1'
 const say = (s: string): void => {
   if (!JSON_ONLY) process.stderr.write(`${s}\n`)
-}
-
-function findH2load(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v h2load'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
 }
 
 interface Run {
@@ -69,6 +61,10 @@ async function runH2load(h2load: string, server: Server, bodyPath: string, mode:
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let text = ''
+    // An interrupted bench leaves no h2load behind.
+    const kill = (): void => void p.kill('SIGKILL')
+    process.once('exit', kill)
+    p.once('close', () => process.off('exit', kill))
     p.stdout.on('data', (c: Buffer) => (text += c.toString()))
     p.stderr.on('data', (c: Buffer) => (text += c.toString()))
     p.on('error', reject)
@@ -92,22 +88,14 @@ async function runH2load(h2load: string, server: Server, bodyPath: string, mode:
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? NaN
-}
-const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
-
 async function main(): Promise<void> {
-  const h2load = findH2load()
+  const h2load = findCommand('h2load')
   if (h2load === undefined) {
     process.stderr.write('bench:webhook:h2 needs h2load (Debian: apt-get install nghttp2-client)\n')
     process.exit(2)
   }
   const bin = join(ROOT, 'dist/cli/bin.js')
   if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
-  const { mkdtemp, readFile, rm } = await import('node:fs/promises')
-  const { tmpdir } = await import('node:os')
   const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-h2-'))
   execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
   const ca = await readFile(join(dir, 'ca.crt'))
