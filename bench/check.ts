@@ -11,25 +11,35 @@
  * Kubernetes schemas) against the same check without them, in the same rounds; and the one-off
  * cost of the first validation of each kind used, on a version not used before in the process
  * (reading that version's schemas; nothing is compiled for the built-in kinds).
- * Run: npm run bench:check  (it builds dist/ first, for the start-up part)
+ * Every phase is timed in wall time and in the process's CPU time (user + system), which other
+ * jobs on a shared machine disturb less. One more round of check, not among the measured ones,
+ * times every rule (the engine's ruleTimes) and prints the slowest.
+ * The code measured is the built one (dist/), as the CLI runs it.
+ * Run: npm run bench:check  (it builds dist/ first)
  */
 import { performance } from 'node:perf_hooks'
+import { loadavg } from 'node:os'
 import jsyaml from 'js-yaml'
-import { parseDocuments } from '../src/input/documents.js'
-import { runCheck } from '../src/cli/run-check.js'
-import { RULES } from '../src/rules/index.js'
-import { loadDefaultPolicy } from '../src/policy/policy.js'
-import { relatedFromObjects } from '../src/engine/related.js'
 import { manifests } from './manifests.js'
 import { measureStartup, startupTable } from './startup.js'
-import { kubernetesSchemas, SHIPPED_VERSIONS } from '../src/schema/kubernetes.js'
 import type { SchemaCheck } from '../src/engine/rule.js'
+import type { RuleTime } from '../src/engine/evaluate.js'
+
+// The built code (dist/), as the CLI runs it: `npm run bench:check` builds it first.
+const dist = async <T>(path: string): Promise<T> => (await import(new URL(`../dist/${path}`, import.meta.url).href)) as T
+const { parseDocuments } = await dist<typeof import('../src/input/documents.js')>('input/documents.js')
+const { runCheck } = await dist<typeof import('../src/cli/run-check.js')>('cli/run-check.js')
+const { RULES } = await dist<typeof import('../src/rules/index.js')>('rules/index.js')
+const { loadDefaultPolicy } = await dist<typeof import('../src/policy/policy.js')>('policy/policy.js')
+const { relatedFromObjects } = await dist<typeof import('../src/engine/related.js')>('engine/related.js')
+const { kubernetesSchemas, SHIPPED_VERSIONS } = await dist<typeof import('../src/schema/kubernetes.js')>('schema/kubernetes.js')
 
 const COUNT = Number(process.env['BENCH_DOCS'] ?? 10000)
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
 const STARTS = Math.max(15, Number(process.env['BENCH_STARTS'] ?? 15))
 
 const text = manifests(COUNT)
+const loadBefore = loadavg()[0] ?? 0
 const policy = await loadDefaultPolicy(RULES)
 
 function loadOnly(): number {
@@ -55,8 +65,8 @@ function timed(s: SchemaCheck): SchemaCheck {
   }
 }
 
-/** check as the CLI runs it (with the Kubernetes schemas), with the fast or the previous reader. */
-function check(exact: boolean, schemas = true): () => number {
+/** check as the CLI runs it (with the Kubernetes schemas), with the fast or the previous reader; with ruleTimes, each rule timed. */
+function check(exact: boolean, schemas = true, ruleTimes?: Map<string, RuleTime>): () => number {
   return () => {
     const { documents, errors } = parseDocuments(text, 'bench.yaml', { exact })
     const report = runCheck(documents, errors, {
@@ -67,15 +77,20 @@ function check(exact: boolean, schemas = true): () => number {
       // As check builds it for each run; the validators are kept for the process.
       ...(schemas ? { schemas: timed(kubernetesSchemas()) } : {}),
       files: 1,
+      ...(ruleTimes !== undefined ? { ruleTimes } : {}),
     })
     return report.summary.objects
   }
 }
 
-function time(fn: () => number): { ms: number; n: number } {
+/** Wall time, and the process's CPU time (user + system): less disturbed by other jobs on a shared machine. */
+function time(fn: () => number): { ms: number; cpuMs: number; n: number } {
+  const c0 = process.cpuUsage()
   const t0 = performance.now()
   const n = fn()
-  return { ms: performance.now() - t0, n }
+  const ms = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  return { ms, cpuMs: (c.user + c.system) / 1000, n }
 }
 
 const median = (xs: number[]): number => {
@@ -112,22 +127,41 @@ const checkTimes: number[] = []
 const noSchemaTimes: number[] = []
 const validateTimes: number[] = []
 const previousTimes: number[] = []
+const loadCpu: number[] = []
+const checkCpu: number[] = []
+const previousCpu: number[] = []
 let judged = 0
 for (let r = 0; r < ROUNDS; r++) {
-  loadTimes.push(time(loadOnly).ms)
+  const l = time(loadOnly)
+  loadTimes.push(l.ms)
+  loadCpu.push(l.cpuMs)
   validateMs = 0
   const c = time(fast)
   checkTimes.push(c.ms)
+  checkCpu.push(c.cpuMs)
   validateTimes.push(validateMs)
   judged = c.n
   noSchemaTimes.push(time(fastNoSchemas).ms)
-  previousTimes.push(time(previous).ms)
+  const p = time(previous)
+  previousTimes.push(p.ms)
+  previousCpu.push(p.cpuMs)
 }
+// One more round of check with every rule timed (not among the measured rounds: reading the
+// clock around each rule costs a little). Analyses shared by several rules (a container's heap
+// settings, its command) are counted in the first rule that asks for them.
+const ruleTimes = new Map<string, RuleTime>()
+const timedRound = time(check(false, true, ruleTimes))
 const load = median(loadTimes)
 const chk = median(checkTimes)
 const noSchemas = median(noSchemaTimes)
 const validate = median(validateTimes)
 const prev = median(previousTimes)
+const loadC = median(loadCpu)
+const chkC = median(checkCpu)
+const prevC = median(previousCpu)
+let rulesMs = 0
+for (const t of ruleTimes.values()) rulesMs += t.ms
+const topRules = [...ruleTimes].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)
 
 // Start-up: the built CLI on one small file, against an empty node process, interleaved (bench/startup.ts).
 const startup = measureStartup(STARTS)
@@ -148,6 +182,14 @@ const result = {
   ratioTarget: 1.5,
   speedUp: round2(prev / chk),
   speedUpTarget: 5,
+  loadAverage: [round2(loadBefore), round2(loadavg()[0] ?? 0)],
+  cpu: { loadAllMs: Math.round(loadC), checkMs: Math.round(chkC), previousCheckMs: Math.round(prevC), ratioToLoadAll: round2(chkC / loadC), speedUp: round2(prevC / chkC) },
+  rules: {
+    roundMs: Math.round(timedRound.ms),
+    inRulesMs: Math.round(rulesMs),
+    share: round2(rulesMs / timedRound.ms),
+    top: topRules.map(([rule, t]) => ({ rule, ms: Math.round(t.ms), usPerObject: round2((t.ms * 1000) / t.runs), share: Math.round((t.ms / timedRound.ms) * 1000) / 1000 })),
+  },
   startup: startup ?? 'dist/cli/bin.js not built',
   startupTarget: 2,
   checkWithoutSchemasMs: Math.round(noSchemas),
@@ -164,6 +206,17 @@ process.stdout.write(`${JSON.stringify(result)}\n\n`)
 process.stdout.write(
   `| documents | js-yaml loadAll | check | check (previous reader) | check / loadAll | speed-up |\n|---|---|---|---|---|---|\n` +
     `| ${COUNT} | ${result.loadAllDocsPerSecond}/s | ${result.checkDocsPerSecond}/s | ${result.previousCheckDocsPerSecond}/s | ${result.ratioToLoadAll} (target ≤ 1.5: ${mark(result.ratioToLoadAll <= 1.5)}) | ${result.speedUp}× (target ≥ 5: ${mark(result.speedUp >= 5)}) |\n`,
+)
+process.stdout.write(
+  `\nload average ${result.loadAverage[0]} before, ${result.loadAverage[1]} after the rounds\n` +
+    `CPU time (user + system) of the same rounds: loadAll ${result.cpu.loadAllMs} ms, check ${result.cpu.checkMs} ms, previous reader ${result.cpu.previousCheckMs} ms: ` +
+    `check / loadAll ${result.cpu.ratioToLoadAll}, speed-up ${result.cpu.speedUp}×\n`,
+)
+process.stdout.write(
+  `\nrules: ${result.rules.inRulesMs} ms of a ${result.rules.roundMs} ms check round (${Math.round(result.rules.share * 100)}%) is spent inside rules; the slowest:\n` +
+    `| rule | ms a round | µs an object | share of check |\n|---|---|---|---|\n` +
+    result.rules.top.map((r) => `| ${r.rule} | ${r.ms} | ${r.usPerObject} | ${(r.share * 100).toFixed(1)}% |`).join('\n') +
+    '\n',
 )
 if (startup !== undefined) process.stdout.write(`\n${startupTable(startup)}`)
 process.stdout.write(
