@@ -3,6 +3,8 @@
  * Deployment, default options, so with the schema check), against `node -e 0`, interleaved
  * (node, check, node, check...) so both see the same machine; the medians and their ratio.
  * Run alone with `npm run bench:startup` (it builds dist/ first); bench:check runs it too.
+ * BENCH_STARTUP_COMPARE=path/to/other/dist/cli/bin.js adds another build (an earlier commit's) to
+ * the same interleaved rounds, for a before/after in one run.
  */
 import { performance } from 'node:perf_hooks'
 import { spawnSync } from 'node:child_process'
@@ -18,6 +20,8 @@ export interface Startup {
   ratio: number
   /** The 1-minute load average before and after, to read the figures by. */
   load: [number, number]
+  /** The other build's median and ratio to node -e 0, when one was given. */
+  compare?: { bin: string; checkMs: number; ratio: number }
 }
 
 const median = (xs: number[]): number => {
@@ -27,7 +31,7 @@ const median = (xs: number[]): number => {
 }
 
 /** Undefined when dist/cli/bin.js is not built. */
-export function measureStartup(starts: number): Startup | undefined {
+export function measureStartup(starts: number, compareBin?: string): Startup | undefined {
   const bin = new URL('../dist/cli/bin.js', import.meta.url).pathname
   if (!existsSync(bin)) return undefined
   const dir = mkdtempSync(join(tmpdir(), 'ppf-bench-'))
@@ -43,26 +47,35 @@ export function measureStartup(starts: number): Startup | undefined {
   // One of each first, unmeasured: the file system cache.
   run(['-e', '0'])
   run([bin, 'check', small])
+  if (compareBin !== undefined) run([compareBin, 'check', small])
   const nodeTimes: number[] = []
   const cliTimes: number[] = []
+  const otherTimes: number[] = []
   for (let i = 0; i < starts; i++) {
     nodeTimes.push(run(['-e', '0']))
     cliTimes.push(run([bin, 'check', small]))
+    if (compareBin !== undefined) otherTimes.push(run([compareBin, 'check', small]))
   }
   rmSync(dir, { recursive: true, force: true })
   const n = median(nodeTimes)
   const c = median(cliTimes)
   const round1 = (x: number): number => Math.round(x * 10) / 10
-  return { starts, nodeMs: Math.round(n), checkMs: Math.round(c), ratio: Math.round((c / n) * 100) / 100, load: [round1(before), round1(loadavg()[0] ?? 0)] }
+  const out: Startup = { starts, nodeMs: Math.round(n), checkMs: Math.round(c), ratio: Math.round((c / n) * 100) / 100, load: [round1(before), round1(loadavg()[0] ?? 0)] }
+  if (compareBin !== undefined) {
+    const o = median(otherTimes)
+    out.compare = { bin: compareBin, checkMs: Math.round(o), ratio: Math.round((o / n) * 100) / 100 }
+  }
+  return out
 }
 
 export function startupTable(s: Startup): string {
   const mark = s.ratio <= 2 ? 'met' : 'not met'
-  return `| start-up | node -e 0 | check of one file | ratio | load average |\n|---|---|---|---|---|\n| median of ${s.starts} | ${s.nodeMs} ms | ${s.checkMs} ms | ${s.ratio} (target ≤ 2: ${mark}) | ${s.load[0]} → ${s.load[1]} |\n`
+  const other = s.compare !== undefined ? `\nthe other build (${s.compare.bin}): ${s.compare.checkMs} ms, ${s.compare.ratio} × node -e 0\n` : ''
+  return `| start-up | node -e 0 | check of one file | ratio | load average |\n|---|---|---|---|---|\n| median of ${s.starts} | ${s.nodeMs} ms | ${s.checkMs} ms | ${s.ratio} (target ≤ 2: ${mark}) | ${s.load[0]} → ${s.load[1]} |\n${other}`
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const s = measureStartup(Math.max(15, Number(process.env['BENCH_STARTS'] ?? 21)))
+  const s = measureStartup(Math.max(15, Number(process.env['BENCH_STARTS'] ?? 21)), process.env['BENCH_STARTUP_COMPARE'])
   if (s === undefined) {
     process.stderr.write('dist/cli/bin.js is not built: npm run build first\n')
     process.exitCode = 1
