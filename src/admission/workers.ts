@@ -45,8 +45,7 @@ import {
 } from './server.js'
 import type { TlsMaterial } from './tls.js'
 
-/** The most worker processes `serve --workers` starts. */
-export const MAX_WORKERS = 64
+export { MAX_WORKERS } from './worker-count.js'
 
 /** How the primary gives a worker its policy: a text it has checked, or a shipped policy to load. */
 export type PolicyMessage = { text: string; source: string } | { load: string | undefined }

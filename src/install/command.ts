@@ -12,6 +12,7 @@ import { parseImageRef } from '../engine/image-ref.js'
 import { builtinPolicyName, PolicyError } from '../policy/policy.js'
 import { readBuiltinPolicy } from '../policy/builtin.js'
 import { RULES } from '../rules/index.js'
+import { MAX_WORKERS } from '../admission/worker-count.js'
 import { version } from '../version.js'
 import {
   checkSupported,
@@ -69,6 +70,10 @@ export interface InstallCommandOptions extends ClusterTarget {
   networkPolicy: boolean
   apiserverCidrs: string[]
   output: OutputFormat
+  /** serve --workers in each pod (default 1). */
+  workers?: number
+  /** Render a HorizontalPodAutoscaler from `replicas` up to this many. */
+  hpaMaxReplicas?: number
 }
 
 export interface UninstallCommandOptions extends ClusterTarget {
@@ -189,6 +194,11 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
   if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > MAX_REPLICAS) {
     throw new UsageError(`--replicas: ${o.replicas} is outside 1..${MAX_REPLICAS}`)
   }
+  const workers = o.workers ?? 1
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers: ${workers} is outside 1..${MAX_WORKERS}`)
+  if (o.hpaMaxReplicas !== undefined && (!Number.isInteger(o.hpaMaxReplicas) || o.hpaMaxReplicas < o.replicas || o.hpaMaxReplicas > MAX_REPLICAS)) {
+    throw new UsageError(`--hpa: ${o.hpaMaxReplicas} is outside ${o.replicas}..${MAX_REPLICAS} (at least --replicas, the autoscaler's minimum)`)
+  }
   const image = o.image ?? DEFAULT_IMAGE
   const parsed = parseImageRef(image)
   if (!parsed.ok) throw new UsageError(`--image: ${shown(image)} is not an image reference the kubelet can pull: ${parsed.error.message}`)
@@ -258,6 +268,8 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     networkPolicy: o.networkPolicy,
     apiserverCidrs: o.apiserverCidrs,
     ...(caBundlePem !== undefined ? { caBundlePem } : {}),
+    ...(workers > 1 ? { workers } : {}),
+    ...(o.hpaMaxReplicas !== undefined ? { hpaMaxReplicas: o.hpaMaxReplicas } : {}),
   }
   return { options, notes }
 }

@@ -22,6 +22,7 @@ export const OVERLAYS: readonly Overlay[] = [
   { name: 'background-audit', flags: ['--audit'], options: { audit: true } },
   { name: 'cert-manager', flags: ['--certificates=cert-manager'], options: { certificates: 'cert-manager' } },
   { name: 'kubernetes-1.20', flags: ['--kube-version=1.20'], options: {}, kubeVersion: { major: 1, minor: 20 } },
+  { name: 'workers', flags: ['--workers=2', '--hpa=6', '--kube-version=1.23'], options: { workers: 2, hpaMaxReplicas: 6 }, kubeVersion: { major: 1, minor: 23 } },
 ]
 
 /** What `install` renders with the defaults plus `options`, for `kubeVersion`. */

@@ -29,7 +29,7 @@ const BASE_FILES: readonly [string, readonly string[]][] = [
   ['00-namespace.yaml', ['Namespace', 'PriorityClass']],
   ['10-rbac.yaml', ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']],
   ['15-policy.yaml', ['ConfigMap']],
-  ['20-deployment.yaml', ['Deployment']],
+  ['20-deployment.yaml', ['Deployment', 'HorizontalPodAutoscaler']],
   ['30-service.yaml', ['Service']],
   ['30-poddisruptionbudget.yaml', ['PodDisruptionBudget']],
   ['35-networkpolicy.yaml', ['NetworkPolicy']],
@@ -60,7 +60,7 @@ export function baseFiles(objects: readonly KubeObject[], describe: string): Man
   }
   const rest = objects.filter((o) => !placed.has(o))
   if (rest.length > 0) throw new Error(`no base file for ${rest.map((o) => o.kind).join(', ')}`)
-  const usage = ['kubectl apply -k manifests/                 the base (Kubernetes 1.21 and later)', 'kubectl apply -k manifests/overlays/NAME       an overlay: audit-mode, background-audit, cert-manager, kubernetes-1.20']
+  const usage = ['kubectl apply -k manifests/                 the base (Kubernetes 1.21 and later)', 'kubectl apply -k manifests/overlays/NAME       an overlay: audit-mode, background-audit, cert-manager, kubernetes-1.20, workers']
   const kustomization = (resources: string[]) => stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources })
   const out = files.map((f) => ({ path: `base/${f.path}`, text: f.text }))
   out.push({ path: 'base/kustomization.yaml', text: comment([...GENERATED, '', describe]) + kustomization(files.map((f) => f.path)) })

@@ -47,6 +47,10 @@ export interface InstallOptions {
   networkPolicy: boolean
   /** Source ranges of the API server's calls; empty: the webhook port admits any source. */
   apiserverCidrs: readonly string[]
+  /** serve --workers: worker processes per pod (1 or absent: one process). */
+  workers?: number
+  /** Render a HorizontalPodAutoscaler on CPU from `replicas` up to this many. */
+  hpaMaxReplicas?: number
 }
 
 export const NAME = 'pod-preflight'
@@ -293,7 +297,49 @@ function serveArgs(o: InstallOptions): string[] {
   if (o.companion) args.push('--companion')
   if (o.audit) args.push('--audit')
   if (o.companion && o.companionLogs === true) args.push('--companion-logs')
+  if ((o.workers ?? 1) > 1) args.push(`--workers=${o.workers ?? 1}`)
   return args
+}
+
+/** Memory of one serving process (heap capped by --max-old-space-size=96, plus code and buffers). */
+const PROCESS_MEMORY_MI = 256
+/** Memory of the primary process of serve --workers, which judges nothing (see README, Performance). */
+const PRIMARY_MEMORY_MI = 128
+/** The HPA's CPU target, as a share of the pod's request. */
+export const HPA_CPU_UTILIZATION = 70
+
+/**
+ * The container's resources. One process: 100m of CPU (a webhook mostly waits) and 256Mi.
+ * With workers, or with an autoscaler that needs a request to measure against: one core per
+ * serving process (bench:webhook:workers: a worker under load uses a whole core), and 256Mi
+ * per worker plus 128Mi for the primary (--max-old-space-size applies to each process).
+ */
+export function containerResources(o: Pick<InstallOptions, 'workers' | 'hpaMaxReplicas'>): Record<string, Record<string, string>> {
+  const workers = o.workers ?? 1
+  const memory = workers > 1 ? `${workers * PROCESS_MEMORY_MI + PRIMARY_MEMORY_MI}Mi` : `${PROCESS_MEMORY_MI}Mi`
+  const cpu = workers > 1 || o.hpaMaxReplicas !== undefined ? String(workers) : '100m'
+  return {
+    requests: { cpu, memory, 'ephemeral-storage': '16Mi' },
+    limits: { memory, 'ephemeral-storage': '64Mi' },
+  }
+}
+
+/**
+ * Scales the Deployment on CPU. autoscaling/v2 is served from 1.23; before, autoscaling/v2beta2
+ * (1.12 to 1.25), with the same fields.
+ */
+function horizontalPodAutoscaler(o: InstallOptions, maxReplicas: number): KubeObject {
+  return {
+    apiVersion: atLeast(o.kubeVersion, 1, 23) ? 'autoscaling/v2' : 'autoscaling/v2beta2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: meta(NAME, o.namespace),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAME },
+      minReplicas: o.replicas,
+      maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: HPA_CPU_UTILIZATION } } }],
+    },
+  }
 }
 
 function probe(path: string, periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Record<string, unknown> {
@@ -317,7 +363,8 @@ function deployment(o: InstallOptions): KubeObject {
     kind: 'Deployment',
     metadata: meta(NAME, o.namespace, { labels: { ...LABELS, 'app.kubernetes.io/component': 'admission-webhook' } }),
     spec: {
-      replicas: o.replicas,
+      // With an autoscaler, it owns the replica count: an apply must not reset it.
+      ...(o.hpaMaxReplicas === undefined ? { replicas: o.replicas } : {}),
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...LABELS } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -351,10 +398,7 @@ function deployment(o: InstallOptions): KubeObject {
               startupProbe: probe('/healthz', 2, 2, 30),
               livenessProbe: probe('/healthz', 10, 3, 3),
               readinessProbe: probe('/readyz', 5, 2, 2),
-              resources: {
-                requests: { cpu: '100m', memory: '256Mi', 'ephemeral-storage': '16Mi' },
-                limits: { memory: '256Mi', 'ephemeral-storage': '64Mi' },
-              },
+              resources: containerResources(o),
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
               volumeMounts,
             },
@@ -484,6 +528,7 @@ export function renderInstall(o: InstallOptions): KubeObject[] {
   const objects: KubeObject[] = [...(o.audit ? policyReportCrds() : []), namespaceObject(o), priorityClass(), serviceAccount(o), policyConfigMap(o), ...rbac(o)]
   if (o.certificates === 'cert-manager') objects.push(...certManagerObjects(o))
   objects.push(service(o), deployment(o))
+  if (o.hpaMaxReplicas !== undefined) objects.push(horizontalPodAutoscaler(o, o.hpaMaxReplicas))
   // One replica cannot keep answering through a drain; a budget would only block the drain.
   if (o.replicas > 1) objects.push(podDisruptionBudget(o))
   if (o.networkPolicy) objects.push(networkPolicy(o))
@@ -495,7 +540,7 @@ export function renderInstall(o: InstallOptions): KubeObject[] {
 export function describeInstall(o: InstallOptions, version: string): string {
   const features = [o.clusterView ? 'cluster view' : '', o.companion ? 'companion' : '', o.audit ? 'background audit' : ''].filter((s) => s !== '').join(', ')
   return (
-    `pod-preflight ${version} in namespace ${o.namespace}: ${o.replicas} replica(s), mode ${o.mode}, certificates ${o.certificates}` +
+    `pod-preflight ${version} in namespace ${o.namespace}: ${o.replicas}${o.hpaMaxReplicas !== undefined ? ` to ${o.hpaMaxReplicas} (autoscaled on CPU)` : ''} replica(s)${(o.workers ?? 1) > 1 ? ` of ${o.workers ?? 1} workers` : ''}, mode ${o.mode}, certificates ${o.certificates}` +
     `${features !== '' ? `, ${features}` : ''}; for Kubernetes ${formatKubeVersion(o.kubeVersion)}${hasNamespaceNameLabel(o.kubeVersion) ? ' and later' : ''}`
   )
 }
@@ -523,6 +568,7 @@ export function renderUninstall(o: UninstallOptions): KubeObject[] {
   const ns = o.namespace
   const out: KubeObject[] = [
     stub('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', NAME),
+    stub(atLeast(o.kubeVersion, 1, 23) ? 'autoscaling/v2' : 'autoscaling/v2beta2', 'HorizontalPodAutoscaler', NAME, ns),
     stub('apps/v1', 'Deployment', NAME, ns),
     stub('v1', 'Service', NAME, ns),
     stub(atLeast(o.kubeVersion, 1, 21) ? 'policy/v1' : 'policy/v1beta1', 'PodDisruptionBudget', NAME, ns),

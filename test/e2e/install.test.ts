@@ -41,6 +41,20 @@ t.test('install renders for the server it asks, and the server accepts every obj
   }
 })
 
+t.test('install --workers --hpa on 1.20: the autoscaler as autoscaling/v2beta2, and the server accepts it', async (t) => {
+  const r = await installCli(['--workers=2', '--hpa=6'])
+  t.equal(r.code, 0, r.stderr)
+  const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj)
+  const hpa = objects.find((o) => o['kind'] === 'HorizontalPodAutoscaler')
+  t.equal(hpa?.['apiVersion'], 'autoscaling/v2beta2', '1.20 serves no autoscaling/v2 (1.23+)')
+  const dry = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: r.stdout })
+  t.equal(dry.code, 0, `kubectl apply --dry-run=server: ${dry.stderr}`)
+  t.match(dry.stdout, /horizontalpodautoscaler\.autoscaling\/pod-preflight created \(server dry run\)/)
+  t.match(dry.stdout, /deployment\.apps\/pod-preflight created \(server dry run\)/)
+  const v2 = await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify({ ...hpa, apiVersion: 'autoscaling/v2' }) })
+  t.not(v2.code, 0, 'and autoscaling/v2 would have been refused by this server')
+})
+
 t.test('kubectl apply -k of the 1.20 overlay is accepted', async (t) => {
   const r = await cluster.kubectl(['apply', '--dry-run=server', '-k', join(ROOT, 'manifests/overlays/kubernetes-1.20')])
   t.equal(r.code, 0, r.stderr)

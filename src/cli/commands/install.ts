@@ -67,6 +67,8 @@ function target(o: TargetOpts): Pick<UninstallCommandOptions, 'namespace' | 'cer
 
 interface InstallOpts extends TargetOpts {
   replicas?: string
+  workers?: string
+  hpa?: string
   image?: string
   mode?: string
   policy?: string
@@ -93,6 +95,8 @@ export const command: CommandSpec<InstallOpts> = {
     cmd
       .option('--replicas <n>', `webhook replicas (default ${DEFAULT_REPLICAS})`)
       .option('--image <ref>', `image (default ${DEFAULT_IMAGE})`)
+      .option('--workers <n>', 'serve --workers in each pod: worker processes, one core each; the CPU request is one core per worker and memory 256Mi per worker plus 128Mi (default 1: one process, 100m and 256Mi)')
+      .option('--hpa <max>', 'render a HorizontalPodAutoscaler on CPU (70% of the request) from --replicas up to MAX replicas; the Deployment then leaves its replica count to it')
     valuesOption(cmd, '--mode <mode>', "enforce or audit, written into the shipped policy as mode: (default: the policy's own, else enforce)", POLICY_MODES)
     cmd
       .option('-p, --policy <file>', 'policy file to ship in the ConfigMap, or builtin:strict (default: the default policy)')
@@ -114,7 +118,9 @@ export const command: CommandSpec<InstallOpts> = {
 }
 
 function installOptionsFrom(v: InstallOpts): InstallCommandOptions {
-  if (v.replicas !== undefined && !/^\d{1,6}$/.test(v.replicas)) throw new UsageError(`--replicas: '${v.replicas}' is not a whole number`)
+  for (const [flag, value] of [['--replicas', v.replicas], ['--workers', v.workers], ['--hpa', v.hpa]] as const) {
+    if (value !== undefined && !/^\d{1,6}$/.test(value)) throw new UsageError(`${flag}: '${value}' is not a whole number`)
+  }
   const o: InstallCommandOptions = {
     ...target(v),
     replicas: v.replicas !== undefined ? Number(v.replicas) : DEFAULT_REPLICAS,
@@ -131,6 +137,8 @@ function installOptionsFrom(v: InstallOpts): InstallCommandOptions {
   const mode = oneOf<PolicyMode>(v.mode, POLICY_MODES, '--mode')
   if (mode !== undefined) o.mode = mode
   if (v.image !== undefined) o.image = v.image
+  if (v.workers !== undefined) o.workers = Number(v.workers)
+  if (v.hpa !== undefined) o.hpaMaxReplicas = Number(v.hpa)
   if (v.policy !== undefined) o.policyFile = v.policy
   if (v.caBundle !== undefined) o.caBundleFile = v.caBundle
   return o

@@ -13,7 +13,8 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.
 import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
-import { MAX_WORKERS, WorkerStartError } from '../../admission/workers.js'
+import { WorkerStartError } from '../../admission/workers.js'
+import { MAX_WORKERS } from '../../admission/worker-count.js'
 
 /**
  * After SIGTERM, keep answering this long: the endpoint removal reaches the API server (and

@@ -1,0 +1,2 @@
+/** The most worker processes `serve --workers` starts (and `install --workers` renders). */
+export const MAX_WORKERS = 64
