@@ -102,6 +102,12 @@ function pool(count: number, extra: { draining?: () => boolean; now?: () => numb
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** Waits (at most 5 s: a loaded machine delays timers) until `ok` holds. */
+async function until(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!ok() && Date.now() < deadline) await sleep(5)
+}
+
 async function started(count: number, extra: Parameters<typeof pool>[1] = {}) {
   const x = pool(count, extra)
   const port = x.p.start()
@@ -192,7 +198,7 @@ t.test('a crashed worker is replaced after a backoff, logged and counted; what i
   t.equal(line?.['signal'], 'SIGKILL')
   t.equal(line?.['slot'], 1)
   t.equal(line?.['restartInMs'], 10)
-  await sleep(50)
+  await until(() => forked.length === 3)
   t.equal(forked.length, 3, 'a new process took the slot')
   const fresh = forked[2]
   fresh?.say({ t: 'hello' })
@@ -212,13 +218,13 @@ t.test('the backoff doubles for a worker that keeps crashing, up to its ceiling,
   for (let i = 0; i < 4; i++) {
     forked.at(-1)?.exit(1, null)
     delays.push(lines.filter((l) => l['msg'] === 'worker exited unexpectedly; starting another').at(-1)?.['restartInMs'])
-    await sleep(40)
+    await until(() => forked.length === i + 2)
   }
   t.same(delays, [5, 10, 20, 20])
   clock += 5000
   forked.at(-1)?.exit(1, null)
   t.equal(lines.filter((l) => l['msg'] === 'worker exited unexpectedly; starting another').at(-1)?.['restartInMs'], 5, 'after a run longer than resetAfterMs')
-  await sleep(20)
+  await until(() => forked.length === 6)
   await p.shutdown(1000)
 })
 
@@ -241,7 +247,7 @@ t.test('a worker asking for /metrics or /readyz gets the pod\'s answer', async (
   forked[1]?.reviews.inc({ verdict: 'allowed' }, 2)
   forked[0]?.say({ t: 'ask', id: 7, what: 'metrics' })
   forked[1]?.say({ t: 'ask', id: 8, what: 'readiness' })
-  await sleep(50)
+  await until(() => forked.every((w) => w.received.some((x) => x.t === 'answer')))
   const m = forked[0]?.received.find((x) => x.t === 'answer')
   t.ok(m !== undefined && m.t === 'answer' && m.id === 7 && /reviews_total\{verdict="allowed"\} 2/.test(m.text ?? ''))
   const r = forked[1]?.received.find((x) => x.t === 'answer')
