@@ -103,14 +103,17 @@ async function main(): Promise<void> {
     await writeFile(scriptPath, luaScript(bodyPath, true))
     say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; wrk -t2 -c${process.env['BENCH_CONNECTIONS'] ?? 16}, ${SECONDS} s per run, ${ROUNDS} rounds; new ReplicaSet-owned Pods (no cache hits)`)
     for (const s of servers) await runWrk(wrk, s.server, scriptPath, 2) // warm up every worker's JIT
-    const runs = new Map<number, (Run & { cpuUs: number; rssMiB: number })[]>()
+    const runs = new Map<number, (Run & { cpuUs: number; rssMiB: number; primaryCpuUs: number; primaryRssMiB: number })[]>()
     for (let r = 0; r < ROUNDS; r++) {
       const order = servers.map((_, i) => servers[(i + r) % servers.length]).filter((s): s is (typeof servers)[number] => s !== undefined)
       for (const s of order) {
         const pid = s.server.proc.pid
+        const p0 = cpuSeconds(pid)
         const run = await runWrk(wrk, s.server, scriptPath, SECONDS, () => treeCpu(pid))
+        const primaryCpuUs = ((cpuSeconds(pid) - p0) / run.requests) * 1e6
         const rssMiB = treeRssMiB(pid)
-        runs.set(s.workers, [...(runs.get(s.workers) ?? []), { ...run, cpuUs: run.cpuPerReviewUs, rssMiB }])
+        const primaryRssMiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
+        runs.set(s.workers, [...(runs.get(s.workers) ?? []), { ...run, cpuUs: run.cpuPerReviewUs, rssMiB, primaryCpuUs, primaryRssMiB }])
         say(`round ${r + 1}, --workers ${s.workers}: ${fmt(run.rate, 0)} reviews/s, p50 ${fmt(run.p50, 2)} ms, p99 ${fmt(run.p99, 2)} ms, ${fmt(run.cpuPerReviewUs)} µs CPU/review, RSS ${fmt(rssMiB, 0)} MiB, errors ${run.errors + run.badAnswers}`)
       }
     }
@@ -130,6 +133,8 @@ async function main(): Promise<void> {
         p99Ratio: p99 / baseP99,
         cpuUs: median(rs.map((r) => r.cpuUs)),
         rssMiB: median(rs.map((r) => r.rssMiB)),
+        primaryCpuUs: median(rs.map((r) => r.primaryCpuUs)),
+        primaryRssMiB: median(rs.map((r) => r.primaryRssMiB)),
         errors: rs.reduce((e, r) => e + r.errors + r.badAnswers, 0),
       }
     })
@@ -140,11 +145,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         '',
-        '| processes | reviews/s | × single | p50 | p99 | × single | CPU/review (all processes) | RSS (all processes) |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        '| processes | reviews/s | × single | p50 | p99 | × single | CPU/review (all processes) | of which the primary | RSS (all processes) | of which the primary |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ...results.map(
           (r) =>
-            `| ${r.workers === 1 ? 'single (--workers 1)' : `--workers ${r.workers} (+ primary)`} | ${fmt(r.rate, 0)} | **${fmt(r.rateRatio, 2)}×** | ${fmt(r.p50, 2)} ms | ${fmt(r.p99, 2)} ms | ${fmt(r.p99Ratio, 2)}× | ${fmt(r.cpuUs)} µs | ${fmt(r.rssMiB, 0)} MiB |`,
+            `| ${r.workers === 1 ? 'single (--workers 1)' : `--workers ${r.workers} (+ primary)`} | ${fmt(r.rate, 0)} | **${fmt(r.rateRatio, 2)}×** | ${fmt(r.p50, 2)} ms | ${fmt(r.p99, 2)} ms | ${fmt(r.p99Ratio, 2)}× | ${fmt(r.cpuUs)} µs | ${r.workers === 1 ? '—' : `${fmt(r.primaryCpuUs)} µs`} | ${fmt(r.rssMiB, 0)} MiB | ${r.workers === 1 ? '—' : `${fmt(r.primaryRssMiB, 0)} MiB`} |`,
         ),
         '',
         `errors or bad answers: ${results.reduce((e, r) => e + r.errors, 0)}; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
