@@ -27,7 +27,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { benchReviews } from './webhook-reviews.js'
+import { benchReview as pick } from './webhook-reviews.js'
 import { cpuSeconds, findCommand, fmt, freePort, median, ROOT, startServer, type Server } from './webhook-servers.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6)
@@ -107,12 +107,6 @@ async function main(): Promise<void> {
   const h1 = await serve('h1', [])
   const h2 = await serve('h2', ['--http2'])
   try {
-    const reviews = benchReviews()
-    const pick = (name: string): Buffer => {
-      const r = reviews.find((x) => x.name === name)
-      if (r === undefined) throw new Error(`no bench review named ${name}`)
-      return r.body
-    }
     const classes = [
       { name: 'ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)') },
       { name: 'Deployment', body: pick('Deployment CREATE (good)') },

@@ -198,3 +198,10 @@ export function benchReviews(): BenchReview[] {
   ]
   return list.map(([name, body]) => ({ name, body: Buffer.from(JSON.stringify(body)) }))
 }
+
+/** The body of the bench review of that name; throws when there is none. */
+export function benchReview(name: string): Buffer {
+  const r = benchReviews().find((x) => x.name === name)
+  if (r === undefined) throw new Error(`no bench review named ${name}`)
+  return r.body
+}

@@ -22,7 +22,7 @@ import { cacheKey } from '../src/admission/verdict-cache.js'
 import { judge } from '../src/admission/verdict.js'
 import { createBudget } from '../src/admission/budget.js'
 import { DEFAULT_MAX_DEPTH } from '../src/admission/app.js'
-import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { benchReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 
 export interface RuleCost {
   rule: string
@@ -63,8 +63,7 @@ export async function reviewCosts(names: readonly string[], copies = 300, passes
   const plain = RULES as readonly PodRule<unknown>[]
   const out: ReviewCosts[] = []
   for (const name of names) {
-    const template = benchReviews().find((r) => r.name === name)?.body.toString('utf8')
-    if (template === undefined) throw new Error(`no bench review named ${name}`)
+    const template = benchReview(name).toString('utf8')
     const bodies = Array.from({ length: copies }, (_, i) => Buffer.from(template.replaceAll(REVISION_PLACEHOLDER, `r99-${String(i).padStart(10, '0')}`)))
     const parsed = bodies.map((b) => JSON.parse(b.toString('utf8')) as unknown)
     const requests = parsed.map((p) => parseAdmissionReview(p))

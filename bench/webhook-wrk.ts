@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { benchReviews, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { benchReview as pick, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 import { cacheLookups, cpuSeconds, startPair, type Pair, type Server } from './webhook-servers.js'
 import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
@@ -160,12 +160,6 @@ export interface CpuResult {
 export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: number; rounds?: number } = {}): Promise<{ results: CpuResult[]; lines: string[] }> {
   const seconds = o.seconds ?? SECONDS
   const rounds = o.rounds ?? ROUNDS
-  const reviews = benchReviews()
-  const pick = (name: string): Buffer => {
-    const r = reviews.find((x) => x.name === name)
-    if (r === undefined) throw new Error(`no bench review named ${name}`)
-    return r.body
-  }
   const classes = [
     { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
     { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
