@@ -145,7 +145,10 @@ function holdHttp2ToTimeouts<T extends { server: Http2SecureServer }>(app: T, re
   server.on('stream', (stream: ServerHttp2Stream) => {
     const timer = setTimeout(() => {
       if (stream.destroyed || stream.readableEnded) return
-      if (!stream.headersSent) stream.respond({ ':status': 408, 'content-type': 'application/json' })
+      // Answered already (a body over the limit is refused before it has all arrived): only the
+      // upload is left to stop.
+      if (stream.headersSent || stream.writableEnded) return void stream.close(http2Constants.NGHTTP2_NO_ERROR)
+      stream.respond({ ':status': 408, 'content-type': 'application/json' })
       stream.end(body, () => stream.close(http2Constants.NGHTTP2_NO_ERROR))
     }, requestTimeoutMs)
     timer.unref()

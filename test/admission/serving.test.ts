@@ -349,6 +349,27 @@ t.test('--http2: a slow client is cut at the request timeout over h2 and over HT
   t.notOk(session.destroyed || session.closed, 'the connection stays for the other streams')
   t.equal((await h2request(session, { ':path': '/healthz' })).status, 200, 'and serves the next request')
 
+  // A body over the limit is refused before it has all arrived; a client that goes on sending
+  // it slowly has its stream closed at the timeout, and the server stays up.
+  const over = session.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(9 * 1024 * 1024) })
+  let overStatus = 0
+  over.on('response', (h) => (overStatus = Number(h[':status'])))
+  over.on('error', () => undefined)
+  over.resume()
+  over.write('x'.repeat(8 * 1024 * 1024))
+  const t2 = performance.now()
+  const drip3 = setInterval(() => {
+    if (!over.destroyed && over.writable) over.write(' ')
+  }, 100)
+  await new Promise((r) => over.once('close', r))
+  clearInterval(drip3)
+  const overMs = performance.now() - t2
+  t.equal(overStatus, 400, 'refused as too large')
+  t.ok(overMs < 3000, `the slow rest of it is stopped after ${Math.round(overMs)} ms`)
+  const fresh = await h2connect(s.port, ca)
+  t.teardown(() => fresh.close())
+  t.equal((await h2request(fresh, { ':path': '/healthz' })).status, 200, 'the server is still up')
+
   // HTTP/1.1 on the same server: Node's HTTP/2 server takes no timeout options, the properties hold.
   const rb = await slowBody(s.port, ca)
   t.ok(rb.ms >= 900 && rb.ms < 3000, `slow HTTP/1.1 body cut after ${Math.round(rb.ms)} ms (configured 1000)`)
