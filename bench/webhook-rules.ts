@@ -14,7 +14,7 @@ import { isDocumentRule, type PodRule, type RuleContext } from '../src/engine/ru
 import { extractPod } from '../src/engine/workload.js'
 import type { PodView } from '../src/engine/types.js'
 import { forgetRecentAnswers } from '../src/engine/recent.js'
-import { evaluateObject } from '../src/engine/evaluate.js'
+import { evaluateObject, type RuleTime } from '../src/engine/evaluate.js'
 import { loadDefaultPolicy } from '../src/policy/policy.js'
 import { parseJsonBody, valueDepth } from '../src/admission/json-body.js'
 import { parseAdmissionReview, typedObject } from '../src/admission/review.js'
@@ -26,8 +26,10 @@ import { benchReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 
 export interface RuleCost {
   rule: string
-  /** Microseconds per evaluation of the object. */
+  /** Microseconds per evaluation of the object, the rule timed alone. */
   us: number
+  /** Microseconds per evaluation as the engine's ruleTimes counted them inside whole evaluations. */
+  inEvaluation: number
   /** Share of the time inside rules. */
   share: number
 }
@@ -108,7 +110,13 @@ export async function reviewCosts(names: readonly string[], copies = 300, passes
         forgetRecentAnswers()
       }
     }
-    const perRule = [...spent].map(([rule, us]) => ({ rule, us }))
+    // The engine's own clock around each rule, inside whole evaluations of fresh copies.
+    const ruleTimes = new Map<string, RuleTime>()
+    for (const [i, o] of objects.entries()) {
+      const r = requests[i] as (typeof requests)[number]
+      evaluateObject(JSON.parse(JSON.stringify(o)) as unknown, { policy, rules: plain, servedApiVersion: served(r), namespace: r.namespace ?? 'default', ruleTimes })
+    }
+    const perRule = [...spent].map(([rule, us]) => ({ rule, us, inEvaluation: ((ruleTimes.get(rule)?.ms ?? NaN) / copies) * 1000 }))
     const total = perRule.reduce((a, r) => a + r.us, 0)
     steps['the rules, each timed alone (sum)'] = total
     const costs = perRule.map((r) => ({ ...r, share: r.us / total })).sort((a, b) => b.us - a.us)
@@ -125,8 +133,8 @@ export function costTables(costs: readonly ReviewCosts[], top = 8): string[] {
   for (const c of costs) {
     lines.push('', `${c.review}: CPU per review of each step, in this process (µs)`, '', '| step | µs |', '|---|---:|')
     for (const [step, us] of Object.entries(c.steps)) lines.push(`| ${step} | ${fmt(us)} |`)
-    lines.push('', `| rule (top ${top} of ${c.rules.length}) | µs per review | share of rule time |`, '|---|---:|---:|')
-    for (const r of c.rules.slice(0, top)) lines.push(`| ${r.rule} | ${fmt(r.us)} | ${fmt(r.share * 100)}% |`)
+    lines.push('', `| rule (top ${top} of ${c.rules.length}) | µs per review, alone | share of rule time | µs inside evaluations (engine's ruleTimes) |`, '|---|---:|---:|---:|')
+    for (const r of c.rules.slice(0, top)) lines.push(`| ${r.rule} | ${fmt(r.us)} | ${fmt(r.share * 100)}% | ${fmt(r.inEvaluation)} |`)
   }
   return lines
 }
