@@ -72,6 +72,25 @@ function servedCertificate(port: number): Promise<X509Certificate> {
   })
 }
 
+/**
+ * The certificate the process on `port` serves, once it serves one: the other replica may still be
+ * starting (or reading the Secret its peer created) when the first already answers the API server.
+ */
+async function servedWhenListening(port: number, logs: string[], timeoutMs = 60_000): Promise<X509Certificate> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await servedCertificate(port)
+    } catch (err) {
+      if (Date.now() > deadline) {
+        const said = (await Promise.all(logs.map((l) => readFile(l, 'utf8')))).join('\n').slice(-8_000)
+        throw new Error(`nothing served on port ${port} within ${timeoutMs / 1000} s (${(err as Error).message}); the replicas said:\n${said}`)
+      }
+      await sleep(250)
+    }
+  }
+}
+
 async function secretData(): Promise<Record<string, string> | undefined> {
   const r = await cluster.kubectl(['-n', INSTALL_NS, 'get', 'secret', 'pod-preflight-tls', '-o', 'json'])
   if (r.code !== 0) return undefined
@@ -168,7 +187,7 @@ t.test('two replicas create one Secret, fill in the caBundle, and stay trusted a
   const data = await secretData()
   t.ok(data?.['tls.crt'] !== undefined && data['ca.crt'] !== undefined, 'the Secret holds the certificate and its CA')
   const first = new X509Certificate(data?.['tls.crt'] ?? '')
-  const [s1, s2] = await Promise.all([servedCertificate(p1), servedCertificate(p2)])
+  const [s1, s2] = await Promise.all([servedWhenListening(p1, logs), servedWhenListening(p2, logs)])
   t.equal(s1.fingerprint256, first.fingerprint256, 'replica one serves the Secret\'s certificate')
   t.equal(s2.fingerprint256, first.fingerprint256, 'replica two serves the same one')
   const created = (await Promise.all(logs.map((l) => readFile(l, 'utf8')))).join('').split('\n').filter((l) => l.includes('"certificate created"'))
