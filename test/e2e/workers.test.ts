@@ -4,12 +4,14 @@
  * processes handled as the kubelet would: a worker killed with SIGKILL, SIGTERM to the primary.
  */
 import t from 'tap'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { X509Certificate } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:tls'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startCluster, type TestCluster } from './harness/cluster.js'
-import { badPod, deniedBy, ensureBuilt, get, registerWebhook, sleep, startWebhook, type Webhook } from './harness/webhook.js'
+import { run, startCluster, type TestCluster } from './harness/cluster.js'
+import { badPod, deniedBy, ensureBuilt, get, registerWebhook, ROOT, sleep, startWebhook, type Webhook } from './harness/webhook.js'
 
 t.setTimeout(600_000)
 
@@ -181,6 +183,31 @@ t.test('a worker killed with SIGKILL is replaced, and the webhook keeps answerin
   t.ok(answers.every((a) => !a.allowed), 'the new worker and the old one both judge')
   t.ok(alive(other), 'the other worker was left alone')
   t.notOk(alive(victim))
+})
+
+/** The fingerprint of the certificate served on a new connection. */
+function servedFingerprint(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: webhook.port, ca: webhook.caPem, servername: 'localhost' }, () => {
+      const fp = socket.getPeerCertificate().fingerprint256
+      socket.end()
+      resolve(fp)
+    })
+    socket.on('error', reject)
+  })
+}
+
+t.test('a renewed certificate file is served by every worker', async (t) => {
+  const old = await servedFingerprint()
+  // The same CA signs a new serving certificate (generate.sh reuses the CA in the directory).
+  const gen = await run('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { timeoutMs: 60_000 })
+  t.equal(gen.code, 0, gen.stderr)
+  const fresh = new X509Certificate(await readFile(join(dir, 'tls.crt'))).fingerprint256
+  t.not(fresh, old)
+  await until('the new certificate on a new connection', async () => ((await servedFingerprint()) === fresh ? true : undefined))
+  const seen = await Promise.all(Array.from({ length: 8 }, () => servedFingerprint()))
+  t.same(new Set(seen), new Set([fresh]), 'eight new connections, spread over both workers, all get the new certificate')
+  t.match(await scrape(), /^pod_preflight_tls_reloads_total\{result="ok"\} [1-9]/m)
 })
 
 t.test('SIGTERM to the primary closes every worker and exits 0', async (t) => {
