@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { benchReviews } from './webhook-reviews.js'
+import { benchReview } from './webhook-reviews.js'
 import { cpuSeconds, freePort, ROOT, startServer, type Server } from './webhook-servers.js'
 import { findWrk, luaScript, runWrk, type Run } from './webhook-wrk.js'
 
@@ -95,8 +95,7 @@ async function main(): Promise<void> {
       const args = [bin, 'serve', '--host=127.0.0.1', `--port=${port}`, `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, `--workers=${n}`, '--shutdown-delay=0s', ...SERVE_ARGS]
       servers.push({ workers: n, server: await startServer(`workers-${n}`, args, port, ca, dir) })
     }
-    const body = benchReviews().find((r) => r.name === 'Pod CREATE (ReplicaSet-owned)')?.body
-    if (body === undefined) throw new Error('no bench review named Pod CREATE (ReplicaSet-owned)')
+    const body = benchReview('Pod CREATE (ReplicaSet-owned)')
     const bodyPath = join(dir, 'body.json')
     const scriptPath = join(dir, 'script.lua')
     await writeFile(bodyPath, body)
