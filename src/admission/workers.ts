@@ -515,6 +515,11 @@ export interface PrimaryChannel {
 }
 
 export function processChannel(): PrimaryChannel {
+  // The primary gone while this worker still talks to it (a SIGTERM during start-up, while the
+  // worker asks for its listening socket): the channel's write fails with EPIPE, which Node
+  // emits on the worker object and would throw as unhandled. The 'disconnect' that follows
+  // closes the worker.
+  cluster.worker?.on('error', () => undefined)
   return {
     send: (m) => {
       if (process.connected) process.send?.(m)

@@ -3,6 +3,7 @@ import { main } from './main.js'
 import { processIO, EXIT_USAGE, type CliIO } from './io.js'
 import { progFromInvocation, writeErrorText } from './command.js'
 import { interruptHandledByCommand } from './interrupt.js'
+import { resolve } from 'node:path'
 
 /** The status a shell gives a process ended by Ctrl-C (128 + SIGINT). */
 const EXIT_INTERRUPTED = 130
@@ -42,7 +43,14 @@ process.on('SIGINT', () => {
   process.exit(EXIT_INTERRUPTED)
 })
 
-main(process.argv.slice(2), io).then(
+// A `serve --workers` worker of the single executable: node:cluster starts it as
+// `EXECUTABLE SCRIPT ARGS...` with the script being the executable itself, which the single
+// executable then sees as its first argument. Only such a process (started with an IPC channel,
+// its first argument naming the executable itself) drops it.
+const args = process.argv.slice(2)
+if (process.channel !== undefined && args[0] !== undefined && resolve(args[0]) === process.execPath) args.shift()
+
+main(args, io).then(
   (code) => { process.exitCode = writeFailed ? EXIT_USAGE : code },
   (err: unknown) => {
     io.stderr.write(`${prog}: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
+import { createReadStream, type Stats } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Document, DocumentOptions, ParseOptions, SchemaOptions } from 'yaml'
@@ -385,7 +385,6 @@ export async function readInputs(
     if (!st.isFile()) {
       // A named pipe or a process substitution (<(kubectl get ...)) is read like a file.
       try {
-        const { createReadStream } = await import('node:fs')
         const buf = await readStream(createReadStream(abs), maxBytes)
         if ('message' in buf) result.errors.push({ file: name, message: buf.message.replace('standard input', 'this input') })
         else add(decode(buf, name, options))

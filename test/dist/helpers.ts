@@ -93,14 +93,15 @@ function get(port: number, path: string, ca: Buffer, body?: string): Promise<{ s
 
 /**
  * Starts `file serve` on a free port (port 0: the port is read from the 'listening' log line),
- * asks /healthz, POSTs the example review to /validate, then stops it with SIGTERM. Killed past
+ * asks /healthz, POSTs the example review to /validate, then stops it with SIGTERM (`serveArgs`
+ * are given after serve's own; `ready` finds the port in the line that says it is served). Killed past
  * the deadline, so a server that never listens cannot hang the test.
  */
-export function serveOnce(file: string, args: readonly string[], u: { dir: string; examples: string; certs: string }, env: NodeJS.ProcessEnv = userEnv()): Promise<Served> {
+export function serveOnce(file: string, args: readonly string[], u: { dir: string; examples: string; certs: string }, env: NodeJS.ProcessEnv = userEnv(), serveArgs: readonly string[] = [], ready = /"port":(\d+),[^\n]*"msg":"listening"/): Promise<Served> {
   return new Promise((done, fail) => {
     const child = spawn(
       file,
-      [...args, 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-cert', join(u.certs, 'tls.crt'), '--tls-key', join(u.certs, 'tls.key'), '--shutdown-delay', '0s'],
+      [...args, 'serve', '--host', '127.0.0.1', '--port', '0', '--tls-cert', join(u.certs, 'tls.crt'), '--tls-key', join(u.certs, 'tls.key'), '--shutdown-delay', '0s', ...serveArgs],
       { cwd: u.dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stdout = ''
@@ -111,7 +112,7 @@ export function serveOnce(file: string, args: readonly string[], u: { dir: strin
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
-      const m = /"port":(\d+),[^\n]*"msg":"listening"/.exec(stderr)
+      const m = ready.exec(stderr)
       if (m === null || asked) return
       asked = true
       const port = Number(m[1])

@@ -80,6 +80,24 @@ t.test('check, explain and serve from an empty directory, the default policy fro
   t.match(served.ended.stderr, /"source":"policies\/default\.yaml \(built in\)"/, 'serve loaded the built-in policy')
   t.equal(served.ended.status, 0, 'serve ends cleanly on SIGTERM')
   t.notMatch(served.ended.stderr, STACK)
+
+  // serve --workers: node:cluster starts each worker as the executable again. Asked once the
+  // primary says every worker listens.
+  const workers = await serveOnce(bin, [], u, undefined, ['--workers', '2'], /"port":(\d+),"workers":2,"pids":\[\d+,\d+\],"msg":"listening"/)
+  t.equal(workers.healthz, 200, '--workers 2: /healthz answers 200', { stderr: workers.ended.stderr.slice(0, 4000) })
+  const refused = JSON.parse(workers.review?.text ?? '{}') as { response?: { allowed?: boolean; status?: { message?: string } } }
+  t.equal(refused.response?.allowed, false, '--workers 2: a worker refuses the example review')
+  t.match(refused.response?.status?.message ?? '', /command-missing/)
+  t.match(workers.ended.stderr, /"workers":2,"pids":\[\d+,\d+\],"msg":"listening"/, 'both workers started')
+  t.notMatch(workers.ended.stderr, /unknown command/)
+  t.equal(workers.ended.status, 0, 'the primary ends cleanly on SIGTERM')
+  t.notMatch(workers.ended.stderr, STACK)
+  // Stopped as soon as the first worker listens, maybe while the other still starts: no worker
+  // may die of the primary's going with a stack trace.
+  const early = await serveOnce(bin, [], u, undefined, ['--workers', '2'])
+  t.equal(early.review?.status, 200, 'the first worker answered')
+  t.notMatch(early.ended.stderr, STACK, 'no stack trace from a worker when stopped during start-up')
+  t.notMatch(early.ended.stderr, /Unhandled|EPIPE/)
 })
 
 t.test('the live commands load their Kubernetes client without a warning: an API server that is not there is one line', async (t) => {

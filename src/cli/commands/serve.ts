@@ -7,6 +7,8 @@ import { memoryIO, UsageError, type CliIO } from '../io.js'
 import { kubeOptions, namespaceOption, parseOptions, runCommand, type CommandSpec } from '../command.js'
 import { RULES } from '../../rules/index.js'
 import { readFileSync } from 'node:fs'
+// Static, as every Node built-in here: the single executable cannot import() one at run time.
+import cluster from 'node:cluster'
 import { startServer, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
 import { CertStartError, DEFAULT_CERT_VALIDITY_MS, MIN_CERT_VALIDITY_MS } from '../../certs/defaults.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
@@ -285,10 +287,7 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   const destination: DestinationStream | undefined = io.stderr === process.stderr || io.stderr.fd === 2 ? undefined : { write: (s: string) => void io.stderr.write(s) }
   const logger = createLogger(config.logLevel, destination)
 
-  if (config.workers > 1) {
-    const { default: cluster } = await import('node:cluster')
-    if (cluster.isWorker) return serveAsWorker(config, logger)
-  }
+  if (config.workers > 1 && cluster.isWorker) return serveAsWorker(config, logger)
   let server: { drain(): void; close(): Promise<void> }
   try {
     if (config.workers > 1) {
