@@ -317,25 +317,11 @@ export class TextLocator {
   }
 
   #blockSeqItem(offset: number, index: number): NodeAt | undefined {
-    const t = this.#t
     const col = offset - this.#lineStart(offset)
     let at = offset
     for (let i = 0; ; i++) {
-      if (i === index) {
-        let q = at + 1
-        while (t.charCodeAt(q) === SPACE || t.charCodeAt(q) === TAB) q++
-        const c = t.charCodeAt(q)
-        if (q < this.#end && c !== LF && c !== CR && c !== HASH) {
-          if (c === 38 || c === 33 || c === 42) throw UNSURE
-          return { offset: q, empty: false }
-        }
-        const emptyAt = q
-        const next = this.#nextContentLine(q)
-        if (next === undefined || this.#isMarker(next.offset, next.indent) || next.indent <= col) return { offset: emptyAt, empty: true }
-        const nc = t.charCodeAt(next.offset)
-        if (nc === 38 || nc === 33 || nc === 42) throw UNSURE
-        return { offset: next.offset, empty: false }
-      }
+      // the item's value: after "- " on the same line, or on the lines below, deeper than the dash
+      if (i === index) return this.#valueAfter(at + 1, col, true)
       const line = this.#nextLineAtIndent(at + 1, col)
       // a line at this indentation that is not an item is a key of the mapping that holds this sequence
       if (line === undefined || !line.item) return undefined
