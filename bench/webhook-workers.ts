@@ -21,7 +21,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchReview } from './webhook-reviews.js'
-import { cpuSeconds, freePort, ROOT, startServer, type Server } from './webhook-servers.js'
+import { cpuSeconds, fmt, freePort, median, ROOT, startServer, type Server } from './webhook-servers.js'
 import { findWrk, luaScript, runWrk, type Run } from './webhook-wrk.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6)
@@ -72,11 +72,6 @@ function treeRssMiB(pid: number | undefined): number {
   return kib / 1024
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? NaN
-}
-const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
 async function main(): Promise<void> {
   const wrk = findWrk()

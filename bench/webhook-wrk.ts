@@ -16,13 +16,13 @@
  * measurement, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 16),
  * BENCH_SERVE_ARGS (extra serve flags, e.g. to compare a setting), BENCH_JSON=1.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { benchReview as pick, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { cacheLookups, cpuSeconds, startPair, type Pair, type Server } from './webhook-servers.js'
+import { cacheLookups, cpuSeconds, findCommand, fmt, median, startPair, type Pair, type Server } from './webhook-servers.js'
 import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8)
@@ -35,11 +35,7 @@ const say = (s: string): void => {
 }
 
 export function findWrk(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
+  return findCommand('wrk')
 }
 
 /**
@@ -134,11 +130,6 @@ export async function runWrk(wrk: string, server: Server, script: string, second
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)] ?? NaN
-}
-const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 
 export interface CpuResult {
   class: string
