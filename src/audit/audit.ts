@@ -16,6 +16,7 @@ import { readPod } from '../analyzer/pod.js'
 import type { CauseId } from '../analyzer/causes.js'
 import type { Diagnosis } from '../analyzer/types.js'
 import { groupWorkloads, type Workload } from './workloads.js'
+import { byCodeUnits } from '../text/order.js'
 
 export const AUDIT_API_VERSION = 'pod-preflight.dev/v1'
 export const AUDIT_KIND = 'AuditReport'
@@ -209,7 +210,7 @@ function failuresOf(w: Workload, findings: readonly Finding[], events: Map<strin
     f.text = `${plural(pods, 'pod')} ${cause}${tail}`
     failures.push(f)
   }
-  failures.sort((a, b) => b.pods - a.pods || a.cause.localeCompare(b.cause))
+  failures.sort((a, b) => b.pods - a.pods || byCodeUnits(a.cause, b.cause))
   return { failures, failingPods, failing }
 }
 

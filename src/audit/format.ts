@@ -8,6 +8,7 @@ import type { ReportAction } from '../engine/types.js'
 import { safeText } from '../text/sanitize.js'
 import { sarifLevel, sarifLog } from '../cli/format/sarif.js'
 import type { AuditReport, AuditedWorkload } from './audit.js'
+import { byCodeUnits } from '../text/order.js'
 
 /** Longest text of one cell or line taken from the cluster (names, messages). */
 const MAX_NAME = 80
@@ -67,7 +68,7 @@ export function formatAuditText(report: AuditReport, options: AuditTextOptions):
   }
 
   const nsRows = Object.entries(s.byNamespace)
-    .sort(([a, x], [b, y]) => y.deny - x.deny || y.warn - x.warn || y.failingPods - x.failingPods || a.localeCompare(b))
+    .sort(([a, x], [b, y]) => y.deny - x.deny || y.warn - x.warn || y.failingPods - x.failingPods || byCodeUnits(a, b))
     .map(([ns, n]) => [safeText(ns, MAX_NAME), String(n.workloads), String(n.deny), String(n.warn), String(n.info), String(n.failingPods)])
   if (nsRows.length > 0) {
     out.push(c('bold', 'By namespace'))
@@ -76,7 +77,7 @@ export function formatAuditText(report: AuditReport, options: AuditTextOptions):
     out.push('')
   }
   const ruleRows = Object.entries(s.byRule)
-    .sort(([a, x], [b, y]) => y.deny - x.deny || y.warn - x.warn || y.info - x.info || a.localeCompare(b))
+    .sort(([a, x], [b, y]) => y.deny - x.deny || y.warn - x.warn || y.info - x.info || byCodeUnits(a, b))
     .map(([rule, n]) => [rule, String(n.deny), String(n.warn), String(n.info)])
   if (ruleRows.length > 0) {
     out.push(c('bold', 'By rule'))

@@ -12,6 +12,7 @@ import type { ReportAction } from '../engine/types.js'
 import { safeText } from '../text/sanitize.js'
 import { version } from '../version.js'
 import type { AuditReport } from './audit.js'
+import { byCodeUnits } from '../text/order.js'
 
 const MAX_NAME = 120
 const MAX_TEXT = 600
@@ -35,7 +36,7 @@ interface Bar {
 }
 
 function chart(id: string, title: string, bars: Bar[]): string {
-  bars.sort((a, b) => b.deny - a.deny || b.warn - a.warn || b.info - a.info || a.label.localeCompare(b.label))
+  bars.sort((a, b) => b.deny - a.deny || b.warn - a.warn || b.info - a.info || byCodeUnits(a.label, b.label))
   let shown = bars
   if (bars.length > MAX_BARS) {
     const rest = bars.slice(MAX_BARS - 1)

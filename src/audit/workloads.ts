@@ -14,6 +14,7 @@
  */
 import { objectRef } from '../engine/workload.js'
 import type { ObjectRef } from '../engine/types.js'
+import { byCodeUnits } from '../text/order.js'
 
 /** Kinds an audit lists, in the order they are listed and reported. */
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicaSet', 'ReplicationController', 'Pod'] as const
@@ -67,10 +68,10 @@ function key(kind: string, namespace: string, name: string): string {
 }
 
 function compareRefs(a: ObjectRef, b: ObjectRef): number {
-  const ns = (a.namespace ?? '').localeCompare(b.namespace ?? '')
+  const ns = byCodeUnits(a.namespace ?? '', b.namespace ?? '')
   if (ns !== 0) return ns
   const k = WORKLOAD_KINDS.indexOf(a.kind as WorkloadKind) - WORKLOAD_KINDS.indexOf(b.kind as WorkloadKind)
-  return k !== 0 ? k : a.name.localeCompare(b.name)
+  return k !== 0 ? k : byCodeUnits(a.name, b.name)
 }
 
 export interface GroupResult {

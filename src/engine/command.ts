@@ -18,6 +18,7 @@ import { ByteBoundedCache, stringBytes } from './bounded-cache.js'
 import type { Container } from './k8s.js'
 import { containerEnv, expand, expansionRoom, type ContainerEnv, type EnvEntry } from './env.js'
 import type { ContainerView, PodView } from './types.js'
+import { groupDigits } from '../text/order.js'
 
 // ---------------------------------------------------------------------------------------------
 // Exec argv of a container
@@ -658,7 +659,7 @@ export const MAX_SCRIPT_LENGTH = 1_572_864
 
 export class ScriptTooLongError extends Error {
   constructor(length: number) {
-    super(`a shell script of ${length.toLocaleString('en-US')} characters is longer than pod-preflight analyses (${MAX_SCRIPT_LENGTH.toLocaleString('en-US')}, the most etcd stores for an object)`)
+    super(`a shell script of ${groupDigits(length)} characters is longer than pod-preflight analyses (${groupDigits(MAX_SCRIPT_LENGTH)}, the most etcd stores for an object)`)
   }
 }
 

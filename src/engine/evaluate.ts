@@ -12,6 +12,7 @@ import { objectMetaShape, type ObjectMeta } from './k8s.js'
 import type { Finding, InputProblem, ObjectRef, PodView, ReportAction } from './types.js'
 import { forgetRecentAnswers } from './recent.js'
 import { safeText } from '../text/sanitize.js'
+import { byCodeUnits, byPath, groupDigits } from '../text/order.js'
 
 /** Unknown rule ids of a skip annotation named one by one; the rest are counted. */
 const MAX_UNKNOWN_SKIPS = 5
@@ -145,7 +146,6 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
   }
 }
 
-const fmt = new Intl.NumberFormat('en-US')
 
 /** Problems capped and made safe to show: their texts may quote the input. */
 function boundResult(result: Evaluation): Evaluation {
@@ -154,7 +154,7 @@ function boundResult(result: Evaluation): Evaluation {
     const rest = problems.length - (MAX_PROBLEMS_PER_OBJECT - 1)
     const errors = problems.slice(MAX_PROBLEMS_PER_OBJECT - 1).some((p) => p.severity === 'error')
     problems.length = MAX_PROBLEMS_PER_OBJECT - 1
-    problems.push({ object: result.object, severity: errors ? 'error' : 'warning', message: `…and ${fmt.format(rest)} more problems with this object, not listed` })
+    problems.push({ object: result.object, severity: errors ? 'error' : 'warning', message: `…and ${groupDigits(rest)} more problems with this object, not listed` })
   }
   for (const p of problems) {
     p.message = safeText(p.message, MAX_MESSAGE_LENGTH)
@@ -273,7 +273,7 @@ function runRules(
     result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names unknown rule '${safeText(id, 80)}'; it skips nothing` })
   }
   if (unknown > MAX_UNKNOWN_SKIPS) {
-    result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names ${fmt.format(unknown - MAX_UNKNOWN_SKIPS)} more unknown rules; they skip nothing` })
+    result.problems.push({ object, path: skip?.where, severity: 'warning', message: `${skip?.where ?? 'annotation'} names ${groupDigits(unknown - MAX_UNKNOWN_SKIPS)} more unknown rules; they skip nothing` })
   }
   // A view that is not synced (still listing, or stale) is never read: its rules are skipped, and say so.
   const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
@@ -342,7 +342,7 @@ function runRules(
         action: first.action,
         object: target.reported,
         path: first.path,
-        message: `…and ${fmt.format(rest.length)} more findings on this object, not listed (at most ${MAX_FINDINGS_PER_OBJECT} are)`,
+        message: `…and ${groupDigits(rest.length)} more findings on this object, not listed (at most ${MAX_FINDINGS_PER_OBJECT} are)`,
         fix: 'fix the findings listed and check again to see the rest',
       })
     }
@@ -359,7 +359,7 @@ function addRuleTime(times: Map<string, RuleTime>, id: string, ms: number): void
 }
 
 function byActionPathRule(a: Finding, b: Finding): number {
-  return ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule)
+  return ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || byPath(a.path, b.path) || byCodeUnits(a.rule, b.rule)
 }
 
 /** A finding as reported: texts escaped and capped here, once, for every face and format. */
@@ -379,7 +379,7 @@ function toFinding(rule: string, action: ReportAction, object: ObjectRef, f: Rul
 /** The findings of one rule beyond the cap, counted in one. */
 function summaryFinding(rule: string, action: ReportAction, object: ObjectRef, example: RuleFinding, rest: number, unlisted: boolean): Finding {
   const finding = toFinding(rule, action, object, example)
-  finding.message = `…and ${fmt.format(rest)} more ${rule} findings, not listed (at most ${MAX_FINDINGS_PER_RULE} per rule)${unlisted ? `; the next: ${finding.message}` : ''}`
+  finding.message = `…and ${groupDigits(rest)} more ${rule} findings, not listed (at most ${MAX_FINDINGS_PER_RULE} per rule)${unlisted ? `; the next: ${finding.message}` : ''}`
   finding.message = safeText(finding.message, MAX_MESSAGE_LENGTH)
   return finding
 }

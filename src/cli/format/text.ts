@@ -2,6 +2,7 @@ import type { CheckReport } from '../report.js'
 import { objectLabel } from '../report.js'
 import type { ReportAction } from '../../engine/types.js'
 import { safeText } from '../../text/sanitize.js'
+import { byCodeUnits } from '../../text/order.js'
 
 /** Every text from the input is escaped (controls, bidi overrides) and shortened before our colours are added. */
 const t = (s: string, max = 1_000): string => safeText(s, max)
@@ -70,7 +71,7 @@ export function summaryLines(report: CheckReport, options: TextOptions): string[
   const out: string[] = []
   const s = report.summary
   const notJudged = Object.entries(s.notJudged)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([k, n]) => `${n} ${t(k, 100)}`)
     .join(', ')
   const parts = [
