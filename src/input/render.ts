@@ -3,10 +3,10 @@
  * kustomize`, `helm template`), bounded: a deadline, a cap on what is read from stdout and
  * stderr, and a failure reported as one short message with the tool's own words.
  */
-import { spawn } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { delimiter, isAbsolute, join } from 'node:path'
 import { safeText } from '../text/sanitize.js'
+import { childProcessModule } from '../lazy-modules.js'
 
 /** The first executable file named `name` on PATH (from `env`, so tests can set it), or undefined. */
 export function findOnPath(name: string, env: Record<string, string | undefined>): string | undefined {
@@ -51,7 +51,7 @@ export function runRenderer(program: string, args: readonly string[], display: s
       clearTimeout(timer)
       resolvePromise(r)
     }
-    const child = spawn(program, [...args], { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = childProcessModule().spawn(program, [...args], { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     let outBytes = 0
     let err = Buffer.alloc(0)

@@ -49,8 +49,25 @@ t.test('check of one file loads no schema compiler and nothing of the other comm
   )
   const r = await run(process.execPath, ['--import', join(tmp, 'preload.mjs'), bin, 'check', file], { cwd: tmp, env: userEnv() })
   t.match(r.stdout, /schema-invalid/, 'the schema check ran and found the unknown field')
-  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7))
+  const urls = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7))
+  // The CLI runs from its bundle (scripts/bundle-cli.mjs): the files of dist/bundle/ loaded stand
+  // for the modules of dist/ they hold, as dist/bundle.meta.json lists them.
+  const meta = JSON.parse(readFileSync(join(root, 'dist/bundle.meta.json'), 'utf8')) as Record<string, string[]>
+  const chunks = urls.filter((u) => u.includes('/dist/bundle/'))
+  t.ok(chunks.some((u) => u.endsWith('/dist/bundle/bin.js')), 'the CLI runs from dist/bundle/bin.js')
+  t.ok(chunks.length < 40, `${chunks.length} files of dist/bundle/ loaded, not one per module`)
+  const own = `${root}/dist/`
+  t.same(urls.filter((u) => u.includes(own) && u.endsWith('.js') && !u.includes(`${own}bundle/`) && !u.endsWith(`${own}cli/bin.js`)), [], 'no module of dist/ loaded beside the bundle (it would be loaded twice)')
+  const loaded = [...urls]
+  const unlisted: string[] = []
+  for (const u of chunks) {
+    const held = meta[u.slice(u.indexOf('/dist/') + 6)]
+    if (held === undefined) unlisted.push(u)
+    for (const m of held ?? []) loaded.push(m.startsWith('../') ? `${root}/${m.slice(3)}` : `${root}/dist/${m}`)
+  }
+  t.same(unlisted, [], 'every file of dist/bundle/ loaded is in dist/bundle.meta.json')
   t.ok(loaded.length > 20, `${loaded.length} modules`)
+  t.ok(loaded.some((m) => m.endsWith('dist/engine/evaluate.js')), 'the engine is among the modules the bundle holds')
   t.ok(loaded.some((m) => m.endsWith(`dist/policy/${GENERATED_FILE}`)), 'the generated validators')
   for (const [what, re] of [
     ["ajv's compiler", /node_modules\/ajv\/dist\/(core|ajv|compile\/index)\.js$/],

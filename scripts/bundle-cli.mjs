@@ -1,0 +1,108 @@
+// The last step of `npm run build`: the CLI's modules in dist/ bundled into a few files, so that
+// `pod-preflight check` of one file starts as fast as it can (a pre-commit hook starts it per
+// commit). Node resolves, reads and compiles every ES module separately; the hundred-odd modules
+// of `check` cost more than their code. esbuild joins them:
+//
+//   dist/bundle/bin.js          what every command loads (the engine, the rules, the reader);
+//   dist/bundle/chunk-*.js      what one command or output format loads with import() when used
+//                               (the webhook, the cluster client's users, the analyzer, SARIF...),
+//                               so a command still loads only what it uses;
+//   dist/bundle.meta.json       which modules of dist/ each file of dist/bundle/ holds;
+//   dist/cli/bin.js             replaced by a two-line stub that imports dist/bundle/bin.js, so
+//                               the package's bin entries and `node dist/cli/bin.js` stay as they were.
+//
+// The other modules of dist/ stay as tsc wrote them, for the programs that import them (the
+// conformance runner, the tests). Packages stay in node_modules and are loaded as they were, but
+// for commander and js-yaml, which every command loads and which are bundled with it.
+//
+// A module that finds files beside itself (the policies, the schemas, build-info.json, the
+// generated validators) does so from import.meta.url: in a bundle that would be the bundle's URL,
+// so each module's import.meta.url is rewritten to the URL its own file in dist/ has.
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+const dist = join(root, 'dist')
+const out = join(dist, 'bundle')
+const entry = join(dist, 'cli/bin.js')
+const say = (m) => process.stderr.write(`bundle: ${m}\n`)
+
+/** Packages bundled in; every other bare import stays an import of node_modules. */
+const BUNDLED = new Set(['commander', 'js-yaml'])
+
+const packageName = (spec) => {
+  const parts = spec.split('/')
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
+}
+
+const posix = (p) => p.split(sep).join('/')
+
+// commander loads node:child_process for its executable subcommands, which pod-preflight does not
+// have; about 5 ms of every start. Loaded when spawn is first called instead. The line is matched
+// exactly, so a commander that changes it fails the build rather than bundling unpatched.
+const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');"
+const COMMANDER_LAZY = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"
+
+const plugin = {
+  name: 'pod-preflight-cli',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true }
+      if (BUNDLED.has(packageName(args.path))) return undefined
+      return { path: args.path, external: true }
+    })
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8')
+      if (!text.includes(COMMANDER_CHILD_PROCESS)) throw new Error(`${args.path} no longer has the line the bundle makes lazy: ${COMMANDER_CHILD_PROCESS}`)
+      return { contents: text.replace(COMMANDER_CHILD_PROCESS, COMMANDER_LAZY), loader: 'js' }
+    })
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(dist + sep) || args.path.startsWith(out + sep)) return undefined
+      const text = readFileSync(args.path, 'utf8')
+      if (!text.includes('import.meta.url')) return undefined
+      // Every file of dist/bundle/ is directly in it, so this path holds from any of them.
+      const own = JSON.stringify(posix(relative(out, args.path)))
+      return { contents: text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`), loader: 'js' }
+    })
+  },
+}
+
+const STUB_MARK = "import '../bundle/bin.js'"
+if (readFileSync(entry, 'utf8').includes(STUB_MARK)) {
+  say('dist/cli/bin.js is already the stub of an earlier bundle: npm run build compiles the sources again first')
+  process.exit(1)
+}
+rmSync(out, { recursive: true, force: true })
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { bin: entry },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Whitespace and syntax only: names stay, so a stack trace a user reports still reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  chunkNames: 'chunk-[hash]',
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+  // The CommonJS modules bundled (commander) call require(); an ES module has none, so one is made.
+  banner: { js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);" },
+  plugins: [plugin],
+})
+
+const meta = {}
+for (const [file, o] of Object.entries(result.metafile.outputs)) {
+  if (!file.endsWith('.js')) continue
+  meta[posix(relative(dist, join(root, file)))] = Object.keys(o.inputs).map((i) => posix(relative(dist, join(root, i)))).sort()
+}
+writeFileSync(join(dist, 'bundle.meta.json'), `${JSON.stringify(meta, null, 1)}\n`)
+
+writeFileSync(entry, `#!/usr/bin/env node\n// The CLI's modules are bundled into ../bundle/ (scripts/bundle-cli.mjs); dist/bundle.meta.json lists what each file holds.\n${STUB_MARK}\n`)
+chmodSync(entry, 0o755)
+say(`${Object.keys(meta).length} files in ${posix(relative(root, out))}/ from ${new Set(Object.values(meta).flat()).size} modules`)
