@@ -30,7 +30,7 @@ const entry = join(dist, 'cli/bin.js')
 const say = (m) => process.stderr.write(`bundle: ${m}\n`)
 
 /** Packages bundled in; every other bare import stays an import of node_modules. */
-const BUNDLED = new Set(['commander', 'js-yaml'])
+const BUNDLED = new Set(['commander', 'js-yaml', 'picomatch'])
 
 const packageName = (spec) => {
   const parts = spec.split('/')
@@ -45,9 +45,15 @@ const posix = (p) => p.split(sep).join('/')
 const COMMANDER_CHILD_PROCESS = "const childProcess = require('node:child_process');"
 const COMMANDER_LAZY = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"
 
-const plugin = {
+/**
+ * The build's plugin. `inject`: the modules (absolute paths) that import the virtual module
+ * `pod-preflight:core`, which imports every module of `core` (see below).
+ */
+const makePlugin = (core = [], inject = new Set()) => ({
   name: 'pod-preflight-cli',
   setup(b) {
+    b.onResolve({ filter: /^pod-preflight:core$/ }, () => ({ path: 'core', namespace: 'pod-preflight' }))
+    b.onLoad({ filter: /.*/, namespace: 'pod-preflight' }, () => ({ contents: core.map((m) => `import ${JSON.stringify(m)}\n`).join(''), loader: 'js', resolveDir: root }))
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true }
       if (BUNDLED.has(packageName(args.path))) return undefined
@@ -60,22 +66,23 @@ const plugin = {
     })
     b.onLoad({ filter: /\.js$/ }, (args) => {
       if (!args.path.startsWith(dist + sep) || args.path.startsWith(out + sep)) return undefined
-      const text = readFileSync(args.path, 'utf8')
-      if (!text.includes('import.meta.url')) return undefined
+      let text = readFileSync(args.path, 'utf8')
+      const core = inject.has(args.path)
+      if (!core && !text.includes('import.meta.url')) return undefined
       // Every file of dist/bundle/ is directly in it, so this path holds from any of them.
       const own = JSON.stringify(posix(relative(out, args.path)))
-      return { contents: text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`), loader: 'js' }
+      text = text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`)
+      return { contents: core ? `import 'pod-preflight:core';\n${text}` : text, loader: 'js' }
     })
   },
-}
+})
 
 const STUB_MARK = "import '../bundle/bin.js'"
 if (readFileSync(entry, 'utf8').includes(STUB_MARK)) {
   say('dist/cli/bin.js is already the stub of an earlier bundle: npm run build compiles the sources again first')
   process.exit(1)
 }
-rmSync(out, { recursive: true, force: true })
-const result = await build({
+const options = {
   absWorkingDir: root,
   entryPoints: { bin: entry },
   outdir: out,
@@ -93,8 +100,45 @@ const result = await build({
   logLevel: 'warning',
   // The CommonJS modules bundled (commander) call require(); an ES module has none, so one is made.
   banner: { js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);" },
-  plugins: [plugin],
-})
+}
+
+// Fewer files for `check`. esbuild puts each module in the chunk of the set of entries (the CLI
+// and every import() target: a command, the webhook's workers, an output format) that reach it,
+// so the modules `check` loads were spread over some 20 chunks, one per mix of commands sharing
+// them, and Node 20 pays about 0.7 ms for each ES module file it loads. Every import() target
+// but the light ones is made to import all of what `check` loads (`pod-preflight:core`), so those
+// modules are reached by the same entries and land in a few chunks: `check` loads 7 files instead
+// of 23. The commands that do not judge manifests (install, doctor, snapshot) load the rules too,
+// some 30 ms on commands that talk to an API server. The light ones keep their own: the CLI's
+// main module (every command, `--help`), `version` and `completion` (a shell's start-up).
+const LIGHT = new Set(['cli/main.js', 'cli/commands/version.js', 'cli/commands/completion.js'].map((m) => posix(relative(root, join(dist, m)))))
+const pass1 = await build({ ...options, write: false, plugins: [makePlugin()] })
+const inputs = pass1.metafile.inputs
+/** The modules reached from `from` by static imports (keys of the metafile: paths from root). */
+const reach = (from) => {
+  const seen = new Set([from])
+  const todo = [from]
+  while (todo.length > 0) {
+    for (const i of inputs[todo.pop()]?.imports ?? []) {
+      if (i.external || i.kind !== 'import-statement' || seen.has(i.path)) continue
+      seen.add(i.path)
+      todo.push(i.path)
+    }
+  }
+  return seen
+}
+const checkKey = posix(relative(root, join(dist, 'cli/commands/check.js')))
+for (const k of [checkKey, ...LIGHT]) if (inputs[k] === undefined) throw new Error(`${k} is not in the CLI's module graph`)
+// Our own modules only: the packages bundled in come with the modules that import them (and one
+// of them declares itself free of side effects, so a bare import of it would be dropped).
+const distKey = `${posix(relative(root, dist))}/`
+const core = [...reach(checkKey)].filter((k) => k !== checkKey && k.startsWith(distKey))
+const targets = new Set()
+for (const v of Object.values(inputs)) for (const i of v.imports) if (i.kind === 'dynamic-import' && !i.external && inputs[i.path] !== undefined) targets.add(i.path)
+const inject = new Set([...targets].filter((t) => !LIGHT.has(t)).map((k) => join(root, k)))
+
+rmSync(out, { recursive: true, force: true })
+const result = await build({ ...options, plugins: [makePlugin(core.map((k) => join(root, k)), inject)] })
 
 const meta = {}
 for (const [file, o] of Object.entries(result.metafile.outputs)) {
@@ -105,4 +149,5 @@ writeFileSync(join(dist, 'bundle.meta.json'), `${JSON.stringify(meta, null, 1)}\
 
 writeFileSync(entry, `#!/usr/bin/env node\n// The CLI's modules are bundled into ../bundle/ (scripts/bundle-cli.mjs); dist/bundle.meta.json lists what each file holds.\n${STUB_MARK}\n`)
 chmodSync(entry, 0o755)
+say(`${inject.size} of ${targets.size} import() targets share the ${core.length} modules of check`)
 say(`${Object.keys(meta).length} files in ${posix(relative(root, out))}/ from ${new Set(Object.values(meta).flat()).size} modules`)
