@@ -27,7 +27,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/copy-data.mjs scripts/build-info.mjs ./scripts/
+# Every script `npm run build` runs; the validators step reads the shipped policies.
+COPY scripts/copy-data.mjs scripts/build-validators.mjs scripts/build-info.mjs scripts/bundle-cli.mjs ./scripts/
+COPY policies ./policies
 RUN npm run build
 
 FROM ${BUILD_IMAGE} AS deps
