@@ -19,7 +19,7 @@ function newest(path) {
 }
 
 const built = statSync(OUTPUT, { throwIfNoEntry: false })?.mtimeMs ?? 0
-const sources = Math.max(...['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => newest(join(root, p))))
+const sources = Math.max(...['src', 'scripts', 'policies', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => newest(join(root, p))))
 if (built >= sources) {
   process.stderr.write('dist/ is up to date; not rebuilding (npm run build forces it)\n')
 } else {
