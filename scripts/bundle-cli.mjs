@@ -47,7 +47,8 @@ const COMMANDER_LAZY = "const childProcess = { spawn: (...args) => require('node
 
 /**
  * The build's plugin. `inject`: the modules (absolute paths) that import the virtual module
- * `pod-preflight:core`, which imports every module of `core` (see below).
+ * `pod-preflight:core`, which imports every module of `core` (paths relative to the root, so that
+ * no absolute path, a drive letter on Windows, is taken for a package name; see below).
  */
 const makePlugin = (core = [], inject = new Set()) => ({
   name: 'pod-preflight-cli',
@@ -138,7 +139,7 @@ for (const v of Object.values(inputs)) for (const i of v.imports) if (i.kind ===
 const inject = new Set([...targets].filter((t) => !LIGHT.has(t)).map((k) => join(root, k)))
 
 rmSync(out, { recursive: true, force: true })
-const result = await build({ ...options, plugins: [makePlugin(core.map((k) => join(root, k)), inject)] })
+const result = await build({ ...options, plugins: [makePlugin(core.map((k) => `./${k}`), inject)] })
 
 const meta = {}
 for (const [file, o] of Object.entries(result.metafile.outputs)) {
