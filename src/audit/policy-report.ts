@@ -17,6 +17,7 @@ import type { ReportAction } from '../engine/types.js'
 import type { Policy } from '../policy/policy.js'
 import { escapeControls, safeText } from '../text/sanitize.js'
 import type { AuditReport, AuditedWorkload } from './audit.js'
+import { byCodeUnits } from '../text/order.js'
 
 export const REPORT_GROUP = 'wgpolicyk8s.io'
 export const REPORT_VERSION = 'v1alpha2'
@@ -135,7 +136,7 @@ export function toPolicyReports(audit: AuditReport, options: { rules: readonly P
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY }
   const namespaced = new Map<string, PolicyReport>()
   const total = emptySummary()
-  for (const [ns, all] of [...byNs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [ns, all] of [...byNs].sort(([a], [b]) => byCodeUnits(a, b))) {
     const summary = emptySummary()
     for (const r of all) summary[r.result]++
     for (const k of Object.keys(total) as (keyof Summary)[]) total[k] += summary[k]

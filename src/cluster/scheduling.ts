@@ -22,6 +22,7 @@ import type { PodView } from '../engine/types.js'
 import type { ClusterView, NodeInfo, NodeTaint, ResourceAmounts } from './view.js'
 import { effectivePodResources, toAmounts, formatUnits, fieldKey } from './resources.js'
 import type { Quantity } from '../engine/quantity.js'
+import { byCodeUnits } from '../text/order.js'
 
 export type Stage = 'selector' | 'affinity' | 'taints' | 'ready' | 'fits' | 'free'
 export const STAGES: readonly Stage[] = ['selector', 'affinity', 'taints', 'ready', 'fits', 'free']
@@ -446,7 +447,7 @@ function full(p: Prepared, view: ClusterView): SchedulingResult {
       break
     }
   }
-  const sorted = [...reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+  const sorted = [...reasons].sort((a, b) => b[1] - a[1] || byCodeUnits(a[0], b[0]))
   return {
     total: nodes.length,
     complete: true,

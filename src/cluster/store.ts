@@ -18,6 +18,7 @@ import type {
   ServiceInfo,
   StateKind,
 } from './view.js'
+import { byCodeUnits } from '../text/order.js'
 
 interface InfoByKind {
   Node: NodeInfo
@@ -184,7 +185,7 @@ export class ClusterStore implements ClusterView {
   nodes(): readonly NodeInfo[] {
     if (this.nodeList === undefined) {
       const m = this.data.Node.get('')
-      this.nodeList = m === undefined ? [] : [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      this.nodeList = m === undefined ? [] : [...m.values()].sort((a, b) => byCodeUnits(a.name, b.name))
     }
     return this.nodeList
   }
@@ -202,7 +203,7 @@ export class ClusterStore implements ClusterView {
     let cached = this.listCache.get(key) as readonly InfoByKind[K][] | undefined
     if (cached === undefined) {
       const m = this.data[kind].get(namespace) as Map<string, InfoByKind[K]> | undefined
-      cached = m === undefined ? EMPTY : [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      cached = m === undefined ? EMPTY : [...m.values()].sort((a, b) => byCodeUnits(a.name, b.name))
       this.listCache.set(key, cached)
     }
     return cached

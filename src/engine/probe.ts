@@ -4,6 +4,7 @@
  * equal (`port: http` vs `port: 8080`, `path: ready` vs `/ready`, `scheme` left out vs `HTTP`).
  */
 import type { Container, Probe } from './k8s.js'
+import { byCodeUnits } from '../text/order.js'
 
 /** The values the API server fills in (SetDefaults_Probe); a 0 is defaulted the same way. */
 export const PROBE_DEFAULTS = {
@@ -78,7 +79,7 @@ export function probeHandler(probe: Probe, container?: Container): ProbeHandler 
     const h = probe.httpGet
     const raw = h.path ?? ''
     const headers: [string, string][] = (h.httpHeaders ?? []).map((x) => [(x.name ?? '').toLowerCase(), x.value ?? ''])
-    headers.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    headers.sort((a, b) => byCodeUnits(a[0], b[0]) || byCodeUnits(a[1], b[1]))
     return {
       type: 'httpGet',
       scheme: (h.scheme ?? 'HTTP').toUpperCase(),

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join, extname } from 'node:path'
+import { byCodeUnits } from '../text/order.js'
 
 /** File name extensions read from a directory; a file named explicitly is read whatever its name. */
 export const MANIFEST_EXTENSIONS: ReadonlySet<string> = new Set(['.yaml', '.yml', '.json'])
@@ -72,7 +73,7 @@ export async function walkManifestDirectory(root: string, memory: WalkMemory, op
       problems.push({ path: dir, message: `cannot list directory: ${errorCode(err)}` })
       return
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    entries.sort((a, b) => byCodeUnits(a.name, b.name))
     if (options.directory !== undefined && options.directory(dir, entries.map((e) => e.name)) === 'skip') return
     for (const e of entries) {
       if (e.name.startsWith('.') || SKIPPED_DIRECTORIES.has(e.name)) continue
