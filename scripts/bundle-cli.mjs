@@ -3,9 +3,9 @@
 // commit). Node resolves, reads and compiles every ES module separately; the hundred-odd modules
 // of `check` cost more than their code. esbuild joins them:
 //
-//   dist/bundle/bin.js          what every command loads (the engine, the rules, the reader);
-//   dist/bundle/chunk-*.js      what one command or output format loads with import() when used
-//                               (the webhook, the cluster client's users, the analyzer, SARIF...),
+//   dist/bundle/bin.js          the entry, which loads the CLI's main module;
+//   dist/bundle/chunk-*.js      the modules, in chunks shared by the commands and parts loaded
+//                               with import() (a command, the webhook, the analyzer, SARIF...),
 //                               so a command still loads only what it uses;
 //   dist/bundle.meta.json       which modules of dist/ each file of dist/bundle/ holds;
 //   dist/cli/bin.js             replaced by a two-line stub that imports dist/bundle/bin.js, so
@@ -13,7 +13,7 @@
 //
 // The other modules of dist/ stay as tsc wrote them, for the programs that import them (the
 // conformance runner, the tests). Packages stay in node_modules and are loaded as they were, but
-// for commander and js-yaml, which every command loads and which are bundled with it.
+// for commander, js-yaml and picomatch, which `check` loads and which are bundled with it.
 //
 // A module that finds files beside itself (the policies, the schemas, build-info.json, the
 // generated validators) does so from import.meta.url: in a bundle that would be the bundle's URL,
@@ -112,7 +112,9 @@ const options = {
 // of 23. The commands that do not judge manifests (install, doctor, snapshot) load the rules too,
 // some 30 ms on commands that talk to an API server. The light ones keep their own: the CLI's
 // main module (every command, `--help`), `version` and `completion` (a shell's start-up).
-const LIGHT = new Set(['cli/main.js', 'cli/commands/version.js', 'cli/commands/completion.js'].map((m) => posix(relative(root, join(dist, m)))))
+/** A module of dist/ as esbuild's metafile names it: its path from the root. */
+const key = (m) => posix(relative(root, join(dist, m)))
+const LIGHT = new Set(['cli/main.js', 'cli/commands/version.js', 'cli/commands/completion.js'].map(key))
 const pass1 = await build({ ...options, write: false, plugins: [makePlugin()] })
 const inputs = pass1.metafile.inputs
 /** The modules reached from `from` by static imports (keys of the metafile: paths from root). */
@@ -128,12 +130,12 @@ const reach = (from) => {
   }
   return seen
 }
-const checkKey = posix(relative(root, join(dist, 'cli/commands/check.js')))
+const checkKey = key('cli/commands/check.js')
 for (const k of [checkKey, ...LIGHT]) if (inputs[k] === undefined) throw new Error(`${k} is not in the CLI's module graph`)
 // Our own modules only: the packages bundled in come with the modules that import them (and one
 // of them declares itself free of side effects, so a bare import of it would be dropped).
-const distKey = `${posix(relative(root, dist))}/`
-const core = [...reach(checkKey)].filter((k) => k !== checkKey && k.startsWith(distKey))
+const ours = `${key('')}/`
+const core = [...reach(checkKey)].filter((k) => k !== checkKey && k.startsWith(ours))
 const targets = new Set()
 for (const v of Object.values(inputs)) for (const i of v.imports) if (i.kind === 'dynamic-import' && !i.external && inputs[i.path] !== undefined) targets.add(i.path)
 const inject = new Set([...targets].filter((t) => !LIGHT.has(t)).map((k) => join(root, k)))

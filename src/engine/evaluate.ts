@@ -146,7 +146,6 @@ export function evaluateObject(value: unknown, options: EvaluateOptions): Evalua
   }
 }
 
-
 /** Problems capped and made safe to show: their texts may quote the input. */
 function boundResult(result: Evaluation): Evaluation {
   const problems = result.problems

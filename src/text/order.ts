@@ -2,7 +2,7 @@
  * Ordering and number formatting that do not depend on the locale.
  *
  * `String.prototype.localeCompare` and `Intl.NumberFormat` load ICU's collation and number data
- * the first time they run, which cost the CLI about 30 ms of every start (a pre-commit hook pays
+ * the first time they run, which cost the CLI about 15 ms of every start (a pre-commit hook pays
  * it per commit), and make the order of findings depend on the machine's locale: the same
  * manifests sorted differently on a CI runner and a laptop. Every order we print is of ids,
  * field paths, names and namespaces, which are ASCII in practice; comparing UTF-16 code units
@@ -18,7 +18,7 @@ export function byCodeUnits(a: string, b: string): number {
  * Compares field paths so that list indexes go in number order (`containers[2]` before
  * `containers[10]`, where code units would put `1` then `]` the other way): a run of digits
  * against a run of digits compares by value, everything else by code units. Linear in the
- * shorter string; no locale.
+ * lengths of the two strings; no locale.
  */
 export function byPath(a: string, b: string): number {
   let i = 0

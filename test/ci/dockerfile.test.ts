@@ -5,11 +5,12 @@
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-const dockerfile = readFileSync(new URL('Dockerfile', `file://${root}`), 'utf8')
-const pkg = JSON.parse(readFileSync(new URL('package.json', `file://${root}`), 'utf8')) as { scripts: Record<string, string> }
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 
 // The build stage: from its FROM to the next FROM.
 const stages = dockerfile.split(/^FROM /m)
