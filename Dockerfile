@@ -28,7 +28,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # Every script `npm run build` runs; the validators step reads the shipped policies.
-COPY scripts/copy-data.mjs scripts/build-validators.mjs scripts/build-info.mjs scripts/bundle-cli.mjs ./scripts/
+COPY scripts/copy-data.mjs scripts/patch-js-yaml.mjs scripts/build-validators.mjs scripts/build-info.mjs scripts/bundle-cli.mjs ./scripts/
 COPY policies ./policies
 RUN npm run build
 
