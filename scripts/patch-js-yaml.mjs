@@ -56,9 +56,11 @@ writeFileSync(
 
 // The importers: the one line importing the package becomes an import of the copy.
 const IMPORT = "import jsyaml from 'js-yaml';"
+const VENDORED = "import jsyaml from '../vendor/js-yaml.mjs';"
 for (const file of ['input/documents.js', 'input/scalars.js']) {
   const path = join(root, 'dist', file)
   const js = readFileSync(path, 'utf8')
+  if (js.includes(VENDORED)) continue // patched by an earlier run over the same tsc output
   if (js.split(IMPORT).length !== 2) fail(`dist/${file} does not import js-yaml as this build expects (${IMPORT})`)
-  writeFileSync(path, js.replace(IMPORT, "import jsyaml from '../vendor/js-yaml.mjs';"))
+  writeFileSync(path, js.replace(IMPORT, VENDORED))
 }
