@@ -52,6 +52,16 @@ export interface ClusterInputs {
   related?: RelatedObjects
 }
 
+/**
+ * Which reviews get their `review` log line: every one (`all`), or only those that were answered
+ * with more than a plain yes (`warned`): a verdict other than allowed (warned, would deny,
+ * denied, not fully judged, over the time budget), a rule skipped by annotation or exempted by
+ * the policy, a skip annotation refused, or unknown namespace labels. The others (allowed with no
+ * warning, and the operations not judged) are still counted in /metrics.
+ */
+export const REVIEW_LOGS = ['all', 'warned'] as const
+export type ReviewLog = (typeof REVIEW_LOGS)[number]
+
 export interface AppDeps {
   rules: readonly PodRule<unknown>[]
   policy: PolicySource
@@ -80,6 +90,8 @@ export interface AppDeps {
   https?: HttpsServerOptions | null
   /** With `https`: offer HTTP/2 (h2) in ALPN besides HTTP/1.1. */
   http2?: boolean
+  /** Which reviews get a log line (REVIEW_LOGS; 'all' by default). */
+  reviewLog?: ReviewLog
   /** The budget clock (performance.now() by default); tests pass a fake one. */
   now?: () => number
   /**
@@ -169,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
   const metrics = deps.metrics ?? createMetrics()
   const budgetMs = deps.budgetMs ?? DEFAULT_BUDGET_MS
   const maxWarnings = deps.maxWarnings ?? DEFAULT_MAX_WARNINGS
+  const logEveryReview = (deps.reviewLog ?? 'all') === 'all'
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxDepth = deps.maxDepth ?? DEFAULT_MAX_DEPTH
   const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
@@ -325,7 +338,16 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     for (const rule of j.skipped.annotation) metrics.skips.inc({ rule, by: 'annotation' })
     for (const rule of j.skipped.exemption) metrics.skips.inc({ rule, by: 'exemption' })
     if (j.skipRefused) metrics.skipsRefused.inc({})
-    // One line per review; never the object itself (env values, annotations, Secret data).
+    const quiet =
+      !logEveryReview &&
+      (j.verdict === 'allowed' || j.verdict === 'not_applicable') &&
+      j.skipped.annotation.length === 0 &&
+      j.skipped.exemption.length === 0 &&
+      !j.skipRefused &&
+      unknown === undefined
+    if (quiet) return reviewResponse(j.response)
+    // One line per review (with --review-log warned, per review answered with more than a yes); never
+    // the object itself (env values, annotations, Secret data).
     log.info(
       {
         // Fields from the request are shortened: a 3 MB name must not make a 3 MB log line.

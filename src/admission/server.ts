@@ -8,7 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http'
 import type { Http2Session } from 'node:http2'
 import type { Logger } from 'pino'
 import type { PodRule } from '../engine/rule.js'
-import { buildApp, connectionTimeouts, DEFAULT_REQUEST_TIMEOUT_MS, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type WebhookApp } from './app.js'
+import { buildApp, connectionTimeouts, DEFAULT_REQUEST_TIMEOUT_MS, type AppDeps, type ClusterInputs, type NamespaceLabelSource, type ReadinessCheck, type ReviewLog, type WebhookApp } from './app.js'
 import type { Policy } from '../policy/policy.js'
 import { auditScanMetrics, createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './metrics.js'
 import { loadPolicy, PolicyStore, startPolicyReloader } from './policy-store.js'
@@ -63,6 +63,8 @@ export interface ServerOptions {
   cacheEntries?: number
   /** Offer HTTP/2 (h2) in ALPN besides HTTP/1.1. */
   http2?: boolean
+  /** Which reviews get a log line (default: all). */
+  reviewLog?: ReviewLog
   /** Start the live cluster view (src/cluster/live.ts) for cluster-scoped rules. */
   cluster?: boolean
   /** Start the post-failure companion (src/analyzer/companion.ts). */
@@ -246,6 +248,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (o.cacheEntries !== undefined) deps.cacheEntries = o.cacheEntries
   if (o.worker !== undefined) deps.pod = o.worker.pod
   if (o.http2 === true) deps.http2 = true
+  if (o.reviewLog !== undefined) deps.reviewLog = o.reviewLog
   const app = await buildApp(deps)
   // Every socket, from the first byte (also those still in the TLS handshake, which Node's
   // closeAllConnections() does not know of), so that a shutdown can end them all.

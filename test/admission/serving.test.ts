@@ -18,10 +18,12 @@ import { connectionTimeouts } from '../../src/admission/app.js'
 import { pod, review, TEST_RULES } from './helpers.js'
 import { request as httpsRequest } from 'node:https'
 import { open as openFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 
 const run = promisify(execFile)
 const GENERATE = new URL('../../certs/generate.sh', import.meta.url).pathname
 const BIN = new URL('../../src/cli/bin.ts', import.meta.url).pathname
+const DIST_BIN = new URL('../../dist/cli/bin.js', import.meta.url).pathname
 const logger = createLogger('silent')
 
 async function certDir(t: Test): Promise<{ dir: string; ca: Buffer }> {
@@ -249,6 +251,51 @@ t.test('serve writes its log to a stderr that is a file: every review line whole
   const uids = new Set(parsed.filter((l) => l.msg === 'review').map((l) => l.uid))
   t.equal(uids.size, n, 'one whole JSON line per review')
   t.equal(parsed.at(-1)?.msg, 'stopped', 'the last line, written as the process ends, is there')
+})
+
+// The built CLI, as users run it (with --workers, the primary forks the workers from it).
+for (const extra of [[], ['--workers=2']]) t.test(`serve --review-log warned${extra.map((a) => ` ${a}`).join('')}: the built CLI logs the warned review, not the quiet one`, async (t) => {
+  if (!existsSync(DIST_BIN)) throw new Error('dist/ is not built: npm run build first')
+  const { dir, ca } = await certDir(t)
+  const logPath = join(dir, 'serve.log')
+  const log = await openFile(logPath, 'w')
+  const child = spawn(process.execPath, [DIST_BIN, 'serve', '--host=127.0.0.1', '--port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, '--shutdown-delay=0s', '--review-log=warned', ...extra], {
+    stdio: ['ignore', 'ignore', log.fd],
+  })
+  await log.close()
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  let port = 0
+  for (let i = 0; i < 300 && port === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    // With workers, the primary's line (with their pids), written once every worker listens.
+    const line = (await readFile(logPath, 'utf8')).split('\n').find((l) => l.includes('"msg":"listening"') && (extra.length === 0 || l.includes('"pids":')))
+    port = Number(/"port":(\d+)/.exec(line ?? '')?.[1] ?? 0)
+  }
+  t.ok(port > 0, 'listening was logged')
+  const post = (body: string): Promise<{ allowed: boolean; warnings?: string[] }> =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (text += c))
+        res.on('end', () => resolve((JSON.parse(text) as { response: { allowed: boolean; warnings?: string[] } }).response))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  // A Pod as the default policy likes it, and one whose image reference cannot be pulled.
+  const quiet = pod([{ name: 'app', image: 'nginx:1.27.0', command: ['/app/server'], resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '64Mi', 'ephemeral-storage': '1Gi' } }, livenessProbe: { httpGet: { path: '/healthz', port: 8080 } }, ports: [{ containerPort: 8080 }] }])
+  const a = await post(JSON.stringify(review(quiet, { uid: 'uid-quiet' })))
+  const b = await post(JSON.stringify(review(pod([{ name: 'app', image: 'Registry.Example/App:1.0' }]), { uid: 'uid-loud' })))
+  t.ok(a.allowed && a.warnings === undefined, `the quiet Pod has nothing to say (${JSON.stringify(a.warnings ?? [])})`)
+  t.notOk(b.allowed, 'the other is denied')
+  child.kill('SIGTERM')
+  t.equal(await exited, 0)
+  const parsed = (await readFile(logPath, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { msg?: string; uid?: string; verdict?: string })
+  t.same(parsed.filter((l) => l.msg === 'review').map((l) => [l.uid, l.verdict]), [['uid-loud', 'denied']], 'one review line: the denied one')
 })
 
 /** One HTTP/2 request on `session`; resolves with the status and body, however the stream ends. */

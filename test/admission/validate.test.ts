@@ -291,6 +291,49 @@ t.test('one log line per review, with no object content', async (t) => {
   t.notMatch(logText(), /hunter2|DB_PASSWORD/, 'no env names or values')
 })
 
+t.test('--review-log warned: a line for every review answered with more than a yes, none for the rest, all counted', async (t) => {
+  const { app, logs, metrics } = await testApp({ reviewLog: 'warned' })
+  const scrape = async (): Promise<string> => (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const good = await post(app, review(pod()))
+  const warned = await post(app, review(pod([container({ pullPolicy: 'Never' })])))
+  const denied = await post(app, review(pod([container({ image: 'a.example/b:broken' })])))
+  const skipped = await post(app, review(pod([container({ pullPolicy: 'Never' })], { annotations: { 'pod-preflight/skip': 'image-pull-policy-never' } })))
+  const deleted = await post(app, review(pod(), { operation: 'DELETE' }))
+  t.equal(good.allowed, true)
+  const lines = logs().filter((l) => l['msg'] === 'review')
+  t.same(
+    lines.map((l) => [l['uid'], l['verdict']]),
+    [
+      [warned.uid, 'warned'],
+      [denied.uid, 'denied'],
+      [skipped.uid, 'allowed'],
+    ],
+    'the warned, the denied and the one that skipped a rule; not the good Pod nor the DELETE',
+  )
+  t.same(lines[2]?.['skipped'], ['image-pull-policy-never'])
+  t.ok(deleted.allowed)
+  t.match(await scrape(), /^pod_preflight_admission_reviews_total\{kind="Pod",operation="CREATE",verdict="allowed"\} 2$/m, 'the quiet reviews are still counted')
+  void metrics
+})
+
+t.test('--review-log warned: a review with info notes only is quiet (the webhook does not report notes), and counted', async (t) => {
+  const { app, logs } = await testApp({ reviewLog: 'warned' }, testPolicy(TEST_RULES, { 'image-pull-policy-never': { action: 'info' } }))
+  const a = await post(app, review(pod([container({ pullPolicy: 'Never' })])))
+  t.equal(a.allowed, true)
+  t.equal(a.warnings, undefined, 'an info note is no warning')
+  t.same(logs().filter((l) => l['msg'] === 'review'), [], 'no review line')
+  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^pod_preflight_admission_reviews_total\{kind="Pod",operation="CREATE",verdict="allowed"\} 1$/m)
+})
+
+t.test('--review-log all (the default): a line for every review, the good ones too', async (t) => {
+  for (const reviewLog of ['all', undefined] as const) {
+    const { app, logs } = await testApp(reviewLog === undefined ? {} : { reviewLog })
+    const good = await post(app, review(pod()))
+    const lines = logs().filter((l) => l['msg'] === 'review')
+    t.same(lines.map((l) => [l['uid'], l['verdict']]), [[good.uid, 'allowed']], `reviewLog ${String(reviewLog)}`)
+  }
+})
+
 t.test('identical objects are judged once; the answer still names each object', async (t) => {
   const { app, metrics } = await testApp()
   const scrape = async (): Promise<string> => (await app.inject({ method: 'GET', url: '/metrics' })).body

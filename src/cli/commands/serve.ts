@@ -12,7 +12,7 @@ import cluster from 'node:cluster'
 import { startServer, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
 import { CertStartError, DEFAULT_CERT_VALIDITY_MS, MIN_CERT_VALIDITY_MS } from '../../certs/defaults.js'
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
-import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS } from '../../admission/app.js'
+import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS, REVIEW_LOGS, type ReviewLog } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
 import { WorkerStartError } from '../../admission/workers.js'
@@ -102,6 +102,7 @@ interface ServeOpts {
   requestTimeout?: string
   metricsPort?: string
   logLevel?: string
+  reviewLog?: string
   cluster?: boolean
   companion?: boolean
   companionLogs?: boolean
@@ -147,6 +148,7 @@ export const command: CommandSpec<ServeOpts> = {
       .option('--request-timeout <duration>', `a client must send the TLS handshake, headers and whole body within this (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s)`)
       .option('--workers <n>', `worker processes sharing the webhook port, each on its own core; certificate, policy file, audit and companion stay in one primary process (default 1: no workers; at most ${MAX_WORKERS})`)
       .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
+      .option('--review-log <which>', 'which reviews get a log line: all, or warned (those warned, denied, would-deny, not fully judged, or with a rule skipped or exempted; the rest are counted in /metrics only) (default all)')
       .option('--cluster', 'judge against the live cluster state (cluster-scoped rules)')
       .option('--companion', 'explain failed pods as they fail (counted in /metrics)')
       .option('--companion-logs', "with --companion: also read failed containers' previous logs for known failure signatures (needs get on pods/log)")
@@ -240,6 +242,10 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   if (v.cacheSize !== undefined) options.cacheEntries = parseInteger(v.cacheSize, '--cache-size', 0, 1_000_000)
   if (v.cluster === true) options.cluster = true
   if (v.http2 === true) options.http2 = true
+  if (v.reviewLog !== undefined) {
+    if (!(REVIEW_LOGS as readonly string[]).includes(v.reviewLog)) throw new UsageError(`--review-log: ${JSON.stringify(v.reviewLog.slice(0, 40))} is not one of ${REVIEW_LOGS.join(', ')}`)
+    options.reviewLog = v.reviewLog as ReviewLog
+  }
   if (v.companion === true) options.companion = true
   if (v.companionLogs === true) {
     if (v.companion !== true) throw new UsageError('--companion-logs goes with --companion')
