@@ -214,11 +214,15 @@ t.test('SIGTERM with a request held open: the process exits at the shutdown dead
   t.match(logs, /"msg":"stopped"/)
 })
 
-t.test('serve writes its log to a stderr that is a file: every review line whole, and the last lines flushed at exit', async (t) => {
-  const { dir, ca } = await certDir(t)
+/**
+ * `serve` started as a program on a free port, its stderr (the log) a file: returns the port once
+ * the listening line is logged (with workers, the primary's, which names their pids and comes once
+ * every worker listens), the log file, and the exit code to come.
+ */
+async function spawnServe(t: Test, dir: string, program: string[], args: string[]): Promise<{ port: number; logPath: string; exited: Promise<number | null>; child: ReturnType<typeof spawn> }> {
   const logPath = join(dir, 'serve.log')
   const log = await openFile(logPath, 'w')
-  const child = spawn(process.execPath, ['--import=tsx', BIN, 'serve', '--host=127.0.0.1', '--port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, '--shutdown-delay=0s'], {
+  const child = spawn(process.execPath, [...program, 'serve', '--host=127.0.0.1', '--port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, '--shutdown-delay=0s', ...args], {
     stdio: ['ignore', 'ignore', log.fd],
   })
   await log.close()
@@ -226,11 +230,19 @@ t.test('serve writes its log to a stderr that is a file: every review line whole
     if (child.exitCode === null) child.kill('SIGKILL')
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const workers = args.some((a) => a.startsWith('--workers'))
   let port = 0
   for (let i = 0; i < 300 && port === 0; i++) {
     await new Promise((r) => setTimeout(r, 100))
-    port = Number(/"port":(\d+)[^\n]*"msg":"listening"/.exec(await readFile(logPath, 'utf8'))?.[1] ?? 0)
+    const line = (await readFile(logPath, 'utf8')).split('\n').find((l) => l.includes('"msg":"listening"') && (!workers || l.includes('"pids":')))
+    port = Number(/"port":(\d+)/.exec(line ?? '')?.[1] ?? 0)
   }
+  return { port, logPath, exited, child }
+}
+
+t.test('serve writes its log to a stderr that is a file: every review line whole, and the last lines flushed at exit', async (t) => {
+  const { dir, ca } = await certDir(t)
+  const { port, logPath, exited, child } = await spawnServe(t, dir, ['--import=tsx', BIN], [])
   t.ok(port > 0, 'listening was logged')
   const post = (body: string): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -257,23 +269,7 @@ t.test('serve writes its log to a stderr that is a file: every review line whole
 for (const extra of [[], ['--workers=2']]) t.test(`serve --review-log warned${extra.map((a) => ` ${a}`).join('')}: the built CLI logs the warned review, not the quiet one`, async (t) => {
   if (!existsSync(DIST_BIN)) throw new Error('dist/ is not built: npm run build first')
   const { dir, ca } = await certDir(t)
-  const logPath = join(dir, 'serve.log')
-  const log = await openFile(logPath, 'w')
-  const child = spawn(process.execPath, [DIST_BIN, 'serve', '--host=127.0.0.1', '--port=0', `--tls-cert=${join(dir, 'tls.crt')}`, `--tls-key=${join(dir, 'tls.key')}`, '--shutdown-delay=0s', '--review-log=warned', ...extra], {
-    stdio: ['ignore', 'ignore', log.fd],
-  })
-  await log.close()
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let port = 0
-  for (let i = 0; i < 300 && port === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100))
-    // With workers, the primary's line (with their pids), written once every worker listens.
-    const line = (await readFile(logPath, 'utf8')).split('\n').find((l) => l.includes('"msg":"listening"') && (extra.length === 0 || l.includes('"pids":')))
-    port = Number(/"port":(\d+)/.exec(line ?? '')?.[1] ?? 0)
-  }
+  const { port, logPath, exited, child } = await spawnServe(t, dir, [DIST_BIN], ['--review-log=warned', ...extra])
   t.ok(port > 0, 'listening was logged')
   const post = (body: string): Promise<{ allowed: boolean; warnings?: string[] }> =>
     new Promise((resolve, reject) => {
