@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { benchReview as pick, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { benchReview as pick, quietPodReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
 import { cacheLookups, cpuSeconds, findCommand, fmt, median, startPair, type Pair, type Server } from './webhook-servers.js'
 import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
@@ -145,7 +145,7 @@ export interface CpuResult {
 }
 
 /**
- * CPU per review of both servers of `pair` for the three classes of review, wrk driving the
+ * CPU per review of both servers of `pair` for the four classes of review, wrk driving the
  * load, rounds interleaved; the Markdown table in `lines`.
  */
 export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: number; rounds?: number } = {}): Promise<{ results: CpuResult[]; lines: string[] }> {
@@ -155,6 +155,9 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
     { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
     { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
     { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, target: undefined },
+    // The new Pod with a pull secret: answered with a plain yes (no warning), so that
+    // BENCH_SERVE_ARGS='--review-log warned' shows what not writing its log line saves.
+    { name: 'a new quiet Pod (no warning)', body: quietPodReview(), unique: true, target: undefined },
   ]
   say(`CPU per review: wrk -t2 -c${CONNECTIONS}, ${seconds} s per run, ${rounds} rounds, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
   const results: CpuResult[] = []
