@@ -29,6 +29,7 @@ import { TlsFilesError } from '../../admission/tls.js'
 import { SeamError } from '../../admission/seams.js'
 import { PolicyError } from '../../policy/policy.js'
 import { handleInterruptInCommand } from '../interrupt.js'
+import { quote } from '../../text/sanitize.js'
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -209,7 +210,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
     }
   }
   const level = v.logLevel ?? 'info'
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`)
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: ${quote(level, 42)} is not one of ${LOG_LEVELS.join(', ')}`)
   const budgetMs = v.timeBudget !== undefined ? parseDuration(v.timeBudget, '--time-budget') : undefined
   if (budgetMs !== undefined && budgetMs < 1) throw new UsageError('--time-budget must be at least 1ms')
   const options: ServeConfig['options'] = {
@@ -243,7 +244,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   if (v.cluster === true) options.cluster = true
   if (v.http2 === true) options.http2 = true
   if (v.reviewLog !== undefined) {
-    if (!(REVIEW_LOGS as readonly string[]).includes(v.reviewLog)) throw new UsageError(`--review-log: ${JSON.stringify(v.reviewLog.slice(0, 40))} is not one of ${REVIEW_LOGS.join(', ')}`)
+    if (!(REVIEW_LOGS as readonly string[]).includes(v.reviewLog)) throw new UsageError(`--review-log: ${quote(v.reviewLog, 42)} is not one of ${REVIEW_LOGS.join(', ')}`)
     options.reviewLog = v.reviewLog as ReviewLog
   }
   if (v.companion === true) options.companion = true
