@@ -179,9 +179,14 @@ export interface BenchReview {
   body: Buffer
 }
 
+/** The good Pod's containers: the shop's API and an Envoy sidecar, from a private and a public registry. */
+function apiContainers(): Obj[] {
+  return [container('api', 'registry.example.com/shop/api:2.14.1'), container('proxy', 'envoyproxy/envoy:v1.30.1', { ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }], livenessProbe: undefined, readinessProbe: undefined, startupProbe: undefined })]
+}
+
 /** The review mix, in the order the load generator cycles through it. */
 export function benchReviews(): BenchReview[] {
-  const api = [container('api', 'registry.example.com/shop/api:2.14.1'), container('proxy', 'envoyproxy/envoy:v1.30.1', { ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }], livenessProbe: undefined, readinessProbe: undefined, startupProbe: undefined })]
+  const api = apiContainers()
   const warned = [container('api', 'registry.example.com/shop/api:latest', { imagePullPolicy: 'Never' })]
   const denied = [container('api', 'busybox:1.36.1', { command: ['python app.py'], resources: { limits: { memory: '512m' } } })]
   const before = deployment('api', api, 3)
@@ -199,19 +204,18 @@ export function benchReviews(): BenchReview[] {
   return list.map(([name, body]) => ({ name, body: Buffer.from(JSON.stringify(body)) }))
 }
 
-/** The body of the bench review of that name; throws when there is none. */
 /**
  * A ReplicaSet's Pod answered with a plain yes: the mix's Pod with a pull secret for its private
  * registry, so no rule warns. Not in the mix; `bench:webhook:cpu` measures it as a class of its own
  * (what a review costs when nothing is found, and with `--review-log warned` not logged).
  */
 export function quietPodReview(): Buffer {
-  const api = [container('api', 'registry.example.com/shop/api:2.14.1'), container('proxy', 'envoyproxy/envoy:v1.30.1', { ports: [{ name: 'admin', containerPort: 9901, protocol: 'TCP' }], livenessProbe: undefined, readinessProbe: undefined, startupProbe: undefined })]
-  const pod = controllerPod('api', api)
+  const pod = controllerPod('api', apiContainers())
   pod['spec'] = { ...(pod['spec'] as Obj), imagePullSecrets: [{ name: 'registry-example-com' }] }
   return Buffer.from(JSON.stringify(review(pod, 'CREATE')))
 }
 
+/** The body of the bench review of that name; throws when there is none. */
 export function benchReview(name: string): Buffer {
   const r = benchReviews().find((x) => x.name === name)
   if (r === undefined) throw new Error(`no bench review named ${name}`)

@@ -9,8 +9,8 @@
 // for a node that is a flow collection. Nothing read changes: the object is used only inside
 // that function's flow collection branch. The text replaced is matched exactly and must occur
 // once, so a js-yaml that changes it fails the build instead of shipping unpatched; the test
-// test/dist/js-yaml-patch.test.ts reads the conformance corpus and bench manifests with both and
-// compares the values.
+// test/dist/js-yaml-patch.test.ts reads the tests' YAML and JSON files, bench manifests and
+// crafted flow forms with both and compares the values and errors.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
