@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from './main.js'
+import { errorText, main } from './main.js'
 import { processIO, EXIT_USAGE, type CliIO } from './io.js'
 import { progFromInvocation, writeErrorText } from './command.js'
 import { interruptHandledByCommand } from './interrupt.js'
@@ -53,7 +53,7 @@ if (process.channel !== undefined && args[0] !== undefined && resolve(args[0]) =
 main(args, io).then(
   (code) => { process.exitCode = writeFailed ? EXIT_USAGE : code },
   (err: unknown) => {
-    io.stderr.write(`${prog}: ${err instanceof Error ? err.message : String(err)}\n`)
+    io.stderr.write(`${prog}: ${errorText(err instanceof Error ? err.message : String(err))}\n`)
     process.exitCode = EXIT_USAGE
   },
 )

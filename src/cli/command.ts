@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { EXIT_OK, UsageError, type CliIO } from './io.js'
+import { quote } from '../text/sanitize.js'
 
 export interface CommandSpec<O extends object = Record<string, unknown>> {
   /** Declares arguments, options and help text on the commander Command. */
@@ -232,11 +233,11 @@ export interface OutputOpts {
 /** The format asked for with -o/--output (or --format), checked against the command's list. */
 export function outputFormat<F extends string>(opts: OutputOpts, formats: readonly F[], fallback: F): F {
   if (opts.output !== undefined && opts.format !== undefined && opts.output !== opts.format) {
-    throw new UsageError(`-o/--output '${opts.output}' and --format '${opts.format}' disagree; give one`)
+    throw new UsageError(`-o/--output ${quote(opts.output)} and --format ${quote(opts.format)} disagree; give one`)
   }
   const value = opts.output ?? opts.format ?? fallback
   if (!(formats as readonly string[]).includes(value)) {
-    throw new UsageError(`-o/--output must be one of ${formats.join(', ')}, not '${value}'`)
+    throw new UsageError(`-o/--output must be one of ${formats.join(', ')}, not ${quote(value)}`)
   }
   return value as F
 }
@@ -287,7 +288,7 @@ export function useColor(opts: { color?: string | boolean }, io: CliIO): boolean
   const c = opts.color
   if (c === false || c === 'never') return false
   if (c === true || c === 'always') return true
-  if (c !== undefined && c !== 'auto') throw new UsageError(`--color must be auto, always or never, not '${String(c)}'`)
+  if (c !== undefined && c !== 'auto') throw new UsageError(`--color must be auto, always or never, not ${quote(String(c))}`)
   const noColor = io.env['NO_COLOR']
   return io.stdout.isTTY === true && (noColor === undefined || noColor === '')
 }

@@ -20,6 +20,15 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT_USAGE, UsageError, type CliIO } from './io.js'
 import { buildCommand, isCommanderExitOk, prepare, progName, runCommand, usageFromCommander, type CommandSpec } from './command.js'
+import { escapeControlsKeepNewlines, quote, shorten } from '../text/sanitize.js'
+
+/**
+ * A message for standard error, whatever it carries from the command line (commander quotes an
+ * unknown option as given): every control escaped but the line feeds we wrote, and bounded.
+ */
+export function errorText(message: string): string {
+  return escapeControlsKeepNewlines(shorten(message, 4000))
+}
 
 export interface CommandEntry {
   name: string
@@ -87,12 +96,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       rootProgram(io).parse(argv, { from: 'user' })
     } catch (err) {
       if (err instanceof CommanderError && !isCommanderExitOk(err)) {
-        io.stderr.write(`${prog}: ${usageFromCommander(err, prog).message}\n`)
+        io.stderr.write(`${prog}: ${errorText(usageFromCommander(err, prog).message)}\n`)
         return EXIT_USAGE
       }
       if (err instanceof CommanderError) return 0
     }
-    io.stderr.write(`${prog}: unknown command '${name}'\n`)
+    io.stderr.write(`${prog}: unknown command ${quote(name)}\n`)
     return EXIT_USAGE
   }
   try {
@@ -100,12 +109,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await runCommand(command as CommandSpec<object>, entry.name, rest, io)
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`${prog} ${entry.name}: ${err.message}\n`)
+      io.stderr.write(`${prog} ${entry.name}: ${errorText(err.message)}\n`)
       return EXIT_USAGE
     }
     // An unexpected failure is still reported in one line; the stack only on request.
     const message = err instanceof Error ? err.message : String(err)
-    io.stderr.write(`${prog} ${entry.name}: internal error: ${message}\n`)
+    io.stderr.write(`${prog} ${entry.name}: internal error: ${errorText(message)}\n`)
     if (io.env['POD_PREFLIGHT_DEBUG'] && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`)
     return EXIT_USAGE
   }

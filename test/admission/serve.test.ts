@@ -9,7 +9,7 @@ t.test('durations', async (t) => {
   t.equal(parseDuration('1m', 'x'), 60_000)
   t.equal(parseDuration('0', 'x'), 0)
   t.throws(() => parseDuration('5', '--time-budget'), UsageError)
-  t.throws(() => parseDuration('fast', '--time-budget'), /--time-budget: 'fast' is not a duration/)
+  t.throws(() => parseDuration('fast', '--time-budget'), /--time-budget: "fast" is not a duration/)
 })
 
 t.test('flags', async (t) => {
@@ -32,7 +32,7 @@ t.test('flags', async (t) => {
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--metrics-port=8443']), /--metrics-port 8443 is the webhook's --port/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--shutdown-timeout=0']), /--shutdown-timeout must be at least 100ms/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--request-timeout=10m']), /--request-timeout must be between 100ms and 5m/)
-  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--request-timeout=soon']), /--request-timeout: 'soon' is not a duration/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--request-timeout=soon']), /--request-timeout: "soon" is not a duration/)
   t.throws(() => parseServeArgs([]), /--tls-cert and --tls-key are required/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--port=70000']), /--port: 70000 is outside/)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--log-level=loud']), /--log-level/)

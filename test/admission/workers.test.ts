@@ -362,7 +362,7 @@ t.test('--workers: a whole number from 1 to 64, 1 by default; in --help and comp
   t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b'])?.workers, 1)
   t.equal(parseServeArgs(['--tls-cert=a', '--tls-key=b', '--workers', '4'])?.workers, 4)
   t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--workers=0']), /--workers: 0 is outside 1\.\.64/)
-  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--workers=two']), /--workers: 'two' is not a whole number/)
+  t.throws(() => parseServeArgs(['--tls-cert=a', '--tls-key=b', '--workers=two']), /--workers: "two" is not a whole number/)
   const help = memoryIO()
   t.equal(await main(['serve', '--help'], help), 0)
   t.match(help.out(), /--workers <n>\s+worker processes sharing the webhook port/)

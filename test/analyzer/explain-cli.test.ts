@@ -35,8 +35,8 @@ t.test('--help prints the usage', async (t) => {
 t.test('usage errors exit 2 with a message', async (t) => {
   for (const [args, message] of [
     [[], /nothing to explain/],
-    [['--format', 'xml', '-f', 'x'], /-o\/--output must be one of text, json, yaml, not 'xml'/],
-    [['-o', 'xml', '-f', 'x'], /-o\/--output must be one of text, json, yaml, not 'xml'/],
+    [['--format', 'xml', '-f', 'x'], /-o\/--output must be one of text, json, yaml, not "xml"/],
+    [['-o', 'xml', '-f', 'x'], /-o\/--output must be one of text, json, yaml, not "xml"/],
     [['-f', 'pods/healthy.yaml', 'some-pod'], /either files \(-f\) or a pod name/],
     [['a', 'b'], /one pod at a time/],
     [['--all', 'a'], /a pod name or --all, not both/],

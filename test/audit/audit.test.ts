@@ -128,7 +128,7 @@ t.test('the CLI: -o and --format are one flag, --output-file writes the report, 
 
   const bad = memoryIO('', {}, CWD)
   t.equal(await main(['audit', '--cluster-state', STATE, '-o', 'xml'], bad), 2)
-  t.match(bad.err(), /--output must be one of text, json, sarif, html, not 'xml'/)
+  t.match(bad.err(), /--output must be one of text, json, sarif, html, not "xml"/)
   const both = memoryIO('', {}, CWD)
   t.equal(await main(['audit', '-A', '-n', 'shop', '--cluster-state', STATE], both), 2)
   t.match(both.err(), /exclude each other/)

@@ -232,7 +232,7 @@ t.test('input and usage errors: status 2, annotated, counted', async (t) => {
 
   const usage = runAction(ws, { paths: 'k8s/web.yaml', 'fail-on': 'sometimes' })
   t.equal(usage.code, 2)
-  t.match(usage.stdout, /^::error title=pod-preflight::.*--fail-on must be deny, warn, info or never, not 'sometimes'/m, 'a usage error is shown on the run')
+  t.match(usage.stdout, /^::error title=pod-preflight::.*--fail-on must be deny, warn, info or never, not "sometimes"/m, 'a usage error is shown on the run')
   t.equal(usage.outputs['sarif-file'], '', 'no report, no SARIF file')
 
   const missing = runAction(ws, { paths: 'nope/' })

@@ -47,7 +47,7 @@ for (const { name } of COMMANDS) {
   t.ok(flag, `a flag with a value is listed for ${name}`)
   if (flag !== undefined && flag !== '--help') CASES.push([[name, flag], new RegExp(`^pod-preflight ${name}: option '.*${flag} <.*argument missing`)])
 }
-const badFormat = /-o\/--output must be one of .*, not 'xml'/
+const badFormat = /-o\/--output must be one of .*, not "xml"/
 CASES.push(
   [['check', '-o', 'xml', 'examples'], badFormat],
   [['rules', '-o', 'xml'], badFormat],
@@ -57,7 +57,7 @@ CASES.push(
   [['uninstall', '-o', 'xml', '--kube-version', '1.29'], badFormat],
   [['doctor', '-o', 'xml'], badFormat],
   [['version', '-o', 'xml'], badFormat],
-  [['snapshot', '-o', 'json', '--output-file', 'x', '--format', 'yaml'], /-o\/--output 'json' and --format 'yaml' disagree/],
+  [['snapshot', '-o', 'json', '--output-file', 'x', '--format', 'yaml'], /-o\/--output "json" and --format "yaml" disagree/],
   [['check', '-o', 'json', missing], /missing\.yaml: .*no such file/i],
   [['check', '-o', 'json', malformed], /malformed\.yaml:\d+: /],
   [['check', '-p', missing, 'examples'], /the policy cannot be used:\n {2}.*missing\.yaml: no such file/],
@@ -78,21 +78,21 @@ CASES.push(
   [['audit', '-o', 'json', '--cluster-state', notObjects], /not-objects\.yaml:1: not a Kubernetes object \(a string\)/],
   [['check', '-o', 'json', '--cluster-state', missing, 'examples/broken-pod.yaml'], /missing\.yaml: no such file/],
   [['check', '-o', 'json', '--cluster-state', notObjects, 'examples/broken-pod.yaml'], /not-objects\.yaml: no cluster state found/],
-  [['check', '--fail-on', 'sometimes', 'examples'], /--fail-on must be deny, warn, info or never, not 'sometimes'/],
-  [['audit', '--fail-on', 'sometimes', '--cluster-state', 'test/fixtures/audit/cluster.yaml'], /--fail-on must be deny, warn, info or never, not 'sometimes'/],
-  [['check', '--max-file-size', 'lots', 'examples'], /--max-file-size takes a number of MiB, not 'lots'/],
+  [['check', '--fail-on', 'sometimes', 'examples'], /--fail-on must be deny, warn, info or never, not "sometimes"/],
+  [['audit', '--fail-on', 'sometimes', '--cluster-state', 'test/fixtures/audit/cluster.yaml'], /--fail-on must be deny, warn, info or never, not "sometimes"/],
+  [['check', '--max-file-size', 'lots', 'examples'], /--max-file-size takes a number of MiB, not "lots"/],
   [['explain', '--now', 'yesterday', '-f', 'examples/broken-pod.yaml'], /--now must be an RFC 3339 time/],
   [['explain', '--logs', 'x.log', 'web-0'], /--logs goes with -f FILE/],
-  [['install', '--replicas', 'two', '--kube-version', '1.29'], /--replicas: 'two' is not a whole number/],
-  [['install', '--mode', 'strict', '--kube-version', '1.29'], /--mode: 'strict' is not one of enforce, audit/],
-  [['install', '--certificates', 'self', '--kube-version', '1.29'], /--certificates: 'self' is not one of/],
-  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--port', 'http'], /--port: 'http' is not a whole number/],
-  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--shutdown-delay', 'soon'], /--shutdown-delay: 'soon' is not a duration/],
+  [['install', '--replicas', 'two', '--kube-version', '1.29'], /--replicas: "two" is not a whole number/],
+  [['install', '--mode', 'strict', '--kube-version', '1.29'], /--mode: "strict" is not one of enforce, audit/],
+  [['install', '--certificates', 'self', '--kube-version', '1.29'], /--certificates: "self" is not one of/],
+  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--port', 'http'], /--port: "http" is not a whole number/],
+  [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--shutdown-delay', 'soon'], /--shutdown-delay: "soon" is not a duration/],
   [['serve', '--tls-cert', 'examples/broken-pod.yaml', '--tls-key', 'k', '--port', '0'], /cannot read the TLS key k \(no such file\)/],
   [['doctor', '--certificates', 'self'], /argument 'self' is invalid/],
   [['snapshot', '--kubeconfig', missing], /cannot load the kubeconfig .*missing\.yaml/],
-  [['rules', 'no-such-rule'], /unknown rule 'no-such-rule'/],
-  [['completion', 'tcsh'], /no completion for 'tcsh'/],
+  [['rules', 'no-such-rule'], /unknown rule "no-such-rule"/],
+  [['completion', 'tcsh'], /no completion for "tcsh"/],
   [['version', 'extra'], /too many arguments/],
 )
 for (const name of ['explain', 'audit', 'doctor', 'snapshot']) {
@@ -128,5 +128,37 @@ t.test('every command with bad input: status 2, one clear message, no stack trac
     t.match(r.err, says, `${label}: says what is wrong`)
     t.notMatch(r.err, STACK, `${label}: no stack trace`)
     t.notMatch(r.err, /internal error|localhost:8080|\n\s*\^/, `${label}: no internal error, no library fallback, no code frame`)
+  }
+})
+
+t.test('a value given on the command line is shown with its controls escaped and shortened', async (t) => {
+  // An ESC sequence, an 8-bit CSI, a bidi override and a carriage return: none may reach the terminal raw.
+  const hostile = '\u001b[31mred\u009b2J\u202eevil\rDENY'
+  const long = `x${'y'.repeat(10_000)}`
+  const runs: string[][] = [
+    ['serve', '--tls-cert', 'c', '--tls-key', 'k', '--shutdown-delay', hostile],
+    ['serve', '--tls-cert', 'c', '--tls-key', 'k', '--port', hostile],
+    ['check', '--fail-on', hostile, 'examples'],
+    ['check', '-o', hostile, 'examples'],
+    ['check', '--kustomize', hostile, 'examples'],
+    ['audit', '-n', hostile, '--cluster-state', 'test/fixtures/audit/cluster.yaml'],
+    ['install', '--mode', hostile, '--kube-version', '1.29'],
+    ['rules', hostile],
+    ['completion', hostile],
+    ['check', `--bogus${hostile}`, 'examples'],
+    [`chek${hostile}`],
+  ]
+  for (const args of runs) {
+    const r = await cli(args)
+    const label = JSON.stringify(args)
+    t.equal(r.code, 2, `${label}: status 2`)
+    t.notMatch(r.err, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, `${label}: no raw control on stderr`)
+    t.match(r.err, /\\x1b\[31mred\\x9b2J\\u202eevil\\rDENY/, `${label}: the value is shown, escaped`)
+  }
+  for (const args of [['serve', '--tls-cert', 'c', '--tls-key', 'k', '--shutdown-delay', long], ['rules', long], ['check', `--${long}`, 'examples']]) {
+    const r = await cli(args)
+    t.equal(r.code, 2)
+    t.ok(r.err.length < 4200, `${args[0]} with a 10,000-character value: stderr is shortened (${r.err.length} characters)`)
+    t.match(r.err, /xyy/, 'the start of the value is shown')
   }
 })

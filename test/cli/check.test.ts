@@ -132,7 +132,7 @@ t.test('usage errors exit 2 with the help', async (t) => {
   t.match(none.err, /no manifests given/)
   const bad = await check(['--format', 'xml', 'x.yaml'])
   t.equal(bad.code, 2)
-  t.match(bad.err, /-o\/--output must be one of text, json, yaml, sarif, junit, codequality, github, not 'xml'/)
+  t.match(bad.err, /-o\/--output must be one of text, json, yaml, sarif, junit, codequality, github, not "xml"/)
   const unknown = await check(['--frmat', 'json', 'x.yaml'])
   t.equal(unknown.code, 2)
   t.match(unknown.err, /unknown option '--frmat'/)
@@ -218,7 +218,7 @@ t.test('rules lists every rule', async (t) => {
   t.match(one.out(), /At run time: /)
   const unknown = memoryIO()
   t.equal(await main(['rules', 'nope'], unknown), 2)
-  t.match(unknown.err(), /unknown rule 'nope'/)
+  t.match(unknown.err(), /unknown rule "nope"/)
 })
 
 t.test('batch mode, --complete and --cluster-state', async (t) => {
@@ -291,5 +291,5 @@ t.test('--fail-on never: findings do not fail the run, unreadable input still do
   t.equal((await check(['--fail-on', 'never', 'broken-pod.yaml', 'no-such-file.yaml'])).code, 2)
   const bad = await check(['--fail-on', 'sometimes', 'broken-pod.yaml'])
   t.equal(bad.code, 2)
-  t.match(bad.err, /--fail-on must be deny, warn, info or never, not 'sometimes'/)
+  t.match(bad.err, /--fail-on must be deny, warn, info or never, not "sometimes"/)
 })

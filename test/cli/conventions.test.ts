@@ -38,7 +38,7 @@ t.test('-o, --output, --output=, and the older --format give the same output', a
   for (const cmd of [['rules'], ['version'], ['explain', '-f', 'broken-pod.yaml']]) {
     const bad = await cli([...cmd, '-o', 'xml'])
     t.equal(bad.code, 2, cmd.join(' '))
-    t.match(bad.err, /-o\/--output must be one of text, json, yaml, not 'xml'/, cmd.join(' '))
+    t.match(bad.err, /-o\/--output must be one of text, json, yaml, not "xml"/, cmd.join(' '))
     const y = await cli([...cmd, '-o', 'yaml'])
     t.not(y.out, '', `${cmd.join(' ')} -o yaml prints something`)
     t.notMatch(y.out, /^\{/, `${cmd.join(' ')} -o yaml is not JSON`)
@@ -79,7 +79,7 @@ t.test('--color=auto|always|never, NO_COLOR and --no-color', async (t) => {
   t.match(legacy.out, ESC)
   const bad = await run(['--color=sometimes'])
   t.equal(bad.code, 2)
-  t.match(bad.err, /--color must be auto, always or never, not 'sometimes'/)
+  t.match(bad.err, /--color must be auto, always or never, not "sometimes"/)
 })
 
 t.test('the program name follows the invocation', async (t) => {
@@ -93,7 +93,7 @@ t.test('the program name follows the invocation', async (t) => {
   const top = await cli(['--help'], { prog: 'kubectl preflight' })
   t.match(top.out, /^Usage: kubectl preflight <command>/)
   const err = await cli(['rules', 'nope'], { prog: 'kubectl preflight' })
-  t.match(err.err, /^kubectl preflight rules: unknown rule 'nope'.*'kubectl preflight rules' lists them/)
+  t.match(err.err, /^kubectl preflight rules: unknown rule "nope".*'kubectl preflight rules' lists them/)
   const v = await cli(['version'], { prog: 'kubectl preflight' })
   t.match(v.out, /^kubectl preflight \d+\.\d+\.\d+/)
   const audit = await cli(['audit', '--cluster-state', 'no-such-state.json', '-o', 'json'], { prog: 'kubectl preflight' })
@@ -171,7 +171,7 @@ t.test('install, uninstall and audit: every older spelling gives the same output
   await same('audit policy and fail-on', [[...audit, '-o', 'json', '--policy', 'policies/strict.yaml', '--fail-on', 'never'], [...audit, '-o', 'json', '-p', 'policies/strict.yaml', '--fail-on=never']], 0)
   const disagree = await at([...audit, '-o', 'json', '--format', 'html'])
   t.equal(disagree.code, 2)
-  t.match(disagree.err, /-o\/--output 'json' and --format 'html' disagree; give one/)
+  t.match(disagree.err, /-o\/--output "json" and --format "html" disagree; give one/)
   for (const cmd of ['install', 'uninstall', 'audit']) {
     const help = await at([cmd, '--help'])
     t.equal(help.code, 0)

@@ -244,7 +244,7 @@ t.test('--kustomize: never reads the files as they are, auto without kubectl say
 
   const bad = await check(['--kustomize=sometimes', 'kustomize/base'])
   t.equal(bad.code, 2)
-  t.match(bad.err, /--kustomize must be auto, always or never, not 'sometimes'/)
+  t.match(bad.err, /--kustomize must be auto, always or never, not "sometimes"/)
 })
 
 t.test('a kustomization kubectl cannot build: its error, on one line, exit 2; the rest still checked', async (t) => {

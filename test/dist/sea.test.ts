@@ -163,7 +163,7 @@ t.test('named kubectl-preflight (a copy, or a symlink as krew makes), it calls i
     t.notMatch(help.stdout, /pod-preflight /)
     const bad = await run(exe, ['rules', 'comand-missing'], { cwd: tmp })
     t.equal(bad.status, 2)
-    t.match(bad.stderr, /^kubectl preflight rules: unknown rule 'comand-missing'; did you mean command-missing\? \('kubectl preflight rules' lists them\)/)
+    t.match(bad.stderr, /^kubectl preflight rules: unknown rule "comand-missing"; did you mean command-missing\? \('kubectl preflight rules' lists them\)/)
   }
   // Under its own name it stays pod-preflight.
   const own = await run(bin, ['--help'], { cwd: tmp })

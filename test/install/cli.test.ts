@@ -23,11 +23,11 @@ t.test('install flags reach the rendering', async (t) => {
 
 t.test('bad flags: exit 2 and a message naming the flag', async (t) => {
   for (const [args, message] of [
-    [['install', '--mode', 'warn'], /--mode: 'warn' is not one of enforce, audit/],
-    [['install', '--certificates', 'manual'], /--certificates: 'manual' is not one of self-managed, cert-manager, provided/],
-    [['install', '--replicas', 'two'], /--replicas: 'two' is not a whole number/],
+    [['install', '--mode', 'warn'], /--mode: "warn" is not one of enforce, audit/],
+    [['install', '--certificates', 'manual'], /--certificates: "manual" is not one of self-managed, cert-manager, provided/],
+    [['install', '--replicas', 'two'], /--replicas: "two" is not a whole number/],
     [['install', '--bogus'], /unknown option '--bogus'/],
-    [['install', '-o', 'xml', '--kube-version=1.30'], /-o\/--output must be one of yaml, json, not 'xml'/],
+    [['install', '-o', 'xml', '--kube-version=1.30'], /-o\/--output must be one of yaml, json, not "xml"/],
   ] as const) {
     const io = memoryIO('', NO_CLUSTER)
     t.equal(await main([...args], io), 2, args.join(' '))

@@ -59,9 +59,9 @@ t.test('--hpa MAX: autoscaling/v2 from Kubernetes 1.23, v2beta2 before; the Depl
 t.test('bad values are refused with the flag named', async (t) => {
   for (const [args, message] of [
     [['--workers=0'], /--workers: 0 is outside 1\.\.64/],
-    [['--workers=many'], /--workers: 'many' is not a whole number/],
+    [['--workers=many'], /--workers: "many" is not a whole number/],
     [['--replicas=3', '--hpa=2'], /--hpa: 2 is outside 3\.\.50 \(at least --replicas/],
-    [['--hpa=x'], /--hpa: 'x' is not a whole number/],
+    [['--hpa=x'], /--hpa: "x" is not a whole number/],
   ] as const) {
     const io = memoryIO()
     t.equal(await main(['install', '--kube-version=1.30', ...args], io), 2, args.join(' '))

@@ -79,7 +79,7 @@ t.test('rules ID prints the same examples and the link to the page', async (t) =
 t.test('rules with a misspelt id suggests the right one', async (t) => {
   const r = await cli(['rules', 'memory-quantity-suspicous'])
   t.equal(r.code, 2)
-  t.match(r.err, /unknown rule 'memory-quantity-suspicous'; did you mean memory-quantity-suspicious\?/)
+  t.match(r.err, /unknown rule "memory-quantity-suspicous"; did you mean memory-quantity-suspicious\?/)
   t.notMatch(r.err, /\n\s+at /, 'no stack trace')
 })
 

@@ -5,6 +5,7 @@ import { RULES } from '../../rules/index.js'
 import { UsageError, type CliIO } from '../io.js'
 import { allNamespacesOption, colorOption, kubeOptions, namespaceOption, outputFileOption, outputFormat, outputOption, runCommand, useColor, valuesOption, type CommandSpec, type OutputOpts } from '../command.js'
 import { auditCommand, AUDIT_FORMATS, type AuditCommandOptions } from '../../audit/command.js'
+import { quote } from '../../text/sanitize.js'
 
 interface AuditOpts extends OutputOpts {
   allNamespaces?: boolean
@@ -61,14 +62,14 @@ export const run = (args: string[], io: CliIO): Promise<number> => runCommand(co
 async function audit(v: AuditOpts, io: CliIO): Promise<number> {
   const format = outputFormat(v, AUDIT_FORMATS, 'text')
   const failOn = v.failOn
-  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not '${failOn}'`)
+  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not ${quote(failOn)}`)
   if (v.allNamespaces === true && v.namespace !== undefined) throw new UsageError('-A/--all-namespaces and -n/--namespace exclude each other')
   const color = useColor(v, io)
   if (v.clusterState !== undefined && (v.kubeconfig !== undefined || v.context !== undefined)) {
     throw new UsageError('--cluster-state reads files; --kubeconfig and --context are for the live cluster: give one or the other')
   }
   for (const ns of v.namespace ?? []) {
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`-n: '${ns}' is not a namespace name (lower-case letters, digits and '-', at most 63)`)
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`-n: ${quote(ns)} is not a namespace name (lower-case letters, digits and '-', at most 63)`)
   }
   const options: AuditCommandOptions = {
     rules: RULES,

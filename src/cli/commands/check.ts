@@ -12,6 +12,7 @@ import { loadClusterStateFiles } from '../../cluster/files.js'
 import type { ClusterView } from '../../cluster/view.js'
 import { DEFAULT_KUBERNETES_VERSION, SHIPPED_VERSIONS, kubernetesSchemas, shippedVersion } from '../../schema/kubernetes.js'
 import type { ReportError } from '../report.js'
+import { quote } from '../../text/sanitize.js'
 
 const FORMATS = ['text', 'json', 'yaml', 'sarif', 'junit', 'codequality', 'github'] as const
 type Format = (typeof FORMATS)[number]
@@ -80,16 +81,16 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   const format: Format = outputFormat(values, FORMATS, 'text')
   const color = useColor(values, io)
   const failOn = values.failOn
-  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not '${failOn}'`)
+  if (failOn !== 'deny' && failOn !== 'warn' && failOn !== 'info' && failOn !== 'never') throw new UsageError(`--fail-on must be deny, warn, info or never, not ${quote(failOn)}`)
   const positionals = [...filenames(values), ...operands]
   if (positionals.length === 0) throw new UsageError(`no manifests given: name files or directories (or -f PATH), or - for standard input\nRun '${prog} check --help' for its options.`)
   const kustomize = values.kustomize
-  if (!(KUSTOMIZE_MODES as readonly string[]).includes(kustomize)) throw new UsageError(`--kustomize must be auto, always or never, not '${kustomize}'`)
+  if (!(KUSTOMIZE_MODES as readonly string[]).includes(kustomize)) throw new UsageError(`--kustomize must be auto, always or never, not ${quote(kustomize)}`)
   const namespace = values.namespace ?? 'default'
   let maxFileBytes = DEFAULT_MAX_FILE_BYTES
   if (values.maxFileSize !== undefined) {
     const mib = Number(values.maxFileSize)
-    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not '${values.maxFileSize}'`)
+    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not ${quote(String(values.maxFileSize))}`)
     maxFileBytes = Math.floor(mib * 1024 * 1024)
   }
 
@@ -97,7 +98,7 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   if (values.kubernetesVersion !== undefined) {
     const v = shippedVersion(values.kubernetesVersion)
     if (v === undefined) {
-      throw new UsageError(`--kubernetes-version: no schemas are shipped for '${values.kubernetesVersion}'; shipped: ${SHIPPED_VERSIONS.join(', ')} (a newer cluster: use the newest, ${DEFAULT_KUBERNETES_VERSION})`)
+      throw new UsageError(`--kubernetes-version: no schemas are shipped for ${quote(String(values.kubernetesVersion))}; shipped: ${SHIPPED_VERSIONS.join(', ')} (a newer cluster: use the newest, ${DEFAULT_KUBERNETES_VERSION})`)
     }
     kubernetesVersion = v
   }

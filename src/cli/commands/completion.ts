@@ -6,6 +6,7 @@ import type { Command, Option } from 'commander'
 import { RULES } from '../../rules/index.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
 import { COLOR_MODES, optionInfo, type CommandContext, type CommandSpec } from '../command.js'
+import { quote } from '../../text/sanitize.js'
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const
 type Shell = (typeof SHELLS)[number]
@@ -180,7 +181,7 @@ function fishScript(commands: readonly CommandInfo[], bins: readonly string[]): 
 }
 
 async function completion(shell: string, io: CliIO, { prog }: CommandContext): Promise<number> {
-  if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`no completion for '${shell}': choose bash, zsh or fish`)
+  if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`no completion for ${quote(shell)}: choose bash, zsh or fish`)
   const { loadAllCommands } = await import('../main.js')
   const commands = (await loadAllCommands(io)).map(describe)
   // As a kubectl plugin, kubectl completes 'kubectl preflight' through kubectl_complete-preflight;

@@ -18,12 +18,13 @@ import {
 import { CERTIFICATE_MODES, DEFAULT_TLS_SECRET, type CertificateMode } from '../../install/render.js'
 import { POLICY_MODES, type PolicyMode } from '../../install/policy.js'
 import { MIN_KUBE_VERSION, DEFAULT_KUBE_VERSION, formatKubeVersion } from '../../install/kube-version.js'
+import { quote } from '../../text/sanitize.js'
 
 const FORMATS: readonly OutputFormat[] = ['yaml', 'json']
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag}: '${value}' is not one of ${allowed.join(', ')}`)
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag}: ${quote(value)} is not one of ${allowed.join(', ')}`)
   return value as T
 }
 
@@ -119,7 +120,7 @@ export const command: CommandSpec<InstallOpts> = {
 
 function installOptionsFrom(v: InstallOpts): InstallCommandOptions {
   for (const [flag, value] of [['--replicas', v.replicas], ['--workers', v.workers], ['--hpa', v.hpa]] as const) {
-    if (value !== undefined && !/^\d{1,6}$/.test(value)) throw new UsageError(`${flag}: '${value}' is not a whole number`)
+    if (value !== undefined && !/^\d{1,6}$/.test(value)) throw new UsageError(`${flag}: ${quote(value)} is not a whole number`)
   }
   const o: InstallCommandOptions = {
     ...target(v),

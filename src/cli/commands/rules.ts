@@ -6,6 +6,7 @@ import { renderExamplesText } from '../../rules/_reference.js'
 import { ruleDocUrl } from '../../rules/_doc-url.js'
 import { EXIT_OK, UsageError, type CliIO } from '../io.js'
 import { outputFormat, outputOption, type CommandContext, type CommandSpec, type OutputOpts } from '../command.js'
+import { quote } from '../../text/sanitize.js'
 
 const FORMATS = ['text', 'json', 'yaml'] as const
 
@@ -31,7 +32,7 @@ async function rules(values: OutputOpts, positionals: string[], io: CliIO, { pro
       const r = ruleById(id)
       if (r === undefined) {
         const hint = suggestRuleId(id, RULES.map((x) => x.id))
-        throw new UsageError(`unknown rule '${id}'${hint !== undefined ? `; did you mean ${hint}?` : ''} ('${prog} rules' lists them)`)
+        throw new UsageError(`unknown rule ${quote(id)}${hint !== undefined ? `; did you mean ${hint}?` : ''} ('${prog} rules' lists them)`)
       }
       return r
     })

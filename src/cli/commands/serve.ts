@@ -37,7 +37,7 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim())
   if (text.trim() === '0') return 0
-  if (m === null) throw new UsageError(`${flag}: '${text}' is not a duration; write e.g. 500ms, 2.5s, 1m or 365d`)
+  if (m === null) throw new UsageError(`${flag}: ${quote(text)} is not a duration; write e.g. 500ms, 2.5s, 1m or 365d`)
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000))
 }
 
@@ -63,12 +63,12 @@ function readTextFile(path: string): string | undefined {
 
 /** A DNS-1123 name (Secrets, Services, webhook configurations, namespaces). */
 function checkName(value: string, flag: string): string {
-  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`${flag}: '${value.slice(0, 80)}' is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')`)
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`${flag}: ${quote(value)} is not a valid Kubernetes name (lower-case letters, digits, '-' and '.')`)
   return value
 }
 
 function parseInteger(text: string, flag: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: '${text}' is not a whole number`)
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: ${quote(text)} is not a whole number`)
   const n = Number(text)
   if (n < min || n > max) throw new UsageError(`${flag}: ${n} is outside ${min}..${max}`)
   return n
@@ -259,7 +259,7 @@ function toConfig(v: ServeOpts, env: Record<string, string | undefined>, readFil
   if (v.auditInterval !== undefined && v.audit !== true) throw new UsageError('--audit-interval goes with --audit')
   if (v.audit === true || v.companion === true) {
     const leaseNamespace = v.leaseNamespace ?? process.env['POD_NAMESPACE'] ?? 'pod-preflight'
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(leaseNamespace)) throw new UsageError(`--lease-namespace: '${leaseNamespace}' is not a namespace name`)
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(leaseNamespace)) throw new UsageError(`--lease-namespace: ${quote(leaseNamespace)} is not a namespace name`)
     const lease: { leaseDurationMs?: number; retryPeriodMs?: number } = {}
     if (v.leaseDuration !== undefined) {
       const leaseDurationMs = parseDuration(v.leaseDuration, '--lease-duration')

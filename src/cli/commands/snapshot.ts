@@ -9,6 +9,7 @@ import { kubeOptions, outputFileOption, outputFormat, outputOption, writeOutputF
 import { CAPTURE_API_VERSION, CAPTURE_KIND } from '../../cluster/files.js'
 import { STATE_KINDS, type StateKind } from '../../cluster/view.js'
 import type { ListableKind } from '../../cluster/live.js'
+import { quote } from '../../text/sanitize.js'
 
 const ORDER: readonly ListableKind[] = ['Namespace', ...STATE_KINDS]
 
@@ -55,7 +56,7 @@ async function snapshot(values: SnapshotOpts, io: CliIO, { prog }: CommandContex
   let outputFile = values.outputFile
   const opts = { ...values }
   if (opts.output !== undefined && !(FORMATS as readonly string[]).includes(opts.output)) {
-    if (outputFile !== undefined) throw new UsageError(`-o/--output must be one of ${FORMATS.join(', ')}, not '${opts.output}'`)
+    if (outputFile !== undefined) throw new UsageError(`-o/--output must be one of ${FORMATS.join(', ')}, not ${quote(String(opts.output))}`)
     outputFile = opts.output
     delete opts.output
   }
