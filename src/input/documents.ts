@@ -95,21 +95,73 @@ function precheck(text: string, file: string): ReadResult | undefined {
 /** The options of the position-keeping reader: YAML 1.2 syntax, kubectl's (YAML 1.1) plain scalars. */
 const EXACT_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { prettyErrors: false, uniqueKeys: true, schema: 'failsafe', customTags: [YAML_PLAIN_TAG] }
 
-/** A line starting a document (`---`), or ending one (`...`), or a directive (`%YAML`). */
+/** A line starting a document (`---`). */
 const DOC_MARKER = /^---(?=[ \t\r\n]|$)/gm
-const DOC_END_OR_DIRECTIVE = /^(?:\.\.\.(?=[ \t\r\n]|$)|%)/m
-/**
- * Where an alias may be: `*name` where a node starts (after `: `, `- `, `? `, `[`, `{`, `,` or
- * at the start of a line). js-yaml shares an aliased node instead of copying it, so the alias
- * count of a YAML bomb is only bounded by the exact reader; a false match (inside a quoted
- * string) only costs speed.
- */
-const MAYBE_ALIAS = /(?:[:?-]\s+|[[{,]\s*|^[ \t]*)\*[^\s,[\]{}]/m
 /** A line holding something else than spaces and a comment. */
 const CONTENT_LINE = /^[ \t]*[^ \t\r\n#]/m
 
+/** Where `^` matches in a multi-line regular expression: after these, or at the start. */
+function isLineTerminator(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029
+}
+
+/** What `\s` matches in a regular expression. */
+function isRegExpSpace(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true
+  return c > 127 && /\s/.test(String.fromCharCode(c))
+}
+
+/**
+ * Whether a line ends a document (`...` alone or before a space) or is a directive (`%YAML`):
+ * what the fast reader leaves to the exact one. Linear: each `...` and `%` is looked at once.
+ */
+export function hasDocumentEndOrDirective(text: string): boolean {
+  for (let i = text.indexOf('...'); i >= 0; i = text.indexOf('...', i + 1)) {
+    if (i > 0 && !isLineTerminator(text.charCodeAt(i - 1))) continue
+    const next = text.charCodeAt(i + 3)
+    if (i + 3 >= text.length || next === 32 || next === 9 || isLineTerminator(next)) return true
+  }
+  for (let i = text.indexOf('%'); i >= 0; i = text.indexOf('%', i + 1)) {
+    if (i === 0 || isLineTerminator(text.charCodeAt(i - 1))) return true
+  }
+  return false
+}
+
+/**
+ * Whether there may be an alias: `*name` where a node starts (after `: `, `- `, `? `, `[`, `{`,
+ * `,` or at the start of a line, spaces and line breaks between). js-yaml shares an aliased
+ * node instead of copying it, so the alias count of a YAML bomb is only bounded by the exact
+ * reader; a false match (inside a quoted string) only costs speed. Linear: each `*` is looked
+ * at once, with the spaces right before it (a `*` is not a space, so no two walks overlap).
+ */
+export function mayHaveAlias(text: string): boolean {
+  for (let i = text.indexOf('*'); i >= 0; i = text.indexOf('*', i + 1)) {
+    const next = text.charCodeAt(i + 1)
+    // `*` must be followed by a name character.
+    if (i + 1 >= text.length || isRegExpSpace(next) || next === 44 || next === 91 || next === 93 || next === 123 || next === 125) continue
+    let j = i - 1
+    let spaces = false
+    // Only spaces and tabs between the `*` and the nearest line break (or the start) so far.
+    let blank = true
+    let lineStart = false
+    for (; j >= 0; j--) {
+      const c = text.charCodeAt(j)
+      if (!isRegExpSpace(c)) break
+      if (isLineTerminator(c)) lineStart ||= blank
+      else if (c !== 32 && c !== 9) blank = false
+      spaces = true
+    }
+    if (lineStart || (j < 0 && blank)) return true
+    if (j < 0) continue
+    const c = text.charCodeAt(j)
+    if (c === 91 || c === 123 || c === 44) return true
+    if (spaces && (c === 58 || c === 63 || c === 45)) return true
+  }
+  return false
+}
+
 function readFast(text: string, file: string): ReadResult | undefined {
-  if (DOC_END_OR_DIRECTIVE.test(text) || MAYBE_ALIAS.test(text)) return undefined
+  if (hasDocumentEndOrDirective(text) || mayHaveAlias(text)) return undefined
   let values: unknown[]
   try {
     values = jsyaml.loadAll(text, undefined, { schema: JS_YAML_SCHEMA }) as unknown[]
@@ -124,13 +176,19 @@ function readFast(text: string, file: string): ReadResult | undefined {
   if (starts.length !== values.length) return undefined
   const documents: InputDocument[] = []
   const errors: InputError[] = []
-  let lines: LineStarts | undefined
-  const at = (offset: number): { line: number; column: number } => (lines ??= new LineStarts(text)).at(offset)
+  // The line each document starts on, counted as the documents go; the lines within a
+  // document are found when a position in it is first asked for.
+  let line = 1
+  let counted = 0
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
-    if (value === null || value === undefined) continue
     const start = starts[i] ?? 0
     const end = starts[i + 1] ?? text.length
+    for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < start; nl = text.indexOf('\n', nl + 1)) line++
+    counted = start
+    if (value === null || value === undefined) continue
+    const lines = new DocumentLines(text, start, end, line)
+    const at = (offset: number): { line: number; column: number } => lines.at(offset)
     let scanner: TextLocator | undefined
     let exact: Document.Parsed | null | undefined
     const offsetOf = (path: readonly PathSegment[]): number => {
@@ -162,23 +220,58 @@ function readFast(text: string, file: string): ReadResult | undefined {
   return { documents, errors }
 }
 
-/** Line starts of a text, for offset to line and column (both from 1), as the yaml package's LineCounter counts them. */
-class LineStarts {
-  readonly #starts: number[] = [0]
-  constructor(text: string) {
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.#starts.push(i + 1)
+/**
+ * Offset to line and column (both from 1), as the yaml package's LineCounter counts them, for
+ * the offsets of one document: text[start, end), whose first line is `firstLine`. Its line
+ * starts are found when a position is first asked for; an offset outside the document (none
+ * is expected) is counted from the start of the text.
+ */
+class DocumentLines {
+  readonly #text: string
+  readonly #start: number
+  readonly #end: number
+  readonly #firstLine: number
+  #starts: number[] | undefined
+
+  constructor(text: string, start: number, end: number, firstLine: number) {
+    this.#text = text
+    this.#start = start
+    this.#end = end
+    this.#firstLine = firstLine
   }
+
   at(offset: number): { line: number; column: number } {
-    const s = this.#starts
-    let lo = 0
-    let hi = s.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if ((s[mid] ?? 0) <= offset) lo = mid
-      else hi = mid - 1
+    if (offset < this.#start || offset > this.#end) return positionInText(this.#text, offset)
+    if (this.#starts === undefined) {
+      const s = [this.#start]
+      for (let i = this.#text.indexOf('\n', this.#start); i >= 0 && i < this.#end; i = this.#text.indexOf('\n', i + 1)) s.push(i + 1)
+      this.#starts = s
     }
-    return { line: lo + 1, column: offset - (s[lo] ?? 0) + 1 }
+    return lineAndColumn(offset, this.#firstLine, this.#starts)
   }
+}
+
+/** The line and column of `offset`, by binary search in `starts` (the line starts from the first line, `firstLine`, on). */
+function lineAndColumn(offset: number, firstLine: number, starts: readonly number[]): { line: number; column: number } {
+  let lo = 0
+  let hi = starts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if ((starts[mid] ?? 0) <= offset) lo = mid
+    else hi = mid - 1
+  }
+  return { line: firstLine + lo, column: offset - (starts[lo] ?? 0) + 1 }
+}
+
+/** The line and column of `offset`, counted from the start of the text (linear). */
+function positionInText(text: string, offset: number): { line: number; column: number } {
+  let line = 1
+  let lineStart = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++
+    lineStart = i + 1
+  }
+  return { line, column: offset - lineStart + 1 }
 }
 
 /** The position-keeping reader: every value, error and position from the yaml package. */
@@ -275,23 +368,34 @@ const MAX_FLOW_DEPTH = 256
  * The deepest nesting of [ and { outside double-quoted strings, counted up to a bound. Parsers
  * recurse on nesting, so a small file of brackets can exhaust the stack or the heap.
  */
-function flowDepth(text: string, bound: number): number {
+export function flowDepth(text: string, bound: number): number {
   let depth = 0
   let max = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
+  // Jumps from one character that matters to the next: the regular expression engine skips
+  // the rest faster than a loop over every character.
+  const interesting = /["[\]{}]/g
+  for (let m = interesting.exec(text); m !== null; m = interesting.exec(text)) {
+    const i = m.index
     const ch = text.charCodeAt(i)
-    if (inString) {
-      if (ch === 92 /* \\ */) i++
-      else if (ch === 34 /* " */) inString = false
-    } else if (ch === 34) inString = true
-    else if (ch === 91 || ch === 123) {
+    if (ch === 34 /* " */) {
+      // To the closing quote: one not escaped, i.e. after an even run of backslashes. Each
+      // run is counted once (it ends at its quote), so the scan stays linear.
+      let q = text.indexOf('"', i + 1)
+      for (;;) {
+        if (q < 0) return max
+        let backslashes = 0
+        for (let b = q - 1; b > i && text.charCodeAt(b) === 92; b--) backslashes++
+        if (backslashes % 2 === 0) break
+        q = text.indexOf('"', q + 1)
+      }
+      interesting.lastIndex = q + 1
+    } else if (ch === 91 || ch === 123) {
       depth++
       if (depth > max) {
         max = depth
         if (max > bound) return max
       }
-    } else if ((ch === 93 || ch === 125) && depth > 0) depth--
+    } else if (depth > 0) depth--
   }
   return max
 }
