@@ -14,7 +14,7 @@
  * skipped by indentation, flow collections by a linear scan); nodes are cached per path prefix,
  * at most 4,096 per document.
  */
-import { resolvePlain } from './scalars.js'
+import { plainIsText, resolvePlain } from './scalars.js'
 import type { PathSegment } from './field-path.js'
 
 const SPACE = 32
@@ -47,6 +47,10 @@ export class TextLocator {
   #rootNode: CachedNode | undefined
   /** How many nodes are kept, at most MAX_CACHED_NODES. */
   #cached = 0
+  /** The indentation of the line #nextContentLine found last (a second result, without an object per line). */
+  #indent = 0
+  /** Whether the line #nextLineAtIndent found last starts a block sequence item ("- "). */
+  #item = false
 
   /** text[start, end) is one document, from its `---` marker (if any) to the next marker. */
   constructor(text: string, start: number, end: number) {
@@ -141,12 +145,14 @@ export class TextLocator {
       if (c !== LF && c !== CR && c !== HASH && p < this.#end) return undefined // content on the marker line
     }
     const first = this.#nextContentLine(p)
-    if (first === undefined) return undefined
-    return first.offset
+    return first < 0 ? undefined : first
   }
 
-  /** The first non-blank, non-comment line at or after offset p (p at a line start or in a line's tail). */
-  #nextContentLine(p: number): { offset: number; indent: number } | undefined {
+  /**
+   * The first non-blank, non-comment line at or after offset p (p at a line start or in a
+   * line's tail): the offset of its content, or -1; its indentation is left in #indent.
+   */
+  #nextContentLine(p: number): number {
     const t = this.#t
     const end = this.#end
     // finish the current line
@@ -163,18 +169,19 @@ export class TextLocator {
         if (r < end && c !== LF && c !== CR && c !== HASH) throw UNSURE
         q = r
       }
-      if (q >= end) return undefined
+      if (q >= end) return -1
       const c = t.charCodeAt(q)
       if (c === LF || c === CR || c === HASH) {
         const nl = t.indexOf('\n', q)
-        if (nl < 0 || nl + 1 >= end) return undefined
+        if (nl < 0 || nl + 1 >= end) return -1
         lineStart = nl + 1
         continue
       }
       if (lineStart !== p && p !== lineStart) {
         // fallthrough: content found on a later line
       }
-      return { offset: q, indent: q - this.#lineStart(q) }
+      this.#indent = q - this.#lineStart(q)
+      return q
     }
   }
 
@@ -192,48 +199,56 @@ export class TextLocator {
     }
     if (c === 38 /* & */ || c === 33 /* ! */ || c === 42 /* * */ || c === 63 /* ? */ || c === 37 /* % */) throw UNSURE
     if (c === 124 /* | */ || c === 62 /* > */) return undefined // a block scalar
-    const key = this.#blockKey(offset)
-    if (key === undefined) return undefined // a scalar
+    const key = this.#blockKey(offset, seg)
+    if (key === 0) return undefined // a scalar
     if (typeof seg !== 'string') return undefined
     return this.#blockMapValue(offset, key, seg)
   }
 
   /**
-   * A block mapping key at p: its value as a string and the offset after its `:`, or
-   * undefined when the text at p is not a key (a scalar).
+   * A block mapping key at p, compared with `seg`: 0 when the text at p is not a key (a
+   * scalar); else the offset after its `:`, positive when the key is `seg`, negated when it is
+   * another key. A plain key is compared where it stands, without copying it, unless kubectl
+   * could read it as something else than text (`yes`, `1`), which makes the scanner unsure.
    */
-  #blockKey(p: number): { key: string; after: number } | undefined {
+  #blockKey(p: number, seg: PathSegment): number {
     const t = this.#t
     const c = t.charCodeAt(p)
-    let key: string
     let q: number
     if (c === 34 /* " */ || c === 39 /* ' */) {
       const close = this.#quotedEnd(p)
       const raw = t.slice(p, close)
       if (raw.includes('\n')) throw UNSURE
-      key = this.#unquote(raw)
+      const key = this.#unquote(raw)
       q = close
       while (t.charCodeAt(q) === SPACE) q++
       if (t.charCodeAt(q) !== COLON || !isWsOrEol(t.charCodeAt(q + 1))) {
         if (t.charCodeAt(q) === COLON) throw UNSURE
-        return undefined
+        return 0
       }
-      return { key, after: q + 1 }
+      return key === seg ? q + 1 : -(q + 1)
     }
     if (c === 38 || c === 33 || c === 42 || c === 63 || c === 123 || c === 91 || c === 124 || c === 62 || c === 64 || c === 96 || c === 37) throw UNSURE
     q = p
     const end = this.#end
     for (;;) {
-      if (q >= end) return undefined
+      if (q >= end) return 0
       const ch = t.charCodeAt(q)
-      if (ch === LF || ch === CR) return undefined
+      if (ch === LF || ch === CR) return 0
       if (ch === COLON && isWsOrEol(t.charCodeAt(q + 1))) break
-      if (ch === HASH && (t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB)) return undefined
+      if (ch === HASH && (t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB)) return 0
       q++
     }
-    key = t.slice(p, q).replace(/[ \t]+$/, '')
-    if (typeof resolvePlain(key) !== 'string') throw UNSURE
-    return { key, after: q + 1 }
+    let e = q
+    while (e > p && (t.charCodeAt(e - 1) === SPACE || t.charCodeAt(e - 1) === TAB)) e--
+    let same: boolean
+    if (plainIsText(c, e - p)) same = typeof seg === 'string' && seg.length === e - p && t.startsWith(seg, p)
+    else {
+      const key = t.slice(p, e)
+      if (typeof resolvePlain(key) !== 'string') throw UNSURE
+      same = key === seg
+    }
+    return same ? q + 1 : -(q + 1)
   }
 
   #quotedEnd(p: number): number {
@@ -282,15 +297,16 @@ export class TextLocator {
     }
     const emptyAt = q
     const next = this.#nextContentLine(q)
-    if (next === undefined) return { offset: emptyAt, empty: true }
-    if (this.#isMarker(next.offset, next.indent)) return { offset: emptyAt, empty: true }
-    const nc = t.charCodeAt(next.offset)
-    if (next.indent > parentIndent) {
+    if (next < 0) return { offset: emptyAt, empty: true }
+    const indent = this.#indent
+    if (this.#isMarker(next, indent)) return { offset: emptyAt, empty: true }
+    const nc = t.charCodeAt(next)
+    if (indent > parentIndent) {
       if (nc === 38 || nc === 33 || nc === 42) throw UNSURE
-      return { offset: next.offset, empty: false }
+      return { offset: next, empty: false }
     }
-    if (!inSeqItem && next.indent === parentIndent && nc === DASH && isWsOrEol(t.charCodeAt(next.offset + 1))) {
-      return { offset: next.offset, empty: false }
+    if (!inSeqItem && indent === parentIndent && nc === DASH && isWsOrEol(t.charCodeAt(next + 1))) {
+      return { offset: next, empty: false }
     }
     return { offset: emptyAt, empty: true }
   }
@@ -301,18 +317,19 @@ export class TextLocator {
     return (t.startsWith('---', offset) || t.startsWith('...', offset)) && isWsOrEol(t.charCodeAt(offset + 3))
   }
 
-  #blockMapValue(offset: number, first: { key: string; after: number }, seg: string): NodeAt | undefined {
+  /** `first`: what #blockKey said of the mapping's first key. */
+  #blockMapValue(offset: number, first: number, seg: string): NodeAt | undefined {
     const col = offset - this.#lineStart(offset)
-    let key: { key: string; after: number } | undefined = first
+    let key = first
     for (;;) {
-      if (key === undefined) throw UNSURE
-      if (key.key === seg) return this.#valueAfter(key.after, col, false)
+      if (key === 0) throw UNSURE
+      if (key > 0) return this.#valueAfter(key, col, false)
       // the next line at this mapping's indentation that is a key; a sequence at the same
       // indentation is the previous key's value
-      let line = this.#nextLineAtIndent(key.after, col)
-      while (line !== undefined && line.item) line = this.#nextLineAtIndent(line.offset, col)
-      if (line === undefined) return undefined
-      key = this.#blockKey(line.offset)
+      let line = this.#nextLineAtIndent(-key, col)
+      while (line >= 0 && this.#item) line = this.#nextLineAtIndent(line, col)
+      if (line < 0) return undefined
+      key = this.#blockKey(line, seg)
     }
   }
 
@@ -324,25 +341,30 @@ export class TextLocator {
       if (i === index) return this.#valueAfter(at + 1, col, true)
       const line = this.#nextLineAtIndent(at + 1, col)
       // a line at this indentation that is not an item is a key of the mapping that holds this sequence
-      if (line === undefined || !line.item) return undefined
-      at = line.offset
+      if (line < 0 || !this.#item) return undefined
+      at = line
     }
   }
 
   /**
    * The first content line after the line holding `p` that is indented exactly `col`, lines
-   * indented deeper skipped; undefined at the end, a document marker or a shallower line.
-   * `item`: the line starts a block sequence item ("- ").
+   * indented deeper skipped: the offset of its content, or -1 at the end, a document marker or
+   * a shallower line. #item says whether the line starts a block sequence item ("- ").
    */
-  #nextLineAtIndent(p: number, col: number): { offset: number; item: boolean } | undefined {
+  #nextLineAtIndent(p: number, col: number): number {
     const t = this.#t
     for (;;) {
       const nl = t.indexOf('\n', p)
-      if (nl < 0 || nl + 1 >= this.#end) return undefined
+      if (nl < 0 || nl + 1 >= this.#end) return -1
       const line = this.#nextContentLine(nl + 1)
-      if (line === undefined || this.#isMarker(line.offset, line.indent) || line.indent < col) return undefined
-      if (line.indent === col) return { offset: line.offset, item: t.charCodeAt(line.offset) === DASH && isWsOrEol(t.charCodeAt(line.offset + 1)) }
-      p = line.offset
+      if (line < 0) return -1
+      const indent = this.#indent
+      if (this.#isMarker(line, indent) || indent < col) return -1
+      if (indent === col) {
+        this.#item = t.charCodeAt(line) === DASH && isWsOrEol(t.charCodeAt(line + 1))
+        return line
+      }
+      p = line
     }
   }
 

@@ -25,6 +25,9 @@ for (const s of ['.nan', '.NaN', '.NAN']) MAP.set(s, Number.NaN)
 for (const s of ['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF']) MAP.set(s, Number.POSITIVE_INFINITY)
 for (const s of ['-.inf', '-.Inf', '-.INF']) MAP.set(s, Number.NEGATIVE_INFINITY)
 
+/** The longest word of the map. */
+const MAX_MAP_WORD = Math.max(...[...MAP.keys()].map((k) => k.length))
+
 /** go-yaml's hint by first character: S sign, D digit, M in the map, . float. */
 function hint(c: number): 'S' | 'D' | 'M' | '.' | undefined {
   if (c === 43 || c === 45) return 'S'
@@ -54,6 +57,17 @@ function goInt(plain: string): number | undefined {
   // Decimal integers above the 64-bit range are floats to go-yaml (ParseUint fails, the float
   // form matches); the same number either way once it is a JavaScript number.
   return Number(sign === '-' ? -n : n)
+}
+
+/**
+ * Whether a plain scalar starting with the character `first` and `length` long is certainly
+ * read as text (resolvePlain gives it back), without looking at the rest: no hint character,
+ * or a hint of the map only and longer than any word in it.
+ */
+export function plainIsText(first: number, length: number): boolean {
+  if (length === 0) return false
+  const h = hint(first)
+  return h === undefined || (h === 'M' && length > MAX_MAP_WORD)
 }
 
 /** The value kubectl reads for a plain (unquoted) scalar: null, a boolean, a number, or the text itself. */

@@ -3,7 +3,7 @@
  * sigs.k8s.io/yaml), by both readers; quoted and block scalars stay strings.
  */
 import t from 'tap'
-import { resolvePlain } from '../../src/input/scalars.js'
+import { plainIsText, resolvePlain } from '../../src/input/scalars.js'
 import { parseDocuments } from '../../src/input/documents.js'
 import { runCheck } from '../../src/cli/run-check.js'
 import { RULES } from '../../src/rules/index.js'
@@ -121,4 +121,22 @@ spec:
       '16:18 spec.containers[0].env[3].value must be a string, got a number: kubectl reads the unquoted 0755 as 493 (YAML 1.1), and the API server refuses the object; quote it: "0755"',
     ], exact ? 'exact reader' : 'fast reader')
   }
+})
+
+t.test('plainIsText: a scalar it calls text is text to resolvePlain, whatever follows its first character', async (t) => {
+  const firsts = ['a', 'n', 'N', 'y', 'o', 'O', 't', 'f', 'F', '~', '.', '+', '-', '0', '9', '_', 'x', 'é', ' ']
+  const rests = ['', 'o', 'ull', 'ULL', 'es', 'n', 'ff', 'rue', 'alse', 'inf', 'nan', '.inf', 'x1F', '_000', '1', 'ame', 'amespace', 'odeSelector', 'olerations', 'emplate', 'ully-qualified']
+  let text = 0
+  let notText = 0
+  for (const f of firsts) {
+    for (const r of rests) {
+      const s = f + r
+      if (plainIsText(s.charCodeAt(0), s.length)) {
+        text++
+        t.equal(resolvePlain(s), s, `${JSON.stringify(s)} is text`)
+      } else notText++
+    }
+  }
+  t.ok(text > 100 && notText > 50, `both answers given (${text} text, ${notText} looked at whole)`)
+  for (const word of ['yes', 'No', 'TRUE', 'off', 'null', '~', '.nan', '-.Inf', '']) t.notOk(plainIsText(word.charCodeAt(0), word.length), `${JSON.stringify(word)} is looked at whole`)
 })
