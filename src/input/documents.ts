@@ -176,18 +176,16 @@ function readFast(text: string, file: string): ReadResult | undefined {
   if (starts.length !== values.length) return undefined
   const documents: InputDocument[] = []
   const errors: InputError[] = []
-  // The line each document starts on, counted as the documents go; the lines within a
-  // document are found when a position in it is first asked for.
-  let line = 1
-  let counted = 0
+  // Each document's line starts, found once as the documents go: the next one starts on the
+  // line where this one ends.
+  let line = positionInText(text, starts[0] ?? 0).line
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
     const start = starts[i] ?? 0
     const end = starts[i + 1] ?? text.length
-    for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < start; nl = text.indexOf('\n', nl + 1)) line++
-    counted = start
-    if (value === null || value === undefined) continue
     const lines = new DocumentLines(text, start, end, line)
+    line = lines.endLine
+    if (value === null || value === undefined) continue
     const at = (offset: number): { line: number; column: number } => lines.at(offset)
     let scanner: TextLocator | undefined
     let exact: Document.Parsed | null | undefined
@@ -222,31 +220,33 @@ function readFast(text: string, file: string): ReadResult | undefined {
 
 /**
  * Offset to line and column (both from 1), as the yaml package's LineCounter counts them, for
- * the offsets of one document: text[start, end), whose first line is `firstLine`. Its line
- * starts are found when a position is first asked for; an offset outside the document (none
- * is expected) is counted from the start of the text.
+ * the offsets of one document: text[start, end), whose first line is `firstLine`. An offset
+ * outside the document (none is expected) is counted from the start of the text.
  */
 class DocumentLines {
   readonly #text: string
   readonly #start: number
   readonly #end: number
   readonly #firstLine: number
-  #starts: number[] | undefined
+  readonly #starts: number[]
 
   constructor(text: string, start: number, end: number, firstLine: number) {
     this.#text = text
     this.#start = start
     this.#end = end
     this.#firstLine = firstLine
+    const s = [start]
+    for (let i = text.indexOf('\n', start); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) s.push(i + 1)
+    this.#starts = s
+  }
+
+  /** The line of `end`, where the next document starts. */
+  get endLine(): number {
+    return this.#firstLine + this.#starts.length - 1
   }
 
   at(offset: number): { line: number; column: number } {
     if (offset < this.#start || offset > this.#end) return positionInText(this.#text, offset)
-    if (this.#starts === undefined) {
-      const s = [this.#start]
-      for (let i = this.#text.indexOf('\n', this.#start); i >= 0 && i < this.#end; i = this.#text.indexOf('\n', i + 1)) s.push(i + 1)
-      this.#starts = s
-    }
     return lineAndColumn(offset, this.#firstLine, this.#starts)
   }
 }

@@ -90,7 +90,7 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   let maxFileBytes = DEFAULT_MAX_FILE_BYTES
   if (values.maxFileSize !== undefined) {
     const mib = Number(values.maxFileSize)
-    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not ${quote(String(values.maxFileSize))}`)
+    if (!Number.isFinite(mib) || mib <= 0) throw new UsageError(`--max-file-size takes a number of MiB, not ${quote(values.maxFileSize)}`)
     maxFileBytes = Math.floor(mib * 1024 * 1024)
   }
 
@@ -98,7 +98,7 @@ async function check(values: CheckOpts, operands: string[], io: CliIO, { prog }:
   if (values.kubernetesVersion !== undefined) {
     const v = shippedVersion(values.kubernetesVersion)
     if (v === undefined) {
-      throw new UsageError(`--kubernetes-version: no schemas are shipped for ${quote(String(values.kubernetesVersion))}; shipped: ${SHIPPED_VERSIONS.join(', ')} (a newer cluster: use the newest, ${DEFAULT_KUBERNETES_VERSION})`)
+      throw new UsageError(`--kubernetes-version: no schemas are shipped for ${quote(values.kubernetesVersion)}; shipped: ${SHIPPED_VERSIONS.join(', ')} (a newer cluster: use the newest, ${DEFAULT_KUBERNETES_VERSION})`)
     }
     kubernetesVersion = v
   }

@@ -56,7 +56,7 @@ async function snapshot(values: SnapshotOpts, io: CliIO, { prog }: CommandContex
   let outputFile = values.outputFile
   const opts = { ...values }
   if (opts.output !== undefined && !(FORMATS as readonly string[]).includes(opts.output)) {
-    if (outputFile !== undefined) throw new UsageError(`-o/--output must be one of ${FORMATS.join(', ')}, not ${quote(String(opts.output))}`)
+    if (outputFile !== undefined) throw new UsageError(`-o/--output must be one of ${FORMATS.join(', ')}, not ${quote(opts.output)}`)
     outputFile = opts.output
     delete opts.output
   }
