@@ -55,6 +55,27 @@ function hasType(type: string, d: unknown): boolean {
   }
 }
 
+function anyType(types: readonly string[], d: unknown): boolean {
+  for (const t of types) if (hasType(t, d)) return true
+  return false
+}
+
+/** hasType for one type, chosen once per schema node. */
+function typeTest(type: string): (d: unknown) => boolean {
+  switch (type) {
+    case 'string':
+      return (d) => typeof d === 'string'
+    case 'object':
+      return (d) => typeof d === 'object' && d !== null && !Array.isArray(d)
+    case 'array':
+      return Array.isArray
+    case 'boolean':
+      return (d) => typeof d === 'boolean'
+    default:
+      return (d) => hasType(type, d)
+  }
+}
+
 const escapePointer = (key: string): string => (key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key)
 
 /** The data path as segments, pushed and popped during the walk; made into a JSON pointer only for an error. */
@@ -94,13 +115,17 @@ export function subsetValidator(definitions: Readonly<Record<string, SubsetSchem
   // A reference is compiled when first followed, so recursive definitions end.
   const reference = (ref: string): Check => {
     const schema = definition(ref)
+    // Each reference site keeps what it found: the shared map is asked once per site, not per value.
+    let found: Check | null | undefined
     return (data, path, errors, ordered) => {
-      let fn = byName.get(ref)
-      if (fn === undefined) {
-        fn = compile(schema) ?? null
-        byName.set(ref, fn)
+      if (found === undefined) {
+        found = byName.get(ref)
+        if (found === undefined) {
+          found = compile(schema) ?? null
+          byName.set(ref, found)
+        }
       }
-      if (fn !== null) fn(data, path, errors, ordered)
+      if (found !== null) found(data, path, errors, ordered)
     }
   }
   /** Undefined: the node accepts anything. */
@@ -109,7 +134,7 @@ export function subsetValidator(definitions: Readonly<Record<string, SubsetSchem
     if (alwaysValid(schema)) return undefined
     const type = schema.type
     const typeOk: ((d: unknown) => boolean) | undefined =
-      type === undefined ? undefined : typeof type === 'string' ? (d) => hasType(type, d) : (d) => type.some((t) => hasType(t, d))
+      type === undefined ? undefined : typeof type === 'string' ? typeTest(type) : (d) => anyType(type, d)
     const required = schema.required ?? []
     const props = schema.properties
     const additional = schema.additionalProperties
@@ -123,7 +148,10 @@ export function subsetValidator(definitions: Readonly<Record<string, SubsetSchem
         if (fn !== undefined) declared.push([key, fn])
       }
     }
-    const declaredByName = new Map(declared)
+    // Every declared field, with its check or null when the field accepts anything: one look-up per field of the data.
+    const declaredByName = new Map<string, Check | null>()
+    if (props !== undefined) for (const key in props) if (key !== '__proto__' && props[key] !== undefined) declaredByName.set(key, null)
+    for (const [key, fn] of declared) declaredByName.set(key, fn)
     const items = schema.items !== undefined ? compile(schema.items) : undefined
     const hasOwn = Object.prototype.hasOwnProperty
     const inOrder = (data: Record<string, unknown>, path: PathStack, errors: SubsetError[]): void => {
@@ -164,9 +192,9 @@ export function subsetValidator(definitions: Readonly<Record<string, SubsetSchem
         const start = errors.length
         for (const key in data) {
           const value = data[key]
-          if (props !== undefined && key !== '__proto__' && hasOwn.call(props, key)) {
-            const fn = declaredByName.get(key)
-            if (fn === undefined || value === undefined) continue
+          const fn = declaredByName.get(key)
+          if (fn !== undefined) {
+            if (fn === null || value === undefined) continue
             path.push(key)
             fn(value, path, errors, false)
             path.pop()
