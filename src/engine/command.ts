@@ -82,8 +82,10 @@ export function processArgv(c: ContainerView): ExecArgv | undefined {
 
 /** Every exec argv of a container: its process (when command or args is set), exec probes, exec hooks. */
 export function execArgvs(c: ContainerView): readonly ExecArgv[] {
-  return recentArgvs.get(c.spec, undefined, undefined, () => computeArgvs(c))
+  return recentArgvs.get(c.spec, undefined, undefined, c, argvsOf)
 }
+
+const argvsOf = (_s: Container, _b: undefined, _c: undefined, c: ContainerView): ExecArgv[] => computeArgvs(c)
 
 function computeArgvs(c: ContainerView): ExecArgv[] {
   const out: ExecArgv[] = []

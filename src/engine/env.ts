@@ -33,7 +33,7 @@ export interface ContainerEnv {
 const recentEnvs = new RecentAnswers<Container, string, undefined, ContainerEnv>(32)
 
 export function containerEnv(c: Container, containerPath: string): ContainerEnv {
-  return recentEnvs.get(c, containerPath, undefined, () => computeEnv(c, containerPath))
+  return recentEnvs.get(c, containerPath, undefined, undefined, computeEnv)
 }
 
 function computeEnv(c: Container, containerPath: string): ContainerEnv {

@@ -195,12 +195,11 @@ export function limitRangeMemoryDefault(pod: PodView, cluster: ClusterView | und
 export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: ClusterView): MemoryLimit | undefined {
   const raw = c.spec.resources?.limits?.['memory']
   if (raw === undefined) {
-    const path = `${c.path}.resources.limits.memory`
     const d = pod === undefined ? undefined : limitRangeMemoryDefault(pod, cluster)
     if (d === undefined) return undefined
     return {
       q: d.q,
-      path,
+      path: `${c.path}.resources.limits.memory`,
       limitRange: d.name,
       get text() {
         return `${showBytes(d.q)}, the default of LimitRange "${d.name}"`
@@ -209,14 +208,15 @@ export function containerMemoryLimit(c: ContainerView, pod?: PodView, cluster?: 
   }
   // The container's own limit does not depend on the pod or the cluster: the rules of one
   // evaluation share it (a small ring of the containers seen last, compared by identity).
-  return recentLimits.get(c.spec, c.path, raw, () => ownMemoryLimit(raw, `${c.path}.resources.limits.memory`))
+  return recentLimits.get(c.spec, c.path, raw, undefined, ownMemoryLimit)
 }
 
 const recentLimits = new RecentAnswers<Container, string, string | number, MemoryLimit | undefined>(16)
 
-function ownMemoryLimit(raw: string | number, path: string): MemoryLimit | undefined {
+function ownMemoryLimit(_spec: Container, containerPath: string, raw: string | number): MemoryLimit | undefined {
   const q = parseResource(raw)
   if (q === undefined || q.n <= 0n) return undefined
+  const path = `${containerPath}.resources.limits.memory`
   // Messages are rare; the text is only built when one needs it.
   return {
     q,
@@ -1054,8 +1054,10 @@ const NOTHING: ContainerRuntimes = Object.freeze({
  * The heap settings of a container. The test that most containers have none is cheap; the others
  * are analysed once for all the rules of an evaluation (they share the PodView's container objects).
  */
+const runtimesOfContainer = (c: Container, containerPath: string): ContainerRuntimes => (mayHaveSettings(c) ? compute(c, containerPath) : NOTHING)
+
 export function analyzeContainer(c: Container, containerPath: string): ContainerRuntimes {
-  return recentRuntimes.get(c, containerPath, undefined, () => (mayHaveSettings(c) ? compute(c, containerPath) : NOTHING))
+  return recentRuntimes.get(c, containerPath, undefined, undefined, runtimesOfContainer)
 }
 
 /** A variable as a runtime sees it: assigned by the container's script, else from env. */
@@ -1251,7 +1253,7 @@ function pctText(q: Quantity): string {
 export function jvmMaxHeap(jvm: JvmSettings, limit: Quantity | undefined): HeapResult {
   // The JVM rules of one evaluation ask about the same settings and limit objects one after the
   // other: a small ring of the last answers, compared by identity (the inputs are never modified).
-  return recentHeaps.get(jvm, limit, undefined, () => computeMaxHeap(jvm, limit))
+  return recentHeaps.get(jvm, limit, undefined, undefined, computeMaxHeap)
 }
 
 const recentHeaps = new RecentAnswers<JvmSettings, Quantity | undefined, undefined, HeapResult>(16)

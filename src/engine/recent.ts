@@ -52,12 +52,16 @@ export class RecentAnswers<A, B, C, R> {
     this.next = 0
   }
 
-  /** The answer for (a, b, c), computed on a miss and remembered in place of the oldest. */
-  get(a: A, b: B, c: C, compute: () => R): R {
+  /**
+   * The answer for (a, b, c), computed on a miss by `compute(a, b, c, x)` and remembered in place
+   * of the oldest. `x` is handed to `compute` but is not part of the key. A function that is not
+   * made per call (rather than a closure over the arguments) keeps a hit free of allocation.
+   */
+  get<X>(a: A, b: B, c: C, x: X, compute: (a: A, b: B, c: C, x: X) => R): R {
     for (let i = 0; i < this.size; i++) {
       if (this.filled[i] === true && this.as[i] === a && this.bs[i] === b && this.cs[i] === c) return this.answers[i] as R
     }
-    const answer = compute()
+    const answer = compute(a, b, c, x)
     const i = this.next
     this.as[i] = a
     this.bs[i] = b
