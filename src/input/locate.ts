@@ -34,8 +34,43 @@ const UNSURE = new Unsure()
 
 /** The offset where a node's content starts, and what kind of node is there. */
 type NodeAt = { offset: number; empty: boolean }
-/** A node as the cache keeps it: with the children looked up under it (null: absent). */
-type CachedNode = NodeAt & { kids?: Map<PathSegment, CachedNode | null> }
+/**
+ * A node as the cache keeps it: with the children looked up under it (null: absent), in a short
+ * list of key, child pairs (most nodes have one to three asked for) and in a Map past
+ * `MAX_LISTED_KIDS`, so a lookup never scans more than that many.
+ */
+type CachedNode = NodeAt & { kids?: (PathSegment | CachedNode | null)[] | undefined; kidMap?: Map<PathSegment, CachedNode | null> }
+const MAX_LISTED_KIDS = 8
+
+/** The child kept under `node` for `seg`: undefined when not looked up yet. */
+function keptChild(node: CachedNode, seg: PathSegment): CachedNode | null | undefined {
+  if (node.kidMap !== undefined) return node.kidMap.get(seg)
+  const kids = node.kids
+  if (kids === undefined) return undefined
+  for (let i = 0; i < kids.length; i += 2) if (kids[i] === seg) return kids[i + 1] as CachedNode | null
+  return undefined
+}
+
+function keepChild(node: CachedNode, seg: PathSegment, child: CachedNode | null): void {
+  if (node.kidMap !== undefined) {
+    node.kidMap.set(seg, child)
+    return
+  }
+  const kids = node.kids
+  if (kids === undefined) {
+    node.kids = [seg, child]
+    return
+  }
+  if (kids.length < 2 * MAX_LISTED_KIDS) {
+    kids.push(seg, child)
+    return
+  }
+  const map = new Map<PathSegment, CachedNode | null>()
+  for (let i = 0; i < kids.length; i += 2) map.set(kids[i] as PathSegment, kids[i + 1] as CachedNode | null)
+  map.set(seg, child)
+  node.kidMap = map
+  node.kids = undefined
+}
 /** Nodes kept per document at most. */
 const MAX_CACHED_NODES = 4096
 
@@ -81,11 +116,11 @@ export class TextLocator {
     // "0" and the index 0 are different keys of a Map).
     for (const seg of path) {
       if (node.empty) return node.offset
-      let child = node.kids?.get(seg)
+      let child = keptChild(node, seg)
       if (child === undefined) {
         child = (this.#child(node.offset, seg) as CachedNode | undefined) ?? null
         if (this.#cached < MAX_CACHED_NODES) {
-          ;(node.kids ??= new Map()).set(seg, child)
+          keepChild(node, seg, child)
           this.#cached++
         }
       }
