@@ -44,7 +44,23 @@ const GO_INT = /^([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7
 const YAML_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/
 const DOT_FLOAT = /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/
 
+/** Plain decimal integers this long or shorter are exact as numbers and need no BigInt. */
+const MAX_SHORT_DECIMAL = 15
+
 function goInt(plain: string): number | undefined {
+  // The common case (a port, a count: 1-9 then digits, no sign) without the regular expression.
+  const n0 = plain.length
+  if (n0 > 0 && n0 <= MAX_SHORT_DECIMAL) {
+    let c = plain.charCodeAt(0)
+    if (c >= 49 && c <= 57) {
+      let i = 1
+      for (; i < n0; i++) {
+        c = plain.charCodeAt(i)
+        if (c < 48 || c > 57) break
+      }
+      if (i === n0) return Number(plain)
+    }
+  }
   const m = GO_INT.exec(plain)
   if (m === null) return undefined
   const [, sign, hex, oct, bin, lead0, dec] = m
