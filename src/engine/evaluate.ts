@@ -117,6 +117,8 @@ interface RuleSet {
   document: readonly PodRule<unknown>[]
   /** The ids of all rules. */
   known: ReadonlySet<string>
+  /** The document rules then the pod rules: what a pod-bearing object with schemas runs. */
+  documentThenPod: readonly PodRule<unknown>[]
 }
 
 function sameRules(set: RuleSet, rules: readonly PodRule<unknown>[]): boolean {
@@ -131,7 +133,9 @@ const ruleSets = new WeakMap<readonly PodRule<unknown>[], RuleSet>()
 function ruleSet(rules: readonly PodRule<unknown>[]): RuleSet {
   let set = ruleSets.get(rules)
   if (set === undefined || !sameRules(set, rules)) {
-    set = { all: rules.slice(), ids: rules.map((r) => r.id), pod: rules.filter((r) => !isObjectRule(r) && !isDocumentRule(r)), document: rules.filter((r) => isDocumentRule(r)), known: new Set(rules.map((r) => r.id)) }
+    const pod = rules.filter((r) => !isObjectRule(r) && !isDocumentRule(r))
+    const document = rules.filter((r) => isDocumentRule(r))
+    set = { all: rules.slice(), ids: rules.map((r) => r.id), pod, document, known: new Set(rules.map((r) => r.id)), documentThenPod: [...document, ...pod] }
     ruleSets.set(rules, set)
   }
   return set
@@ -181,8 +185,8 @@ function evaluateUnbounded(value: unknown, options: EvaluateOptions): Evaluation
 
   const namespace = object.namespace ?? options.namespace
   if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
-  const podRules = ruleSet(options.rules).pod
-  const rules = documentRules.length > 0 ? [...documentRules, ...podRules] : podRules
+  const set = ruleSet(options.rules)
+  const rules = documentRules.length === 0 ? set.pod : documentRules === set.document ? set.documentThenPod : [...documentRules, ...set.pod]
   const view: ObjectView = { object: pod.object, kind: object.kind, meta: pod.objectMeta, raw: pod.raw }
   runRules(rules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
     isDocumentRule(rule) ? rule.checkDocument(view, ctx) : rule.check(pod, ctx),
@@ -264,7 +268,7 @@ function runRules(
     skip = undefined
   }
   // Distinct ids only, and at most a few named: the annotation can hold half a million of them.
-  const skipIds = new Set(skip?.ids ?? [])
+  const skipIds = skip !== undefined ? new Set(skip.ids) : NO_IDS
   let unknown = 0
   for (const id of skipIds) {
     if (id === '*' || known.has(id)) continue
@@ -278,16 +282,13 @@ function runRules(
   const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
   const exemptions = options.policy.exemptions
 
-  for (const rule of rules) {
-    const setting = options.policy.rules.get(rule.id)
-    const action = setting?.action ?? rule.defaultAction
-    if (action === 'off') continue
-    if (!runnable(rule, options)) {
-      if (options.cluster !== undefined && cluster === undefined && rule.scope.includes('cluster')) {
-        result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster.source}) is not synced; cluster rules are not judged on stale data`, by: 'cluster' })
-      }
+  for (const step of planFor(rules, cluster, options)) {
+    const rule = step.rule
+    if (step.ctx === undefined) {
+      result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster?.source ?? ''}) is not synced; cluster rules are not judged on stale data`, by: 'cluster' })
       continue
     }
+    const action = step.action
     const ex = exemptions.length === 0 ? undefined : exemptions.find((e) => exemptionApplies(e, rule.id, namespace, labels))
     if (ex !== undefined) {
       result.skipped.push({ rule: rule.id, reason: `policy exemption: ${ex.reason}`, by: 'exemption' })
@@ -297,10 +298,7 @@ function runRules(
       result.skipped.push({ rule: rule.id, reason: `skipped by ${skip.where}`, by: 'annotation' })
       continue
     }
-    const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }
-    if (cluster !== undefined) ctx.cluster = cluster
-    if (options.related !== undefined) ctx.related = options.related
-    if (options.schemas !== undefined) ctx.schemas = options.schemas
+    const ctx = step.ctx
     let found
     const t0 = options.ruleTimes !== undefined ? performance.now() : 0
     try {
@@ -316,22 +314,22 @@ function runRules(
     } finally {
       if (options.ruleTimes !== undefined) addRuleTime(options.ruleTimes, rule.id, performance.now() - t0)
     }
-    const actionOf = (f: RuleFinding): ReportAction => (f.action !== undefined && action !== 'info' ? f.action : action)
+    if (found.length === 0) continue
     // The most severe first, so that a cap never hides a deny behind warnings.
     let total = found.length
     for (const f of found) total += f.more ?? 0
-    const ordered = total > MAX_FINDINGS_PER_RULE ? found.slice().sort((a, b) => ACTION_ORDER[actionOf(a)] - ACTION_ORDER[actionOf(b)]) : found
+    const ordered = total > MAX_FINDINGS_PER_RULE ? found.slice().sort((a, b) => ACTION_ORDER[actionOf(a, action)] - ACTION_ORDER[actionOf(b, action)]) : found
     const listed = total > MAX_FINDINGS_PER_RULE ? Math.min(ordered.length, MAX_FINDINGS_PER_RULE - 1) : ordered.length
     for (let k = 0; k < listed; k++) {
       const f = ordered[k]
-      if (f !== undefined) result.findings.push(toFinding(rule.id, actionOf(f), target.reported, f))
+      if (f !== undefined) result.findings.push(toFinding(rule.id, actionOf(f, action), target.reported, f))
     }
     if (listed < total) {
       const example = ordered[listed] ?? ordered[listed - 1]
-      if (example !== undefined) result.findings.push(summaryFinding(rule.id, actionOf(example), target.reported, example, total - listed, ordered[listed] !== undefined))
+      if (example !== undefined) result.findings.push(summaryFinding(rule.id, actionOf(example, action), target.reported, example, total - listed, ordered[listed] !== undefined))
     }
   }
-  result.findings.sort(byActionPathRule)
+  if (result.findings.length > 1) result.findings.sort(byActionPathRule)
   if (result.findings.length > MAX_FINDINGS_PER_OBJECT) {
     const rest = result.findings.splice(MAX_FINDINGS_PER_OBJECT - 1)
     const first = rest[0]
@@ -346,6 +344,76 @@ function runRules(
       })
     }
   }
+}
+
+/** A finding's own action where the rule may set one (never above an `info` the policy chose), else the rule's. */
+function actionOf(f: RuleFinding, action: ReportAction): ReportAction {
+  return f.action !== undefined && action !== 'info' ? f.action : action
+}
+
+const NO_IDS: ReadonlySet<string> = new Set()
+
+/**
+ * What runRules does with each rule, in order: run it with its action and context, or (`ctx`
+ * undefined) say that it was skipped because the cluster view is not synced. Rules that are off,
+ * or that need data the run does not have, are left out.
+ */
+interface Step {
+  rule: PodRule<unknown>
+  action: ReportAction
+  ctx: RuleContext<unknown> | undefined
+}
+
+/**
+ * The steps of a rule list, worked out once per policy and list instead of once per object: a
+ * run or a webhook judges thousands of objects under the same policy. The context each rule is
+ * given is shared by them all (rules only read it). Kept with the policy (weakly: they go with
+ * it), for the engine's own lists (a list made for one object is planned for it alone), and made
+ * again when what they depend on changes (the cluster view is read only while synced).
+ */
+interface Plans {
+  rules: readonly PodRule<unknown>[]
+  given: ClusterView | undefined
+  cluster: ClusterView | undefined
+  related: RelatedObjects | undefined
+  schemas: SchemaCheck | undefined
+  byList: Map<readonly PodRule<unknown>[], readonly Step[]>
+}
+const plans = new WeakMap<Policy, Plans>()
+
+function planFor(rules: readonly PodRule<unknown>[], cluster: ClusterView | undefined, options: EvaluateOptions): readonly Step[] {
+  const set = ruleSet(options.rules)
+  if (rules !== set.pod && rules !== set.document && rules !== set.documentThenPod) return makePlan(rules, cluster, options)
+  let p = plans.get(options.policy)
+  if (p === undefined || p.rules !== options.rules || p.given !== options.cluster || p.cluster !== cluster || p.related !== options.related || p.schemas !== options.schemas) {
+    p = { rules: options.rules, given: options.cluster, cluster, related: options.related, schemas: options.schemas, byList: new Map() }
+    plans.set(options.policy, p)
+  }
+  let steps = p.byList.get(rules)
+  if (steps === undefined) {
+    steps = makePlan(rules, cluster, options)
+    p.byList.set(rules, steps)
+  }
+  return steps
+}
+
+function makePlan(rules: readonly PodRule<unknown>[], cluster: ClusterView | undefined, options: EvaluateOptions): Step[] {
+  const steps: Step[] = []
+  for (const rule of rules) {
+    const setting = options.policy.rules.get(rule.id)
+    const action = setting?.action ?? rule.defaultAction
+    if (action === 'off') continue
+    if (!runnable(rule, options)) {
+      if (options.cluster !== undefined && cluster === undefined && rule.scope.includes('cluster')) steps.push({ rule, action, ctx: undefined })
+      continue
+    }
+    const ctx: RuleContext<unknown> = { params: setting?.params ?? {} }
+    if (cluster !== undefined) ctx.cluster = cluster
+    if (options.related !== undefined) ctx.related = options.related
+    if (options.schemas !== undefined) ctx.schemas = options.schemas
+    steps.push({ rule, action, ctx: Object.freeze(ctx) })
+  }
+  return steps
 }
 
 function addRuleTime(times: Map<string, RuleTime>, id: string, ms: number): void {

@@ -129,6 +129,11 @@ t.test('a view that is not synced is never handed to a rule, and its rules say t
   const fresh = evaluateObject(podObj, { policy, rules, cluster })
   t.same(fresh.findings.map((f) => f.message).sort(), ['cluster rule ran', 'pod rule cluster=given'])
   t.same(fresh.skipped, [])
+  // The same policy, rules and view once more, stale again (a watch that broke): not read.
+  synced = false
+  const again = evaluateObject(podObj, { policy, rules, cluster })
+  t.same(again.findings.map((f) => f.message), ['pod rule cluster=none'])
+  t.same(again.skipped.map((s) => s.rule), ['test-cluster-rule'])
 })
 
 t.test('the registry lists the cluster rules with their catalogue actions and scopes', async (t) => {
