@@ -119,11 +119,21 @@ export function notJsonMessage(s: string): string {
  * as above. Other tags than !!str, !!seq and !!map are unknown to it; the caller reads such a
  * file with the exact reader instead.
  */
+// js-yaml asks `resolve` whether the type takes a scalar, then at once `construct` for its value:
+// the value found by the first is kept for the second (the same text), not worked out twice.
+let resolvedText: string | undefined
+let resolvedValue: unknown
 const k8sPlain = new jsyaml.Type('tag:yaml.org,2002:kubectl-plain', {
   kind: 'scalar',
-  resolve: (data: string) => typeof resolvePlain(data) !== 'string',
-  construct: (data: string) => {
+  resolve: (data: string) => {
     const v = resolvePlain(data)
+    if (typeof v === 'string') return false
+    resolvedText = data
+    resolvedValue = v
+    return true
+  },
+  construct: (data: string) => {
+    const v = data === resolvedText ? resolvedValue : resolvePlain(data)
     if (notJsonNumber(v)) throw new Error(notJsonMessage(data))
     return v
   },
