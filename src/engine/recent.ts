@@ -29,7 +29,8 @@ export class RecentAnswers<A, B, C, R> {
   private readonly bs: (B | undefined)[]
   private readonly cs: (C | undefined)[]
   private readonly answers: (R | undefined)[]
-  private readonly filled: boolean[]
+  /** Entries [0, count) hold answers: they are filled in order from 0 until the ring is full. */
+  private count = 0
   private next = 0
 
   constructor(private readonly size: number) {
@@ -37,18 +38,18 @@ export class RecentAnswers<A, B, C, R> {
     this.bs = new Array<B | undefined>(size).fill(undefined)
     this.cs = new Array<C | undefined>(size).fill(undefined)
     this.answers = new Array<R | undefined>(size).fill(undefined)
-    this.filled = new Array<boolean>(size).fill(false)
     rings.push(this as RecentAnswers<unknown, unknown, unknown, unknown>)
   }
 
   /** Forgets every answer and the inputs it was found by. */
   clear(): void {
-    if (!this.filled.includes(true)) return
-    this.as.fill(undefined)
-    this.bs.fill(undefined)
-    this.cs.fill(undefined)
-    this.answers.fill(undefined)
-    this.filled.fill(false)
+    const n = this.count
+    if (n === 0) return
+    this.as.fill(undefined, 0, n)
+    this.bs.fill(undefined, 0, n)
+    this.cs.fill(undefined, 0, n)
+    this.answers.fill(undefined, 0, n)
+    this.count = 0
     this.next = 0
   }
 
@@ -58,8 +59,8 @@ export class RecentAnswers<A, B, C, R> {
    * made per call (rather than a closure over the arguments) keeps a hit free of allocation.
    */
   get<X>(a: A, b: B, c: C, x: X, compute: (a: A, b: B, c: C, x: X) => R): R {
-    for (let i = 0; i < this.size; i++) {
-      if (this.filled[i] === true && this.as[i] === a && this.bs[i] === b && this.cs[i] === c) return this.answers[i] as R
+    for (let i = 0; i < this.count; i++) {
+      if (this.as[i] === a && this.bs[i] === b && this.cs[i] === c) return this.answers[i] as R
     }
     const answer = compute(a, b, c, x)
     const i = this.next
@@ -67,7 +68,7 @@ export class RecentAnswers<A, B, C, R> {
     this.bs[i] = b
     this.cs[i] = c
     this.answers[i] = answer
-    this.filled[i] = true
+    if (this.count < this.size) this.count++
     this.next = (i + 1) % this.size
     return answer
   }
