@@ -179,6 +179,11 @@ function readFast(text: string, file: string): ReadResult | undefined {
   // Each document's line starts, found once as the documents go: the next one starts on the
   // line where this one ends.
   let line = positionInText(text, starts[0] ?? 0).line
+  // The scanner of the document located last, with the nodes it found and the exact reading if
+  // one was needed: the positions of a document are asked for while it is judged, one document
+  // after the other, so one is kept for the whole text. A document asked about again gets a new
+  // one. Keeping a scanner per document would keep every document's nodes alive for the whole run.
+  let recent: { lines: DocumentLines; scanner: TextLocator; exact: Document.Parsed | null | undefined } | undefined
   for (let i = 0; i < values.length; i++) {
     const value = values[i]
     const start = starts[i] ?? 0
@@ -187,17 +192,20 @@ function readFast(text: string, file: string): ReadResult | undefined {
     line = lines.endLine
     if (value === null || value === undefined) continue
     const at = (offset: number): { line: number; column: number } => lines.at(offset)
-    let scanner: TextLocator | undefined
-    let exact: Document.Parsed | null | undefined
+    const mine = (): { scanner: TextLocator; exact: Document.Parsed | null | undefined } => {
+      if (recent === undefined || recent.lines !== lines) recent = { lines, scanner: new TextLocator(text, start, end), exact: undefined }
+      return recent
+    }
     const offsetOf = (path: readonly PathSegment[]): number => {
-      scanner ??= new TextLocator(text, start, end)
-      const found = scanner.locate(path)
+      const kept = mine()
+      const found = kept.scanner.locate(path)
       if (found !== undefined) return found
       // The scanner is not sure: ask the exact reader, for this document only.
-      if (exact === undefined) {
+      if (kept.exact === undefined) {
         const docs = yamlModule().parseAllDocuments(text.slice(start, end), EXACT_OPTIONS) as Document.Parsed[]
-        exact = Array.isArray(docs) && docs.length === 1 && docs[0] !== undefined && docs[0].errors.length === 0 ? docs[0] : null
+        kept.exact = Array.isArray(docs) && docs.length === 1 && docs[0] !== undefined && docs[0].errors.length === 0 ? docs[0] : null
       }
+      const exact = kept.exact
       if (exact === null) return start
       for (let n = path.length; n >= 0; n--) {
         const node = exact.getIn(path.slice(0, n), true)
@@ -210,8 +218,7 @@ function readFast(text: string, file: string): ReadResult | undefined {
       return { file, line, column }
     }
     const plainIn = (prefix: readonly PathSegment[]) => (path: readonly PathSegment[]): string | undefined => {
-      scanner ??= new TextLocator(text, start, end)
-      return scanner.plainScalar([...prefix, ...path])
+      return mine().scanner.plainScalar([...prefix, ...path])
     }
     pushExpanded(documents, errors, value, [], file, locateIn, plainIn)
   }

@@ -99,3 +99,33 @@ t.test('fast and exact readers agree on every file', async (t) => {
   }
   t.ok(documents > 300, `${documents} documents, ${nodes} node positions, ${findings} findings and errors compared`)
 })
+
+t.test('positions asked of the documents of one text in turn, back and forth, are the exact reader’s', async (t) => {
+  // The fast reader keeps the scanner of the document located last only: asking document 1,
+  // then 0, then 1 again must rebuild it each time and still answer the same.
+  let compared = 0
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8')
+    const fast = parseDocuments(text, 'f.yaml')
+    const exact = parseDocuments(text, 'f.yaml', { exact: true })
+    if (fast.documents.length < 2) continue
+    const per = fast.documents.map((d, i) => {
+      const all: PathSegment[][] = []
+      paths(exact.documents[i]?.value, [], all, { n: 40 })
+      return all
+    })
+    const longest = Math.max(...per.map((p) => p.length))
+    for (let k = 0; k < longest; k++) {
+      // Last document first, so that every step changes document.
+      for (let i = fast.documents.length - 1; i >= 0; i--) {
+        const p = per[i]?.[k]
+        if (p === undefined) continue
+        const a = fast.documents[i]?.locate(p)
+        const b = exact.documents[i]?.locate(p)
+        compared++
+        if (a?.line !== b?.line || a?.column !== b?.column) t.fail(`${file} #${i} ${JSON.stringify(p)}: fast ${a?.line}:${a?.column}, exact ${b?.line}:${b?.column}`)
+      }
+    }
+  }
+  t.ok(compared > 1000, `${compared} positions compared, document after document`)
+})
