@@ -373,6 +373,8 @@ interface Step {
  */
 interface Plans {
   rules: readonly PodRule<unknown>[]
+  /** What ruleSet derived from the list (made again when the caller changed its list): the lists planned are its. */
+  set: RuleSet
   given: ClusterView | undefined
   cluster: ClusterView | undefined
   related: RelatedObjects | undefined
@@ -385,8 +387,8 @@ function planFor(rules: readonly PodRule<unknown>[], cluster: ClusterView | unde
   const set = ruleSet(options.rules)
   if (rules !== set.pod && rules !== set.document && rules !== set.documentThenPod) return makePlan(rules, cluster, options)
   let p = plans.get(options.policy)
-  if (p === undefined || p.rules !== options.rules || p.given !== options.cluster || p.cluster !== cluster || p.related !== options.related || p.schemas !== options.schemas) {
-    p = { rules: options.rules, given: options.cluster, cluster, related: options.related, schemas: options.schemas, byList: new Map() }
+  if (p === undefined || p.rules !== options.rules || p.set !== set || p.given !== options.cluster || p.cluster !== cluster || p.related !== options.related || p.schemas !== options.schemas) {
+    p = { rules: options.rules, set, given: options.cluster, cluster, related: options.related, schemas: options.schemas, byList: new Map() }
     plans.set(options.policy, p)
   }
   let steps = p.byList.get(rules)

@@ -179,3 +179,26 @@ t.test('ruleTimes: each rule that ran is timed and counted, a skipped one is not
   evaluateObject({ ...podObj, metadata: { name: 'p', annotations: { 'pod-preflight/skip': 'test-pod-rule' } } }, { policy, rules, ruleTimes: skipped })
   t.equal(skipped.size, 0, 'a rule the annotation skipped is not timed')
 })
+
+t.test('what a rule does is worked out per policy and per rule list, and follows a list changed in place', async (t) => {
+  const list = [podRule] as PodRule<unknown>[]
+  const own = buildPolicy({ apiVersion: 'pod-preflight/v1', kind: 'Policy' }, 'test', [podRule, clusterRule] as PodRule<unknown>[])
+  const cluster = new ClusterStore({ source: 'live cluster', synced: () => true })
+  t.same(evaluateObject(podObj, { policy: own, rules: list, cluster }).findings.map((f) => f.message), ['pod rule cluster=given'])
+  // The caller adds a rule to the same list: it runs from the next object on.
+  list.push(clusterRule)
+  t.same(evaluateObject(podObj, { policy: own, rules: list, cluster }).findings.map((f) => f.message).sort(), ['cluster rule ran', 'pod rule cluster=given'])
+  // Another policy over the same list, with the pod rule off and the cluster rule denying.
+  const strict = buildPolicy(
+    { apiVersion: 'pod-preflight/v1', kind: 'Policy', rules: { 'test-pod-rule': { action: 'off' }, 'test-cluster-rule': { action: 'deny' } } },
+    'strict',
+    [podRule, clusterRule] as PodRule<unknown>[],
+  )
+  t.same(evaluateObject(podObj, { policy: strict, rules: list, cluster }).findings.map((f) => [f.rule, f.action]), [['test-cluster-rule', 'deny']])
+  // And the first policy again, unchanged by the second.
+  t.same(evaluateObject(podObj, { policy: own, rules: list, cluster }).findings.map((f) => f.action), ['warn', 'warn'])
+  // Without the cluster view, the cluster rule does not run and is not said to be skipped.
+  const none = evaluateObject(podObj, { policy: own, rules: list })
+  t.same(none.findings.map((f) => f.message), ['pod rule cluster=none'])
+  t.same(none.skipped, [])
+})
