@@ -186,7 +186,8 @@ function evaluateUnbounded(value: unknown, options: EvaluateOptions): Evaluation
   const namespace = object.namespace ?? options.namespace
   if (namespace !== undefined && object.namespace === undefined) pod.object = { ...object, namespace }
   const set = ruleSet(options.rules)
-  const rules = documentRules.length === 0 ? set.pod : documentRules === set.document ? set.documentThenPod : [...documentRules, ...set.pod]
+  // documentRulesFor gives the run's document rules or none.
+  const rules = documentRules.length === 0 ? set.pod : set.documentThenPod
   const view: ObjectView = { object: pod.object, kind: object.kind, meta: pod.objectMeta, raw: pod.raw }
   runRules(rules, { object, reported: pod.object, namespace, labels: pod.objectMeta.labels ?? {}, skip: skipList(pod) }, options, result, (rule, ctx) =>
     isDocumentRule(rule) ? rule.checkDocument(view, ctx) : rule.check(pod, ctx),
@@ -257,7 +258,8 @@ function runRules(
 ): void {
   const { object, namespace, labels } = target
   let skip = target.skip
-  const known = ruleSet(options.rules).known
+  const set = ruleSet(options.rules)
+  const known = set.known
   if (skip !== undefined && !skipHonoured(options.policy.skip, namespace)) {
     // Never silently: the object asked to skip rules, and the policy says no.
     const where = options.policy.skip.enabled
@@ -282,7 +284,7 @@ function runRules(
   const cluster = options.cluster !== undefined && options.cluster.synced ? options.cluster : undefined
   const exemptions = options.policy.exemptions
 
-  for (const step of planFor(rules, cluster, options)) {
+  for (const step of planFor(set, rules, cluster, options)) {
     const rule = step.rule
     if (step.ctx === undefined) {
       result.skipped.push({ rule: rule.id, reason: `the cluster state (${options.cluster?.source ?? ''}) is not synced; cluster rules are not judged on stale data`, by: 'cluster' })
@@ -372,8 +374,7 @@ interface Step {
  * again when what they depend on changes (the cluster view is read only while synced).
  */
 interface Plans {
-  rules: readonly PodRule<unknown>[]
-  /** What ruleSet derived from the list (made again when the caller changed its list): the lists planned are its. */
+  /** What ruleSet derived from the run's list (a new one for another list, or when the caller changed its list): the lists planned are its. */
   set: RuleSet
   given: ClusterView | undefined
   cluster: ClusterView | undefined
@@ -383,12 +384,11 @@ interface Plans {
 }
 const plans = new WeakMap<Policy, Plans>()
 
-function planFor(rules: readonly PodRule<unknown>[], cluster: ClusterView | undefined, options: EvaluateOptions): readonly Step[] {
-  const set = ruleSet(options.rules)
+function planFor(set: RuleSet, rules: readonly PodRule<unknown>[], cluster: ClusterView | undefined, options: EvaluateOptions): readonly Step[] {
   if (rules !== set.pod && rules !== set.document && rules !== set.documentThenPod) return makePlan(rules, cluster, options)
   let p = plans.get(options.policy)
-  if (p === undefined || p.rules !== options.rules || p.set !== set || p.given !== options.cluster || p.cluster !== cluster || p.related !== options.related || p.schemas !== options.schemas) {
-    p = { rules: options.rules, set, given: options.cluster, cluster, related: options.related, schemas: options.schemas, byList: new Map() }
+  if (p === undefined || p.set !== set || p.given !== options.cluster || p.cluster !== cluster || p.related !== options.related || p.schemas !== options.schemas) {
+    p = { set, given: options.cluster, cluster, related: options.related, schemas: options.schemas, byList: new Map() }
     plans.set(options.policy, p)
   }
   let steps = p.byList.get(rules)
