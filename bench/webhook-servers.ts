@@ -7,7 +7,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -105,11 +105,26 @@ export interface Pair {
   key: string
   preflight: Server
   minimal: Server
+  /** With `skipOwned`: pod-preflight again, under the default policy with `ownedObjects: skip`. */
+  skipOwned?: Server
   stop(): Promise<void>
 }
 
-/** Both servers on the same certificate; `serveArgs` are added to pod-preflight serve's. */
-export async function startPair(serveArgs: string[] = []): Promise<Pair> {
+/** The shipped default policy with `ownedObjects: skip`, as a file in `dir`. */
+async function skipOwnedPolicy(dir: string): Promise<string> {
+  const text = await readFile(join(ROOT, 'policies/default.yaml'), 'utf8')
+  const changed = text.replace(/^ownedObjects: judge$/m, 'ownedObjects: skip')
+  if (changed === text) throw new Error('policies/default.yaml has no line "ownedObjects: judge" to change')
+  const path = join(dir, 'skip-owned.yaml')
+  await writeFile(path, changed)
+  return path
+}
+
+/**
+ * Both servers on the same certificate; `serveArgs` are added to pod-preflight serve's. With
+ * `skipOwned`, a third: pod-preflight under `ownedObjects: skip` (the same flags otherwise).
+ */
+export async function startPair(serveArgs: string[] = [], o: { skipOwned?: boolean } = {}): Promise<Pair> {
   const bin = join(ROOT, 'dist/cli/bin.js')
   if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
   const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
@@ -126,12 +141,19 @@ export async function startPair(serveArgs: string[] = []): Promise<Pair> {
     dir,
   )
   const minimal = await startServer('minimal', ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(p2), cert, key], p2, ca, dir)
+  let skipOwned: Server | undefined
+  if (o.skipOwned === true) {
+    const p3 = await freePort()
+    const args = [bin, 'serve', '--host=127.0.0.1', `--port=${p3}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', `--policy=${await skipOwnedPolicy(dir)}`, ...serveArgs]
+    skipOwned = await startServer('pod-preflight-skip-owned', args, p3, ca, dir)
+  }
   return {
     dir,
     cert,
     key,
     preflight,
     minimal,
+    ...(skipOwned === undefined ? {} : { skipOwned }),
     async stop() {
       for (const c of children) c.kill('SIGTERM')
       await sleep(300)

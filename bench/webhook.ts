@@ -60,7 +60,7 @@ function fmt(n: number, digits = 2): string {
 }
 
 async function main(): Promise<void> {
-  const pair = await startPair()
+  const pair = await startPair([], { skipOwned: true })
   const { preflight, minimal } = pair
   try {
     const reviews = benchReviews()

@@ -17,7 +17,7 @@ import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './m
 import { parseAdmissionReview, reviewResponse, type AdmissionReviewResponse } from './review.js'
 import { budgetedRules, createBudget } from './budget.js'
 import { shorten } from '../text/sanitize.js'
-import { judge, type JudgeOptions } from './verdict.js'
+import { controllingWorkload, judge, type JudgeOptions } from './verdict.js'
 import { DEFAULT_MAX_WARNINGS, truncate } from './warnings.js'
 import { DEFAULT_CACHE_ENTRIES, EvaluationCache } from './verdict-cache.js'
 
@@ -316,6 +316,14 @@ export async function buildApp(deps: AppDeps): Promise<WebhookApp> {
     if (root === undefined) throw httpError('NOT_READY', 'no policy loaded yet')
     const review = parseAdmissionReview(request.body)
     const judged = review.object !== undefined && (review.operation === 'CREATE' || review.operation === 'UPDATE') && review.subResource === undefined
+    // What a workload controller made is never refused (its template was judged when the
+    // workload was applied); under `ownedObjects: skip` it is not judged either: answered at
+    // once, counted, not logged, as if the API server had not called (the matchConditions way).
+    if (judged && root.ownedObjects === 'skip' && review.object !== undefined && controllingWorkload(review.object) !== undefined) {
+      metrics.countReview(review.kind.kind, review.operation, 'skipped_owned')
+      metrics.duration.observe({}, reply.elapsedTime / 1000)
+      return reviewResponse({ uid: review.uid, allowed: true })
+    }
     const { policy, unknown } = judged ? await policyFor(root, review.namespace, reply.elapsedTime) : { policy: root, unknown: undefined }
     // The budget counts from the moment the request arrived: time spent queued and parsing is spent.
     const deadline = budget.now() + (budgetMs - reply.elapsedTime)

@@ -218,7 +218,8 @@ export class Registry {
 const KNOWN_KINDS = new Set(['Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'Job', 'CronJob'])
 const KNOWN_OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])
 
-export type ReviewVerdict = 'allowed' | 'warned' | 'would_deny' | 'denied' | 'unjudged' | 'over_budget' | 'not_applicable'
+/** `skipped_owned`: made by a workload controller and, under the policy's `ownedObjects: skip`, allowed without judging. */
+export type ReviewVerdict = 'allowed' | 'warned' | 'would_deny' | 'denied' | 'unjudged' | 'over_budget' | 'not_applicable' | 'skipped_owned'
 
 /** Every series the webhook exposes. */
 export interface WebhookMetrics {

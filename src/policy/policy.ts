@@ -27,6 +27,8 @@ export interface Exemption {
 
 /** enforce: deny findings refuse the object; audit: they are answered as warnings and counted as "would deny". */
 export type Mode = 'enforce' | 'audit'
+/** What the webhook does with objects a workload controller created. */
+export type OwnedObjects = 'judge' | 'skip'
 
 /** Where the `pod-preflight/skip` annotation is honoured. */
 export interface SkipControl {
@@ -54,6 +56,13 @@ export interface Policy {
   rules: ReadonlyMap<string, RuleSetting>
   exemptions: readonly Exemption[]
   mode: Mode
+  /**
+   * What the webhook does with an object a workload controller created (a ReplicaSet's Pod, a
+   * Deployment's ReplicaSet, a CronJob's Job), which it never refuses: `judge` it (its findings
+   * logged and counted) or `skip` it (allowed at once, only counted). The policy's own; bindings
+   * do not change it.
+   */
+  ownedObjects: OwnedObjects
   skip: SkipControl
   /** In list order: the first whose selector matches a namespace's labels applies there. */
   bindings: readonly Binding[]
@@ -212,6 +221,7 @@ export function buildPolicy(
   const raw = content as {
     metadata?: { name?: string }
     mode?: Mode
+    ownedObjects?: OwnedObjects
     skipAnnotation?: { enabled?: boolean; namespaces?: string[] }
     bindings?: { name: string; namespaceSelector: LabelSelector; mode?: Mode; rules?: Record<string, Action> }[]
     rules?: Record<string, Action | { action?: Action; params?: Record<string, unknown> }>
@@ -270,7 +280,7 @@ export function buildPolicy(
   if (problems.length > 0) throw new PolicyError(problems)
   const skip: SkipControl = { enabled: raw.skipAnnotation?.enabled ?? true }
   if (raw.skipAnnotation?.namespaces !== undefined) skip.namespaces = raw.skipAnnotation.namespaces
-  const policy: Policy = { name: raw.metadata?.name ?? source, source, rules: settings, exemptions, mode: raw.mode ?? 'enforce', skip, bindings: [] }
+  const policy: Policy = { name: raw.metadata?.name ?? source, source, rules: settings, exemptions, mode: raw.mode ?? 'enforce', ownedObjects: raw.ownedObjects ?? 'judge', skip, bindings: [] }
   policy.bindings = (raw.bindings ?? []).map((b): Binding => {
     const overrides = new Map(Object.entries(b.rules ?? {}))
     const rulesHere = new Map(settings)

@@ -25,6 +25,7 @@ const labelSelector = {
 
 const ACTION_ENUM = ['deny', 'warn', 'info', 'off'] as const
 const MODE_ENUM = ['enforce', 'audit'] as const
+const OWNED_OBJECTS_ENUM = ['judge', 'skip'] as const
 
 /** At most this many bindings: each one is a selector matched on every review. */
 export const MAX_BINDINGS = 100
@@ -42,6 +43,7 @@ export const policySchema = {
       properties: { name: { type: 'string' }, description: { type: 'string' } },
     },
     mode: { enum: MODE_ENUM },
+    ownedObjects: { enum: OWNED_OBJECTS_ENUM },
     skipAnnotation: {
       type: 'object',
       additionalProperties: false,

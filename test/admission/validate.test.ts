@@ -1,6 +1,7 @@
 import t from 'tap'
 import { defineRule, NO_PARAMS, type PodRule } from '../../src/engine/rule.js'
 import { MAX_WARNING_LENGTH } from '../../src/admission/warnings.js'
+import { buildPolicy } from '../../src/policy/policy.js'
 import { container, pod, post, review, testApp, testPolicy, workload, WORKLOAD_KINDS, TEST_RULES, clusterOnly } from './helpers.js'
 
 t.test('a good Pod is allowed silently, with the request uid', async (t) => {
@@ -145,6 +146,44 @@ t.test('objects created by a workload controller are not denied again', async (t
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'x', uid: 'u5' }],
   })
   t.equal((await post(app, review(notController))).allowed, false, 'a reference that is not the controller does not exempt')
+})
+
+t.test('ownedObjects: skip answers what a workload controller made at once, without judging or logging it', async (t) => {
+  const policy = buildPolicy({ apiVersion: 'pod-preflight/v1', kind: 'Policy', metadata: { name: 'test' }, ownedObjects: 'skip' }, 'test policy', TEST_RULES)
+  const { app, logs, metrics } = await testApp({}, policy)
+  const broken = (ownerReferences?: unknown[]): Record<string, unknown> =>
+    pod([container({ image: 'r.example/a:broken', pullPolicy: 'Never' })], ownerReferences === undefined ? {} : { name: 'web-7d4b9-x2x', ownerReferences })
+  const body = review(broken([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9', uid: 'u1', controller: true }]))
+  const owned = await post(app, body)
+  t.equal(owned.allowed, true)
+  t.equal(owned.warnings, undefined, 'not judged: no findings, no note')
+  t.equal(owned.uid, (body['request'] as { uid: string }).uid, 'the request uid is answered')
+  t.same(logs().filter((l) => l['uid'] === owned.uid), [], 'no log line')
+  const updated = await post(
+    app,
+    review(broken([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9', uid: 'u1', controller: true }]), { operation: 'UPDATE', oldObject: broken() }),
+  )
+  t.equal(updated.allowed, true)
+  t.equal(updated.warnings, undefined, 'an UPDATE of an owned object too')
+  const text = metrics.registry.render()
+  t.match(text, /pod_preflight_admission_reviews_total\{kind="Pod",operation="CREATE",verdict="skipped_owned"\} 1\n/, 'counted')
+  t.match(text, /pod_preflight_admission_reviews_total\{kind="Pod",operation="UPDATE",verdict="skipped_owned"\} 1\n/)
+  t.notMatch(text, /pod_preflight_admission_findings_total\{/, 'no findings counted')
+
+  // Near misses: judged and refused as ever.
+  t.equal((await post(app, review(broken()))).allowed, false, 'no owner')
+  t.equal((await post(app, review(broken([{ apiVersion: 'example.com/v1', kind: 'Rollout', name: 'r', uid: 'u4', controller: true }])))).allowed, false, 'an owner whose template we never judged')
+  t.equal((await post(app, review(broken([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'x', uid: 'u5' }])))).allowed, false, 'not the controller')
+  t.equal((await post(app, review(broken([{ apiVersion: 'v1', kind: 'ReplicaSet', name: 'x', uid: 'u6', controller: true }])))).allowed, false, 'a ReplicaSet of the wrong group')
+  const plain = await post(app, review(broken()))
+  t.equal(logs().filter((l) => l['uid'] === plain.uid).length, 1, 'a judged review is still logged')
+
+  // The default, judge: the same owned Pod is judged, warned about and logged.
+  const judged = await testApp()
+  const a = await post(judged.app, review(broken([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9', uid: 'u1', controller: true }])))
+  t.equal(a.allowed, true)
+  t.ok(a.warnings?.some((w) => w.startsWith('test-broken-tag: ')), 'judged')
+  t.equal(judged.logs().filter((l) => l['uid'] === a.uid).length, 1, 'logged')
 })
 
 t.test('what the webhook does not judge is allowed', async (t) => {

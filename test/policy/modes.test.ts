@@ -41,6 +41,16 @@ t.test('mode defaults to enforce; audit is read', async (t) => {
   t.same(problems(`${HEAD}mode: warn\n`), ['p.yaml:3: mode: must be one of "enforce", "audit"'])
 })
 
+t.test('ownedObjects defaults to judge; skip is read; anything else is refused where it stands', async (t) => {
+  t.equal(parsePolicy(HEAD, 'p.yaml', RULES).ownedObjects, 'judge')
+  t.equal(parsePolicy(`${HEAD}ownedObjects: skip\n`, 'p.yaml', RULES).ownedObjects, 'skip')
+  t.same(problems(`${HEAD}ownedObjects: ignore\n`), ['p.yaml:3: ownedObjects: must be one of "judge", "skip"'])
+  t.same(problems(`${HEAD}ownedObjects: true\n`), ['p.yaml:3: ownedObjects: must be one of "judge", "skip"'], 'YAML 1.1 true is not a string')
+  const bound = parsePolicy(`${BINDINGS}ownedObjects: skip\n`, 'p.yaml', RULES)
+  t.equal(policyForNamespace(bound, 'shop', { env: 'prod' }).ownedObjects, 'skip', 'a binding keeps the policy\'s')
+  t.match(problems(`${HEAD}bindings:\n  - name: b\n    namespaceSelector: {}\n    ownedObjects: skip\n`).join('\n'), /bindings\[0\]/, 'a binding cannot set it')
+})
+
 t.test('bindings: the first whose selector matches the namespace labels applies; else the policy', async (t) => {
   const p = parsePolicy(BINDINGS, 'p.yaml', RULES)
   t.equal(p.bindings.length, 2)
