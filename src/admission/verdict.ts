@@ -24,7 +24,10 @@ import type { Finding, ObjectRef } from '../engine/types.js'
 import type { Policy } from '../policy/policy.js'
 import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from '../engine/related.js'
-import { POD_BEARING_KINDS, objectRef as refOfObject } from '../engine/workload.js'
+import { objectRef as refOfObject } from '../engine/workload.js'
+import { controllingWorkload } from './owners.js'
+
+export { controllingWorkload }
 import { BUDGET_EXCEEDED, type Budget } from './budget.js'
 import type { ReviewVerdict } from './metrics.js'
 import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'
@@ -75,36 +78,6 @@ export interface Judgement {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/')
-  return slash < 0 ? '' : apiVersion.slice(0, slash)
-}
-
-const OWNER_GROUPS: Record<string, readonly string[]> = {
-  ReplicaSet: ['apps', 'extensions'],
-  ReplicationController: [''],
-  StatefulSet: ['apps'],
-  DaemonSet: ['apps', 'extensions'],
-  Deployment: ['apps', 'extensions'],
-  Job: ['batch'],
-  CronJob: ['batch'],
-}
-
-/** The controller that owns the object, when it is a workload whose template we judge: "ReplicaSet/web-7d4b9". */
-export function controllingWorkload(object: Record<string, unknown>): string | undefined {
-  const meta = object['metadata']
-  if (!isRecord(meta) || !Array.isArray(meta['ownerReferences'])) return undefined
-  for (const ref of meta['ownerReferences']) {
-    if (!isRecord(ref) || ref['controller'] !== true) continue
-    const kind = ref['kind']
-    const apiVersion = ref['apiVersion']
-    if (typeof kind !== 'string' || typeof apiVersion !== 'string' || !POD_BEARING_KINDS.includes(kind)) continue
-    if (!(OWNER_GROUPS[kind] ?? []).includes(groupOf(apiVersion))) continue
-    return `${kind}/${typeof ref['name'] === 'string' ? ref['name'] : '?'}`
-  }
-  return undefined
 }
 
 /** The identity of a finding across two versions of an object: rule, container and field, without list positions. */

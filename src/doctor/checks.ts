@@ -9,7 +9,8 @@ import { connect } from 'node:tls'
 import { parseWebhookConfiguration, type WebhookEntry } from '../certs/api.js'
 import { coversHost, issuedByOneOf, splitBundle } from '../certs/x509.js'
 import { statusMessage, type KubeResponse, type KubeRest } from '../kube/rest.js'
-import { parsePolicy, PolicyError } from '../policy/policy.js'
+import { parsePolicy, PolicyError, type OwnedObjects } from '../policy/policy.js'
+import { NOT_OWNED_CONDITION } from '../admission/owners.js'
 import { RULES } from '../rules/index.js'
 import { atLeast, checkSupported, formatKubeVersion, KubeVersionError, parseKubeVersion, type KubeVersion } from '../install/kube-version.js'
 import { POLICY_CONFIGMAP, POLICY_KEY, type KubeObject } from '../install/render.js'
@@ -74,8 +75,9 @@ export const MAX_CONDITIONS_SHOWN = 3
 
 /**
  * What the webhook-configuration check adds when entries have `matchConditions` (1.28 and later;
- * the README's "Fewer reviews" patch adds one): their names, escaped and shortened, and what
- * they mean for what the webhook sees. '' when there are none.
+ * `install` of a policy with `ownedObjects: skip` adds one, as does the README's "Fewer reviews"
+ * patch): their names, escaped and shortened, and what they mean for what the webhook sees. ''
+ * when there are none.
  */
 export function matchConditionsNote(rawWebhooks: readonly unknown[]): string {
   const names: string[] = []
@@ -92,6 +94,21 @@ export function matchConditionsNote(rawWebhooks: readonly unknown[]): string {
   if (count === 0) return ''
   const more = count > names.length ? ` and ${count - names.length} more` : ''
   return `; match condition${count === 1 ? '' : 's'} ${names.join(', ')}${more}: the API server calls the webhook only where they hold, so what they leave out (e.g. controller-owned objects) is not in its metrics or log`
+}
+
+/**
+ * The policy says `ownedObjects: judge` while an entry carries the condition that keeps
+ * controller-owned objects from the webhook: what the policy asks is not done. The problem, or
+ * undefined when the two agree.
+ */
+export function ownedObjectsMismatch(rawWebhooks: readonly unknown[], ownedObjects: OwnedObjects): string | undefined {
+  if (ownedObjects !== 'judge') return undefined
+  const has = rawWebhooks.some((w) => {
+    const conditions = rec(w)['matchConditions']
+    return Array.isArray(conditions) && conditions.slice(0, 64).some((c) => rec(c)['name'] === NOT_OWNED_CONDITION)
+  })
+  if (!has) return undefined
+  return `it says ownedObjects: judge, but the webhook configuration's match condition "${NOT_OWNED_CONDITION}" keeps the API server from sending controller-owned objects, so they are not judged`
 }
 
 function days(ms: number): string {
@@ -198,7 +215,7 @@ export async function runChecks(t: DoctorTarget, d: DoctorDeps): Promise<CheckRe
 
   // 4. The policy ConfigMap parses as the webhook reads it (read before the RBAC check: its
   // bindings by namespace need list/watch on namespaces).
-  const policy = await checkPolicy(t, d, reinstall)
+  const policy = await checkPolicy(t, d, reinstall, rawWebhooks)
 
   // 5. RBAC of the service account, by SubjectAccessReview.
   await checkRbac(t, d, version, policy.bindings, out, reinstall)
@@ -209,7 +226,7 @@ export async function runChecks(t: DoctorTarget, d: DoctorDeps): Promise<CheckRe
   return out
 }
 
-async function checkPolicy(t: DoctorTarget, d: DoctorDeps, reinstall: string): Promise<{ result: CheckResult; bindings: boolean }> {
+async function checkPolicy(t: DoctorTarget, d: DoctorDeps, reinstall: string, rawWebhooks: readonly unknown[]): Promise<{ result: CheckResult; bindings: boolean }> {
   const cm = await get(d.rest, `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/configmaps/${POLICY_CONFIGMAP}`)
   if (cm.status !== 200) {
     return {
@@ -229,10 +246,20 @@ async function checkPolicy(t: DoctorTarget, d: DoctorDeps, reinstall: string): P
   try {
     const policy = parsePolicy(text, `${t.namespace}/${POLICY_CONFIGMAP}`, RULES)
     const n = policy.bindings.length
-    return {
-      bindings: n > 0,
-      result: { id: 'policy', verdict: 'pass', message: `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} parses (mode ${policy.mode}${n > 0 ? `, ${n} binding${n === 1 ? '' : 's'} by namespace` : ''})` },
+    const parses = `ConfigMap ${t.namespace}/${POLICY_CONFIGMAP} parses (mode ${policy.mode}${n > 0 ? `, ${n} binding${n === 1 ? '' : 's'} by namespace` : ''}, ownedObjects ${policy.ownedObjects})`
+    const mismatch = ownedObjectsMismatch(rawWebhooks, policy.ownedObjects)
+    if (mismatch !== undefined) {
+      return {
+        bindings: n > 0,
+        result: {
+          id: 'policy',
+          verdict: 'warn',
+          message: `${parses}; ${mismatch}`,
+          fix: `install again with this policy, which leaves the condition out (pod-preflight install ${t.installFlags}--policy FILE | kubectl apply -f -), or set ownedObjects: skip in it`,
+        },
+      }
     }
+    return { bindings: n > 0, result: { id: 'policy', verdict: 'pass', message: parses } }
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err
     return {

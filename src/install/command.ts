@@ -15,6 +15,7 @@ import { RULES } from '../rules/index.js'
 import { MAX_WORKERS } from '../admission/worker-count.js'
 import { version } from '../version.js'
 import {
+  atLeast,
   checkSupported,
   DEFAULT_KUBE_VERSION,
   detectKubeVersion,
@@ -25,6 +26,9 @@ import {
   type KubeVersion,
 } from './kube-version.js'
 import { InstallPolicyError, shipPolicy, type PolicyMode } from './policy.js'
+
+/** Webhook matchConditions: beta and on by default from Kubernetes 1.28 (GA in 1.30). */
+const MATCH_CONDITIONS_MINOR = 28
 import {
   DEFAULT_TLS_SECRET,
   describeInstall,
@@ -250,6 +254,12 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     throw err
   }
   notes.push(...shipped.notes)
+  const skipOwnedCondition = shipped.ownedObjects === 'skip' && atLeast(kubeVersion, 1, MATCH_CONDITIONS_MINOR)
+  if (shipped.ownedObjects === 'skip' && !skipOwnedCondition) {
+    notes.push(
+      `the policy says ownedObjects: skip; Kubernetes ${formatKubeVersion(kubeVersion)} has no webhook matchConditions (1.${MATCH_CONDITIONS_MINOR} and later), so the API server still calls the webhook for controller-owned objects, and the webhook answers them at once without judging`,
+    )
+  }
 
   const options: InstallOptions = {
     namespace: o.namespace,
@@ -270,6 +280,7 @@ export async function installOptions(o: InstallCommandOptions, io: CliIO, kubeVe
     ...(caBundlePem !== undefined ? { caBundlePem } : {}),
     ...(workers > 1 ? { workers } : {}),
     ...(o.hpaMaxReplicas !== undefined ? { hpaMaxReplicas: o.hpaMaxReplicas } : {}),
+    ...(skipOwnedCondition ? { skipOwnedCondition } : {}),
   }
   return { options, notes }
 }

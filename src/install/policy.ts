@@ -5,7 +5,7 @@
  * Comments and layout of the user's file are kept: it is edited as a YAML document.
  */
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml'
-import { parsePolicy, PolicyError, type Policy } from '../policy/policy.js'
+import { parsePolicy, PolicyError, type OwnedObjects, type Policy } from '../policy/policy.js'
 import type { PodRule } from '../engine/rule.js'
 
 export type PolicyMode = 'enforce' | 'audit'
@@ -27,6 +27,8 @@ export interface ShippedPolicy {
   mode: PolicyMode
   /** How many bindings by namespace the policy has (each needs Namespace labels at admission). */
   bindings: number
+  /** The policy's `ownedObjects`: `skip` lets install tell a 1.28+ API server not to call for them. */
+  ownedObjects: OwnedObjects
   /** Things the user should know: the flag overriding the file's mode, for example. */
   notes: string[]
 }
@@ -87,5 +89,5 @@ export function shipPolicy(text: string, source: string, rules: readonly PodRule
 
   const out = doc.toString({ lineWidth: 0 })
   const shipped = validate(out, `${source} (as shipped)`, rules)
-  return { text: out, mode, bindings: shipped.bindings.length, notes }
+  return { text: out, mode, bindings: shipped.bindings.length, ownedObjects: shipped.ownedObjects, notes }
 }

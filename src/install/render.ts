@@ -7,6 +7,7 @@
  * everything it calls exists).
  */
 import { atLeast, formatKubeVersion, type KubeVersion } from './kube-version.js'
+import { NOT_OWNED_CONDITION, notOwnedExpression } from '../admission/owners.js'
 import type { PolicyMode } from './policy.js'
 import { REPORT_GROUP } from '../audit/policy-report.js'
 import { policyReportCrds } from './report-crds.js'
@@ -51,6 +52,11 @@ export interface InstallOptions {
   workers?: number
   /** Render a HorizontalPodAutoscaler on CPU from `replicas` up to this many. */
   hpaMaxReplicas?: number
+  /**
+   * The policy says `ownedObjects: skip` and the API server has `matchConditions` (1.28+): the
+   * webhook entry carries a condition so that it is not called for controller-owned objects.
+   */
+  skipOwnedCondition?: boolean
 }
 
 export const NAME = 'pod-preflight'
@@ -509,6 +515,7 @@ function webhookConfiguration(o: InstallOptions): KubeObject {
         failurePolicy: 'Ignore',
         matchPolicy: 'Equivalent',
         namespaceSelector: namespaceSelector(o),
+        ...(o.skipOwnedCondition === true ? { matchConditions: [{ name: NOT_OWNED_CONDITION, expression: notOwnedExpression() }] } : {}),
         rules: [
           rule([''], ['v1'], ['pods', 'replicationcontrollers']),
           rule(['apps'], ['v1'], ['deployments', 'statefulsets', 'daemonsets', 'replicasets']),

@@ -3,7 +3,7 @@
  * reviews" patch adds one), so that an operator missing owned Pods in the metrics sees why.
  */
 import t from 'tap'
-import { MAX_CONDITIONS_SHOWN, matchConditionsNote } from '../../src/doctor/checks.js'
+import { MAX_CONDITIONS_SHOWN, matchConditionsNote, ownedObjectsMismatch } from '../../src/doctor/checks.js'
 
 const entry = (conditions?: unknown): Record<string, unknown> => ({
   name: 'validate.pod-preflight.io',
@@ -42,4 +42,14 @@ t.test('names are escaped and shortened; a condition without a name still counts
 t.test('the count is bounded per entry (the API server allows 64)', async (t) => {
   const note = matchConditionsNote([entry(Array.from({ length: 10_000 }, (_, i) => ({ name: `c${i}` })))])
   t.match(note, / and 61 more:/)
+})
+
+t.test("the policy check warns when the policy says judge and the condition keeps owned objects away", async (t) => {
+  const owned = [entry([{ name: 'not-owned-by-a-workload', expression: 'true' }])]
+  t.match(ownedObjectsMismatch(owned, 'judge'), /ownedObjects: judge, but the webhook configuration's match condition "not-owned-by-a-workload" keeps the API server from sending controller-owned objects/)
+  t.equal(ownedObjectsMismatch(owned, 'skip'), undefined, 'skip: they agree')
+  t.equal(ownedObjectsMismatch([entry()], 'judge'), undefined, 'no condition: they agree')
+  t.equal(ownedObjectsMismatch([entry([{ name: 'other', expression: 'true' }])], 'judge'), undefined, 'a condition of another name is not ours')
+  t.equal(ownedObjectsMismatch([entry('not a list'), null, 7], 'judge'), undefined, 'malformed entries')
+  t.ok(ownedObjectsMismatch([entry(), ...owned], 'judge'), 'found in any entry')
 })

@@ -1,8 +1,11 @@
 /**
- * README "Fewer reviews": the kustomization and JSON patch it shows, which add a `matchConditions`
- * entry to the webhook so that a 1.28+ API server does not call it for controller-owned objects.
- * `install` does not render the condition, so what can be checked without such a server is
- * checked here, on the README's own text:
+ * The `matchConditions` entry that keeps a 1.28+ API server from calling the webhook for
+ * controller-owned objects: rendered by `install` when the policy says `ownedObjects: skip` and the
+ * server has the field, and shown in README "Fewer reviews" as a kustomization and JSON patch for
+ * the `manifests/` base. No API server of 1.28 or later runs in these tests, so what can be checked
+ * without one is checked here, on install's output and on the README's own text:
+ * - install renders the condition exactly when the policy skips owned objects and the server is
+ *   1.28 or later, and the README shows the same expression;
  * - `kubectl kustomize` of the two files over install's output changes the webhook entry only;
  * - the result is a valid ValidatingWebhookConfiguration in every shipped Kubernetes schema
  *   version (the same client-node models the schema check is generated from), and a misspelt
@@ -19,6 +22,7 @@ import { parseAllDocuments } from 'yaml'
 import { Ajv } from 'ajv'
 import { parse as parseCel, run as runCel, isCelError } from '@bufbuild/cel'
 import { renderWith } from '../../src/install/generate.js'
+import { notOwnedExpression } from '../../src/admission/owners.js'
 import { formatObjects } from '../../src/install/command.js'
 import { controllingWorkload } from '../../src/admission/verdict.js'
 import { matchConditionsNote } from '../../src/doctor/checks.js'
@@ -93,16 +97,50 @@ t.test("kubectl kustomize of the README's files adds one match condition and cha
   }
 })
 
+/** install's output for a policy file with `ownedObjects` set, for `minor` (1.minor). */
+async function installWith(t: Test, owned: 'judge' | 'skip', minor: number): Promise<{ objects: Obj[]; notes: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'pp-skip-owned-policy-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const text = await readFile(new URL('../../policies/default.yaml', import.meta.url), 'utf8')
+  const changed = text.replace(/^ownedObjects: judge$/m, `ownedObjects: ${owned}`)
+  if (!changed.includes(`ownedObjects: ${owned}`)) throw new Error('policies/default.yaml has no ownedObjects line')
+  await writeFile(join(dir, 'policy.yaml'), changed)
+  const { objects, describe } = await renderWith({ policyFile: join(dir, 'policy.yaml') }, { major: 1, minor })
+  return { objects: objects as Obj[], notes: describe }
+}
+
+t.test('install renders the condition when the policy skips owned objects and the API server has matchConditions', async (t) => {
+  const readme = (s: string): string => s.replace(/\s+/g, ' ').trim()
+  for (const minor of [28, 30, 36]) {
+    const { objects } = await installWith(t, 'skip', minor)
+    const entry = webhookConfiguration(objects)['webhooks'][0] as Obj
+    t.same(entry['matchConditions'], [{ name: 'not-owned-by-a-workload', expression: notOwnedExpression() }], `1.${minor}: one condition`)
+  }
+  const { patched } = await rendered(t)
+  t.equal(readme(theExpression(patched)), readme(notOwnedExpression()), "the README's patch carries install's expression")
+  for (const minor of [20, 23, 27]) {
+    const { objects } = await installWith(t, 'skip', minor)
+    t.notOk('matchConditions' in (webhookConfiguration(objects)['webhooks'][0] as Obj), `1.${minor}: no condition (the field is not served)`)
+  }
+  for (const minor of [28, 36]) {
+    const { objects } = await installWith(t, 'judge', minor)
+    t.notOk('matchConditions' in (webhookConfiguration(objects)['webhooks'][0] as Obj), `1.${minor}, ownedObjects: judge: no condition`)
+  }
+  const { objects } = await renderWith({}, { major: 1, minor: 36 })
+  t.notOk('matchConditions' in (webhookConfiguration(objects as Obj[])['webhooks'][0] as Obj), 'the default policy (judge): no condition')
+})
+
 t.test('the patched ValidatingWebhookConfiguration is valid in every shipped Kubernetes schema version', async (t) => {
   const { patched } = await rendered(t)
-  const vwc = webhookConfiguration(patched)
+  const installed = webhookConfiguration((await installWith(t, 'skip', 36)).objects)
+  for (const [vwc, what] of [[webhookConfiguration(patched), 'README patch'], [installed, 'install, ownedObjects: skip']] as const)
   for (const version of Object.keys(VERSIONS)) {
     const doc = await generate(version, [VWC])
     const def = doc.kinds[VWC]
     t.ok(def, `Kubernetes ${version} has the kind`)
     const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, allowUnionTypes: true })
     const validate = ajv.compile({ definitions: doc.definitions, allOf: [{ $ref: `#/definitions/${def}` }] })
-    t.ok(validate(vwc), `valid in Kubernetes ${version}: ${JSON.stringify(validate.errors?.slice(0, 3))}`)
+    t.ok(validate(vwc), `${what}: valid in Kubernetes ${version}: ${JSON.stringify(validate.errors?.slice(0, 3))}`)
     // The schema can fail: near misses of the same patch are refused.
     const entry = vwc['webhooks'][0] as Obj
     const { matchConditions, ...others } = entry
@@ -164,7 +202,8 @@ function fixtures(): { name: string; object: Obj }[] {
 
 t.test('the expression is CEL, and the API server would call the webhook exactly for what it may refuse', async (t) => {
   const { patched } = await rendered(t)
-  const expression = theExpression(patched)
+  const installed = webhookConfiguration((await installWith(t, 'skip', 28)).objects)['webhooks'][0]['matchConditions'][0]['expression'] as string
+  for (const [expression, what] of [[theExpression(patched), 'README'], [installed, 'install']] as const) await t.test(what, async (t) => {
   t.doesNotThrow(() => parseCel(expression), 'the expression parses')
   t.throws(() => parseCel(expression.slice(0, -1)), 'a parenthesis short is a syntax error (the parser can fail)')
   let called = 0
@@ -183,4 +222,5 @@ t.test('the expression is CEL, and the API server would call the webhook exactly
     else skipped++
   }
   t.ok(called >= 8 && skipped >= 8, `both outcomes are exercised (called ${called}, skipped ${skipped})`)
+  })
 })

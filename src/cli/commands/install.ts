@@ -100,7 +100,7 @@ export const command: CommandSpec<InstallOpts> = {
       .option('--hpa <max>', 'render a HorizontalPodAutoscaler on CPU (70% of the request) from --replicas up to MAX replicas; the Deployment then leaves its replica count to it')
     valuesOption(cmd, '--mode <mode>', "enforce or audit, written into the shipped policy as mode: (default: the policy's own, else enforce)", POLICY_MODES)
     cmd
-      .option('-p, --policy <file>', 'policy file to ship in the ConfigMap, or builtin:strict (default: the default policy)')
+      .option('-p, --policy <file>', 'policy file to ship in the ConfigMap, or builtin:strict (default: the default policy); with ownedObjects: skip, Kubernetes 1.28+ does not call the webhook for controller-owned objects')
       .option('--cluster-view', 'judge against live cluster state (serve --cluster; binds its read-only role)')
       .option('--companion', 'explain failed pods as Events (serve --companion; binds its role)')
       .option('--audit', 'keep PolicyReports of what runs (serve --audit): renders the wgpolicyk8s.io/v1alpha2 report CRDs and binds the scan\'s roles')
