@@ -545,7 +545,14 @@ export function renderInstall(o: InstallOptions): KubeObject[] {
 
 /** A line for the top of the YAML output: what was rendered, for whom. */
 export function describeInstall(o: InstallOptions, version: string): string {
-  const features = [o.clusterView ? 'cluster view' : '', o.companion ? 'companion' : '', o.audit ? 'background audit' : ''].filter((s) => s !== '').join(', ')
+  const features = [
+    o.clusterView ? 'cluster view' : '',
+    o.companion ? 'companion' : '',
+    o.audit ? 'background audit' : '',
+    o.skipOwnedCondition === true ? 'controller-owned objects not sent to the webhook (matchConditions)' : '',
+  ]
+    .filter((s) => s !== '')
+    .join(', ')
   return (
     `pod-preflight ${version} in namespace ${o.namespace}: ${o.replicas}${o.hpaMaxReplicas !== undefined ? ` to ${o.hpaMaxReplicas} (autoscaled on CPU)` : ''} replica(s)${(o.workers ?? 1) > 1 ? ` of ${o.workers ?? 1} workers` : ''}, mode ${o.mode}, certificates ${o.certificates}` +
     `${features !== '' ? `, ${features}` : ''}; for Kubernetes ${formatKubeVersion(o.kubeVersion)}${hasNamespaceNameLabel(o.kubeVersion) ? ' and later' : ''}`

@@ -23,7 +23,8 @@ import { Ajv } from 'ajv'
 import { parse as parseCel, run as runCel, isCelError } from '@bufbuild/cel'
 import { renderWith } from '../../src/install/generate.js'
 import { notOwnedExpression } from '../../src/admission/owners.js'
-import { formatObjects } from '../../src/install/command.js'
+import { defaultInstallOptions, formatObjects, installOptions } from '../../src/install/command.js'
+import { memoryIO } from '../../src/cli/io.js'
 import { controllingWorkload } from '../../src/admission/verdict.js'
 import { matchConditionsNote } from '../../src/doctor/checks.js'
 import { VERSIONS, generate } from '../../scripts/k8s-schemas.js'
@@ -97,16 +98,22 @@ t.test("kubectl kustomize of the README's files adds one match condition and cha
   }
 })
 
-/** install's output for a policy file with `ownedObjects` set, for `minor` (1.minor). */
-async function installWith(t: Test, owned: 'judge' | 'skip', minor: number): Promise<{ objects: Obj[]; notes: string }> {
+/** The default policy with `ownedObjects` set, as a file. */
+async function policyFile(t: Test, owned: 'judge' | 'skip'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'pp-skip-owned-policy-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const text = await readFile(new URL('../../policies/default.yaml', import.meta.url), 'utf8')
   const changed = text.replace(/^ownedObjects: judge$/m, `ownedObjects: ${owned}`)
   if (!changed.includes(`ownedObjects: ${owned}`)) throw new Error('policies/default.yaml has no ownedObjects line')
   await writeFile(join(dir, 'policy.yaml'), changed)
-  const { objects, describe } = await renderWith({ policyFile: join(dir, 'policy.yaml') }, { major: 1, minor })
-  return { objects: objects as Obj[], notes: describe }
+  return join(dir, 'policy.yaml')
+}
+const skipPolicyFile = (t: Test): Promise<string> => policyFile(t, 'skip')
+
+/** install's output for a policy file with `ownedObjects` set, for `minor` (1.minor). */
+async function installWith(t: Test, owned: 'judge' | 'skip', minor: number): Promise<{ objects: Obj[]; header: string }> {
+  const { objects, describe } = await renderWith({ policyFile: await policyFile(t, owned) }, { major: 1, minor })
+  return { objects: objects as Obj[], header: describe }
 }
 
 t.test('install renders the condition when the policy skips owned objects and the API server has matchConditions', async (t) => {
@@ -115,13 +122,19 @@ t.test('install renders the condition when the policy skips owned objects and th
     const { objects } = await installWith(t, 'skip', minor)
     const entry = webhookConfiguration(objects)['webhooks'][0] as Obj
     t.same(entry['matchConditions'], [{ name: 'not-owned-by-a-workload', expression: notOwnedExpression() }], `1.${minor}: one condition`)
+    t.match((await installWith(t, 'skip', minor)).header, /controller-owned objects not sent to the webhook \(matchConditions\)/, `1.${minor}: the header says so`)
   }
   const { patched } = await rendered(t)
   t.equal(readme(theExpression(patched)), readme(notOwnedExpression()), "the README's patch carries install's expression")
   for (const minor of [20, 23, 27]) {
     const { objects } = await installWith(t, 'skip', minor)
     t.notOk('matchConditions' in (webhookConfiguration(objects)['webhooks'][0] as Obj), `1.${minor}: no condition (the field is not served)`)
+    t.notMatch((await installWith(t, 'skip', minor)).header, /not sent/, `1.${minor}: the header does not claim it`)
   }
+  const older = await installOptions({ ...defaultInstallOptions(), policyFile: await skipPolicyFile(t) }, memoryIO(), { major: 1, minor: 27 })
+  t.match(older.notes.join('\n'), /ownedObjects: skip; Kubernetes 1\.27 has no webhook matchConditions \(1\.28 and later\), so the API server still calls the webhook for controller-owned objects/, '1.27: install says why')
+  const newer = await installOptions({ ...defaultInstallOptions(), policyFile: await skipPolicyFile(t) }, memoryIO(), { major: 1, minor: 28 })
+  t.notMatch(newer.notes.join('\n'), /matchConditions/, '1.28: nothing to say')
   for (const minor of [28, 36]) {
     const { objects } = await installWith(t, 'judge', minor)
     t.notOk('matchConditions' in (webhookConfiguration(objects)['webhooks'][0] as Obj), `1.${minor}, ownedObjects: judge: no condition`)
