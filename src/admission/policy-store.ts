@@ -59,7 +59,9 @@ export class PolicyStore implements PolicySource {
   detail(): string | undefined {
     const p = this.policy
     if (p === undefined) return undefined
-    const what = `policy: ${truncate(p.name, 80)} (${p.mode}${p.bindings.length > 0 ? `, ${p.bindings.length} ${p.bindings.length === 1 ? 'binding' : 'bindings'}` : ''}) from ${truncate(p.source, 200)}, loaded ${this.loadedAt?.toISOString() ?? '?'}`
+    const bindings = p.bindings.length > 0 ? `, ${p.bindings.length} ${p.bindings.length === 1 ? 'binding' : 'bindings'}` : ''
+    const owned = p.ownedObjects === 'skip' ? ', controller-owned objects not judged' : ''
+    const what = `policy: ${truncate(p.name, 80)} (${p.mode}${bindings}${owned}) from ${truncate(p.source, 200)}, loaded ${this.loadedAt?.toISOString() ?? '?'}`
     if (this.refused === undefined) return what
     const first = truncate(this.refused.problems[0] ?? 'unreadable', 300)
     const more = this.refused.problems.length > 1 ? ` (+${this.refused.problems.length - 1} more)` : ''

@@ -2,6 +2,7 @@ import t from 'tap'
 import { defineRule, NO_PARAMS, type PodRule } from '../../src/engine/rule.js'
 import { MAX_WARNING_LENGTH } from '../../src/admission/warnings.js'
 import { buildPolicy } from '../../src/policy/policy.js'
+import { PolicyStore } from '../../src/admission/policy-store.js'
 import { container, pod, post, review, testApp, testPolicy, workload, WORKLOAD_KINDS, TEST_RULES, clusterOnly } from './helpers.js'
 
 t.test('a good Pod is allowed silently, with the request uid', async (t) => {
@@ -177,6 +178,12 @@ t.test('ownedObjects: skip answers what a workload controller made at once, with
   t.equal((await post(app, review(broken([{ apiVersion: 'v1', kind: 'ReplicaSet', name: 'x', uid: 'u6', controller: true }])))).allowed, false, 'a ReplicaSet of the wrong group')
   const plain = await post(app, review(broken()))
   t.equal(logs().filter((l) => l['uid'] === plain.uid).length, 1, 'a judged review is still logged')
+
+  const store = new PolicyStore()
+  store.set(policy)
+  t.match(store.detail(), /^policy: test \(enforce, controller-owned objects not judged\) from test policy, loaded /, '/readyz says so')
+  store.set(testPolicy())
+  t.match(store.detail(), /^policy: test \(enforce\) from /, 'and says nothing under judge')
 
   // The default, judge: the same owned Pod is judged, warned about and logged.
   const judged = await testApp()

@@ -88,4 +88,6 @@ t.test('ownedObjects: skip: what a workload controller made is admitted without 
   t.ok(deniedBy(await cluster.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: foreign })), 'an owner whose template the webhook never judged: refused')
   const metrics = await get(`${webhook.url}/metrics`, webhook.caPem)
   t.match(metrics.body, /^pod_preflight_admission_reviews_total\{kind="Pod",operation="CREATE",verdict="skipped_owned"\} [1-9]/m, 'counted as skipped_owned')
+  const ready = await get(`${webhook.url}/readyz`, webhook.caPem)
+  t.match(ready.body, /^policy: default \(audit, 1 binding, controller-owned objects not judged\) from /m, '/readyz names the setting')
 })
