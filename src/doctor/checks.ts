@@ -72,6 +72,8 @@ function rec(v: unknown): Record<string, unknown> {
 
 /** At most this many match condition names are listed in a message (an entry may have 64). */
 export const MAX_CONDITIONS_SHOWN = 3
+/** The API server allows at most this many match conditions an entry; no more are read. */
+const MAX_CONDITIONS_PER_ENTRY = 64
 
 /**
  * What the webhook-configuration check adds when entries have `matchConditions` (1.28 and later;
@@ -85,7 +87,7 @@ export function matchConditionsNote(rawWebhooks: readonly unknown[]): string {
   for (const w of rawWebhooks) {
     const conditions = rec(w)['matchConditions']
     if (!Array.isArray(conditions)) continue
-    for (const c of conditions.slice(0, 64)) {
+    for (const c of conditions.slice(0, MAX_CONDITIONS_PER_ENTRY)) {
       count++
       const name = rec(c)['name']
       if (names.length < MAX_CONDITIONS_SHOWN) names.push(quote(typeof name === 'string' ? name : '?', 66))
@@ -105,7 +107,7 @@ export function ownedObjectsMismatch(rawWebhooks: readonly unknown[], ownedObjec
   if (ownedObjects !== 'judge') return undefined
   const has = rawWebhooks.some((w) => {
     const conditions = rec(w)['matchConditions']
-    return Array.isArray(conditions) && conditions.slice(0, 64).some((c) => rec(c)['name'] === NOT_OWNED_CONDITION)
+    return Array.isArray(conditions) && conditions.slice(0, MAX_CONDITIONS_PER_ENTRY).some((c) => rec(c)['name'] === NOT_OWNED_CONDITION)
   })
   if (!has) return undefined
   return `it says ownedObjects: judge, but the webhook configuration's match condition "${NOT_OWNED_CONDITION}" keeps the API server from sending controller-owned objects, so they are not judged`
