@@ -17,7 +17,8 @@ import { createMetrics, PROMETHEUS_CONTENT_TYPE, type WebhookMetrics } from './m
 import { parseAdmissionReview, reviewResponse, type AdmissionReviewResponse } from './review.js'
 import { budgetedRules, createBudget } from './budget.js'
 import { shorten } from '../text/sanitize.js'
-import { controllingWorkload, judge, type JudgeOptions } from './verdict.js'
+import { judge, type JudgeOptions } from './verdict.js'
+import { controllingWorkload } from './owners.js'
 import { DEFAULT_MAX_WARNINGS, truncate } from './warnings.js'
 import { DEFAULT_CACHE_ENTRIES, EvaluationCache } from './verdict-cache.js'
 

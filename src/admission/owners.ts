@@ -1,29 +1,13 @@
 /**
  * Which objects a workload controller made: the webhook's own test (controllingWorkload) and the
  * same test as a CEL expression for a webhook's `matchConditions` (Kubernetes 1.28 and later),
- * both from one table, so that what the API server leaves out is exactly what the webhook would
- * never refuse.
+ * both from the engine's table of pod-bearing kinds and the groups they are served from, so that
+ * what the API server leaves out is exactly what the webhook would never refuse.
  */
-import { POD_BEARING_KINDS } from '../engine/workload.js'
-
-/** The API groups each workload kind is served in; a controller of another group is not ours. */
-const OWNER_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  ReplicaSet: ['apps', 'extensions'],
-  ReplicationController: [''],
-  StatefulSet: ['apps'],
-  DaemonSet: ['apps', 'extensions'],
-  Deployment: ['apps', 'extensions'],
-  Job: ['batch'],
-  CronJob: ['batch'],
-}
+import { CONTROLLER_KINDS, groupOf, servedGroups } from '../engine/workload.js'
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/')
-  return slash < 0 ? '' : apiVersion.slice(0, slash)
 }
 
 /** The controller that owns the object, when it is a workload whose template we judge: "ReplicaSet/web-7d4b9". */
@@ -34,8 +18,8 @@ export function controllingWorkload(object: Record<string, unknown>): string | u
     if (!isRecord(ref) || ref['controller'] !== true) continue
     const kind = ref['kind']
     const apiVersion = ref['apiVersion']
-    if (typeof kind !== 'string' || typeof apiVersion !== 'string' || !POD_BEARING_KINDS.includes(kind)) continue
-    if (!(OWNER_GROUPS[kind] ?? []).includes(groupOf(apiVersion))) continue
+    if (typeof kind !== 'string' || typeof apiVersion !== 'string' || !CONTROLLER_KINDS.includes(kind)) continue
+    if (!(servedGroups(kind) ?? []).includes(groupOf(apiVersion))) continue
     return `${kind}/${typeof ref['name'] === 'string' ? ref['name'] : '?'}`
   }
   return undefined
@@ -53,9 +37,8 @@ const celString = (s: string): string => `'${s}'`
  */
 export function notOwnedExpression(): string {
   const byGroups = new Map<string, string[]>()
-  for (const [kind, groups] of Object.entries(OWNER_GROUPS)) {
-    if (!POD_BEARING_KINDS.includes(kind)) continue
-    const k = groups.join(',')
+  for (const kind of CONTROLLER_KINDS) {
+    const k = (servedGroups(kind) ?? []).join(',')
     byGroups.set(k, [...(byGroups.get(k) ?? []), kind])
   }
   const clauses = [...byGroups].map(([groups, kinds]) => {

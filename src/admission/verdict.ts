@@ -26,8 +26,6 @@ import type { ClusterView } from '../cluster/view.js'
 import type { RelatedObjects } from '../engine/related.js'
 import { objectRef as refOfObject } from '../engine/workload.js'
 import { controllingWorkload } from './owners.js'
-
-export { controllingWorkload }
 import { BUDGET_EXCEEDED, type Budget } from './budget.js'
 import type { ReviewVerdict } from './metrics.js'
 import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'

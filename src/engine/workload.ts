@@ -30,11 +30,20 @@ const KINDS: Record<string, KindInfo> = {
 
 export const POD_BEARING_KINDS: readonly string[] = Object.keys(KINDS)
 
+/** The kinds that make Pods (or Jobs) from a template: every pod-bearing kind but Pod itself. */
+export const CONTROLLER_KINDS: readonly string[] = POD_BEARING_KINDS.filter((k) => (KINDS[k]?.template.length ?? 0) > 0)
+
+/** The API groups a pod-bearing kind is served from ('' for the core group), or undefined for another kind. */
+export function servedGroups(kind: string): readonly string[] | undefined {
+  return Object.hasOwn(KINDS, kind) ? KINDS[kind]?.groups : undefined
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-function groupOf(apiVersion: string): string {
+/** The API group of an apiVersion: 'apps' for apps/v1, '' for v1. */
+export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/')
   return slash < 0 ? '' : apiVersion.slice(0, slash)
 }

@@ -2,7 +2,8 @@ import t from 'tap'
 import { boundWarnings, findingWarning, formatWarning, sanitizeWarning, truncate, MAX_WARNING_LENGTH } from '../../src/admission/warnings.js'
 import { RULES } from '../../src/rules/index.js'
 import { fixturesOf, fixtureSetup, runRule } from '../helpers/fixtures.js'
-import { controllingWorkload, denyMessage } from '../../src/admission/verdict.js'
+import { denyMessage } from '../../src/admission/verdict.js'
+import { controllingWorkload } from '../../src/admission/owners.js'
 
 t.test('sanitize: one printable line without a Warning: prefix', async (t) => {
   t.equal(sanitizeWarning('Warning: warning:  a\nb\t\u0000c  '), 'a\\nb\\t\\0c', 'controls are escaped visibly')
