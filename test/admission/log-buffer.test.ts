@@ -7,7 +7,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { LOG_BUFFER_BYTES } from '../../src/admission/logger.js'
+import { EXIT_FLUSH_MS, LOG_BUFFER_BYTES } from '../../src/admission/logger.js'
 
 const child = fileURLToPath(new URL('./log-stall.ts', import.meta.url))
 const LINES = 20_000
@@ -87,4 +87,39 @@ t.test('stderr read, lines written no faster than it takes them: no line is drop
   const lines = stderr.split('\n').filter((l) => l.includes('"msg":"review"'))
   t.equal(lines.length, LINES, 'every line reached stderr')
   t.notMatch(stderr, /were dropped/)
+})
+
+/** Runs the child in `mode` and resolves when it has exited, with what it wrote and how long after its result line it took. */
+function runToExit(mode: 'stop' | 'exit', lines: number, readStderr: boolean): Promise<{ code: number | null; signal: string | null; stderr: string; afterResultMs: number }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--expose-gc', '--import=tsx', child, String(lines), mode], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    let resultAt = Date.now()
+    if (readStderr) p.stderr.on('data', (x: Buffer) => (stderr += x.toString()))
+    else p.stderr.pause()
+    p.stdout.on('data', () => (resultAt = Date.now()))
+    // A process that hangs is ended here, and the test fails on its signal.
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stderr, afterResultMs: Date.now() - resultAt })
+    })
+  })
+}
+
+t.test('stopped with stderr taking nothing: the process still ends, soon after the server stopped', async (t) => {
+  const r = await runToExit('stop', LINES, false)
+  t.equal(r.signal, null, 'not killed')
+  t.equal(r.code, 0)
+  t.ok(r.afterResultMs < EXIT_FLUSH_MS + 4_000, `ended ${r.afterResultMs} ms after it stopped`)
+})
+
+t.test('exiting with lines waiting on a stderr that is read: they are written first', async (t) => {
+  // 1,000 lines of about 1 KB: under the buffer, so none is dropped; most still wait when it
+  // exits, and the pipes take them well within EXIT_FLUSH_MS.
+  const r = await runToExit('exit', 1_000, true)
+  t.equal(r.code, 0)
+  const written = r.stderr.split('\n').filter((l) => l.includes('"msg":"review"'))
+  t.equal(written.length, 1_000, 'every line reached stderr')
+  t.equal(new Set(written.map((l) => (JSON.parse(l) as { i: number }).i)).size, 1_000, 'each line once')
 })

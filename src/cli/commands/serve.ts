@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import cluster from 'node:cluster'
 import { startServer, DEFAULT_RELOAD_INTERVAL_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, type ServerOptions, type SelfManagedOptions } from '../../admission/server.js'
 import { CertStartError, DEFAULT_CERT_VALIDITY_MS, MIN_CERT_VALIDITY_MS } from '../../certs/defaults.js'
-import { createLogger, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
+import { createLogger, exitAfterLastLines, LOG_LEVELS, type LogLevel } from '../../admission/logger.js'
 import { DEFAULT_BUDGET_MS, DEFAULT_REQUEST_TIMEOUT_MS, REVIEW_LOGS, type ReviewLog } from '../../admission/app.js'
 import { DEFAULT_MAX_WARNINGS } from '../../admission/warnings.js'
 import { DEFAULT_CACHE_ENTRIES } from '../../admission/verdict-cache.js'
@@ -293,7 +293,16 @@ async function serve(config: ServeConfig, io: CliIO): Promise<number> {
   // A test's CliIO gets them through its own stream.
   const destination: DestinationStream | undefined = io.stderr === process.stderr || io.stderr.fd === 2 ? undefined : { write: (s: string) => void io.stderr.write(s) }
   const logger = createLogger(config.logLevel, destination)
+  try {
+    return await serveWith(config, logger)
+  } finally {
+    // Stopped (or not started): a last log line stuck on a stalled stderr must not keep the
+    // process alive until the kubelet kills it.
+    if (destination === undefined) exitAfterLastLines()
+  }
+}
 
+async function serveWith(config: ServeConfig, logger: Logger): Promise<number> {
   if (config.workers > 1 && cluster.isWorker) return serveAsWorker(config, logger)
   let server: { drain(): void; close(): Promise<void> }
   try {
