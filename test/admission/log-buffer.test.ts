@@ -5,7 +5,13 @@
  * With stderr read and the lines written no faster than it takes them, no line is dropped. Real processes and real pipes (test/admission/log-stall.ts).
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { Agent, request } from 'node:https'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT_FLUSH_MS, LOG_BUFFER_BYTES } from '../../src/admission/logger.js'
 
@@ -123,3 +129,67 @@ t.test('exiting with lines waiting on a stderr that is read: they are written fi
   t.equal(written.length, 1_000, 'every line reached stderr')
   t.equal(new Set(written.map((l) => (JSON.parse(l) as { i: number }).i)).size, 1_000, 'each line once')
 })
+
+t.test('serve, its stderr never read: answers every review, and ends soon after SIGTERM', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'log-stall-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  execFileSync('bash', [fileURLToPath(new URL('../../certs/generate.sh', import.meta.url)), '--dev', '--out', dir], { stdio: 'ignore' })
+  const ca = readFileSync(join(dir, 'ca.crt'))
+  const port = await freePort()
+  const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url))
+  const p = spawn(process.execPath, ['--import=tsx', bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--shutdown-delay', '0s'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  // Never read: the pipe and this side's buffer fill, then every write of the server waits.
+  p.stderr.pause()
+  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((resolve) => p.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })))
+  const hang = setTimeout(() => p.kill('SIGKILL'), 90_000)
+  t.teardown(() => {
+    clearTimeout(hang)
+    p.kill('SIGKILL')
+  })
+  const agent = new Agent({ keepAlive: true, maxSockets: 8, ca })
+  t.teardown(() => agent.destroy())
+  const ask = (path: string, body?: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', agent, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+  let up = false
+  for (let i = 0; i < 300 && !up; i++) {
+    up = await ask('/healthz').then((s) => s === 200, () => false)
+    if (!up) await new Promise((r) => setTimeout(r, 100))
+  }
+  t.ok(up, 'serving')
+  // About 2,000 review lines of some 450 bytes: far more than the pipe and the paused reader hold.
+  const review = readFileSync(fileURLToPath(new URL('../../examples/admission-review.json', import.meta.url)), 'utf8')
+  let answered = 0
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 250; i++) if ((await ask('/validate', review)) === 200) answered++
+    }),
+  )
+  t.equal(answered, 2_000, 'every review answered while stderr takes nothing')
+  const stoppedAt = Date.now()
+  p.kill('SIGTERM')
+  const end = await exited
+  t.equal(end.signal, null, 'ended on its own, not killed')
+  t.equal(end.code, 0)
+  // Shutdown with no delay and no request in flight, then at most EXIT_FLUSH_MS for the last lines.
+  t.ok(end.at - stoppedAt < EXIT_FLUSH_MS + 5_000, `ended ${end.at - stoppedAt} ms after SIGTERM`)
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
+    })
+  })
+}
