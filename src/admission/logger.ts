@@ -4,20 +4,13 @@
  * a Secret's data ever be passed to a log call.
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
-import { countDroppedLogLine } from './log-drops.js'
+import { countDroppedLogLine, LOG_BUFFER_BYTES } from './log-drops.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 // Top-level keys only: wildcard paths would make every log call walk its object.
 const REDACT = ['object', 'oldObject', 'request', 'body', 'env', 'data', 'stringData', 'headers.authorization']
-
-/**
- * Bytes of log lines held while stderr takes none (a stalled log collector, a full pipe). Lines
- * beyond are dropped and counted, not kept: without a bound every review would add its line to
- * the heap until the process ran out of memory.
- */
-export const LOG_BUFFER_BYTES = 4 * 1024 * 1024
 
 /**
  * Once the server has stopped, how long the process waits for its last log lines before it
@@ -87,7 +80,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     if (unreported === 0) return
     const lines = unreported
     unreported = 0
-    logger.warn({ droppedLines: lines }, `${lines} log lines were dropped: stderr took no lines while ${LOG_BUFFER_BYTES / 1024 / 1024} MiB of them waited`)
+    logger.warn({ droppedLines: lines }, `${lines} log lines were dropped: stderr took no lines while ${LOG_BUFFER_BYTES / (1 << 20)} MiB of them waited`)
   })
   // At exit, before pino's own flush (prepended), which would wait for as long as stderr takes
   // nothing: lines that wait are written if stderr is taking lines (within EXIT_FLUSH_MS), and

@@ -5,7 +5,7 @@
  */
 import { memoryUsage, cpuUsage } from 'node:process'
 import type { ScanMetrics } from '../audit/scan.js'
-import { droppedLogLines } from './log-drops.js'
+import { droppedLogLines, LOG_BUFFER_BYTES } from './log-drops.js'
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -304,7 +304,7 @@ export function createMetrics(): WebhookMetrics {
   const rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.')
   const heap = registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.')
   const cpu = registry.counter('process_cpu_seconds_total', 'User and system CPU time spent in seconds.')
-  const logDrops = registry.counter('pod_preflight_log_lines_dropped_total', 'Log lines dropped because stderr took none while 4 MiB of them waited (a stalled log collector).')
+  const logDrops = registry.counter('pod_preflight_log_lines_dropped_total', `Log lines dropped because stderr took none while ${LOG_BUFFER_BYTES / (1 << 20)} MiB of them waited (a stalled log collector).`)
   for (const r of ['ok', 'error']) {
     policyReloads.touch({ result: r })
     tlsReloads.touch({ result: r })

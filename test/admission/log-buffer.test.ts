@@ -13,7 +13,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { EXIT_FLUSH_MS, LOG_BUFFER_BYTES } from '../../src/admission/logger.js'
+import { EXIT_FLUSH_MS } from '../../src/admission/logger.js'
+import { LOG_BUFFER_BYTES } from '../../src/admission/log-drops.js'
 
 const child = fileURLToPath(new URL('./log-stall.ts', import.meta.url))
 const LINES = 20_000
