@@ -23,6 +23,9 @@ export const EXIT_FLUSH_MS = 1_000
 const STALLED_MS = 500
 const WATCH_MS = 250
 
+/** Drops the lines that wait for stderr and closes the stream (set by createLogger for stderr). */
+let abandon: (() => void) | undefined
+
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const base = {
     level,
@@ -86,14 +89,21 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   // nothing: lines that wait are written if stderr is taking lines (within EXIT_FLUSH_MS), and
   // dropped, the stream closed, if it has taken none for STALLED_MS of the process's running or
   // still takes none at the deadline, so that pino's flush finds nothing to do.
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    stderr.destroy()
+  }
+  abandon = close
   process.prependListener('exit', () => {
     exitDeadline = Date.now() + EXIT_FLUSH_MS
-    if (!waiting) return
-    if (stalledMs >= STALLED_MS) return void stderr.destroy()
+    if (!waiting || closed) return
+    if (stalledMs >= STALLED_MS) return close()
     try {
       stderr.flushSync()
     } catch {
-      stderr.destroy()
+      close()
     }
   })
   return logger
@@ -101,9 +111,13 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 
 /**
  * For `serve`, once the server has stopped: the process ends when nothing is left to do, but a
- * log write stuck on a stalled stderr would keep it alive; after EXIT_FLUSH_MS it exits anyway,
- * with the exit code already set.
+ * log write stuck on a stalled stderr would keep it alive. If it is still alive after
+ * EXIT_FLUSH_MS, the lines that still wait are dropped, without another write (a write to a
+ * stalled blocking pipe never returns), and it exits, with the exit code already set.
  */
 export function exitAfterLastLines(): void {
-  setTimeout(() => process.exit(), EXIT_FLUSH_MS).unref()
+  setTimeout(() => {
+    abandon?.()
+    process.exit()
+  }, EXIT_FLUSH_MS).unref()
 }
