@@ -23,8 +23,8 @@ export const EXIT_FLUSH_MS = 1_000
 const STALLED_MS = 500
 const WATCH_MS = 250
 
-/** Drops the lines that wait for stderr and closes the stream (set by createLogger for stderr). */
-let abandon: (() => void) | undefined
+/** Drops the lines that wait for stderr and closes the stream; says whether any waited (set by createLogger for stderr). */
+let abandon: (() => boolean) | undefined
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const base = {
@@ -95,7 +95,11 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     closed = true
     stderr.destroy()
   }
-  abandon = close
+  abandon = () => {
+    const waited = waiting
+    close()
+    return waited
+  }
   process.prependListener('exit', () => {
     exitDeadline = Date.now() + EXIT_FLUSH_MS
     if (!waiting || closed) return
@@ -113,11 +117,18 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
  * For `serve`, once the server has stopped: the process ends when nothing is left to do, but a
  * log write stuck on a stalled stderr would keep it alive. If it is still alive after
  * EXIT_FLUSH_MS, the lines that still wait are dropped, without another write (a write to a
- * stalled blocking pipe never returns), and it exits, with the exit code already set.
+ * stalled blocking pipe never returns), and it exits, with the exit code already set. If lines
+ * still waited, a write of them may be blocked in one of Node's I/O threads, which Node waits
+ * for as it exits, so that even process.exit would never return: the process ends instead by
+ * the default action of SIGTERM (the signal it was stopped with), status 143.
  */
 export function exitAfterLastLines(): void {
   setTimeout(() => {
-    abandon?.()
+    if (abandon?.() === true) {
+      process.removeAllListeners('SIGTERM')
+      process.kill(process.pid, 'SIGTERM')
+      return
+    }
     process.exit()
   }, EXIT_FLUSH_MS).unref()
 }
