@@ -2,19 +2,24 @@
  * The log lines waiting for stderr are bounded: when nothing reads stderr (a stalled log
  * collector), lines beyond LOG_BUFFER_BYTES are dropped and counted, the heap does not grow
  * with every review, and once stderr is read again one line says how many were dropped.
- * With stderr read and the lines written no faster than it takes them, no line is dropped. Real processes and real pipes (test/admission/log-stall.ts).
+ * With stderr read and the lines written no faster than it takes them, no line is dropped.
+ * A process that has stopped serving ends soon even when stderr takes nothing (by its own
+ * SIGTERM when lines still wait); one that exits with lines waiting on a stderr that is read
+ * writes them first; `serve` itself, its stderr never read (and made blocking), answers every
+ * review and ends soon after SIGTERM.
+ * Real processes and real pipes (test/admission/log-stall.ts).
  */
 import t, { type Test } from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { Agent, request } from 'node:https'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT_FLUSH_MS } from '../../src/admission/logger.js'
 import { LOG_BUFFER_BYTES } from '../../src/admission/log-drops.js'
+import { freePort } from '../e2e/harness/cluster.js'
 
 const child = fileURLToPath(new URL('./log-stall.ts', import.meta.url))
 const LINES = 20_000
@@ -218,14 +223,3 @@ async function serveStalled(t: Test, blocking: boolean): Promise<void> {
 
 t.test('serve, its stderr never read: answers every review, and ends soon after SIGTERM', (t) => serveStalled(t, false))
 t.test('serve, its stderr never read and made blocking: the same', (t) => serveStalled(t, true))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-    })
-  })
-}
