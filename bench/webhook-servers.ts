@@ -6,7 +6,7 @@
  * counts as the server's.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { request } from 'node:https'
@@ -97,6 +97,40 @@ export function cpuSeconds(pid: number | undefined): number {
   } catch {
     return NaN
   }
+}
+
+/** CPU seconds of a process split: its main thread's user and system time, and every other thread's (V8's helpers, libuv's pool). */
+export interface ThreadCpu {
+  mainUser: number
+  mainSystem: number
+  otherThreads: number
+}
+
+/** A process's CPU time by thread, from /proc/PID/task (threads that ended before the read are not in it). */
+export function threadCpu(pid: number | undefined): ThreadCpu {
+  const out: ThreadCpu = { mainUser: NaN, mainSystem: NaN, otherThreads: 0 }
+  if (pid === undefined) return { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
+  let tasks: string[]
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
+  }
+  for (const t of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const user = Number(fields[11]) / 100
+      const system = Number(fields[12]) / 100
+      if (t === String(pid)) {
+        out.mainUser = user
+        out.mainSystem = system
+      } else out.otherThreads += user + system
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out
 }
 
 export interface Pair {

@@ -24,7 +24,7 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { benchReview as pick, quietPodReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { cacheLookups, cpuSeconds, findCommand, fmt, median, startPair, type Pair, type Server } from './webhook-servers.js'
+import { cacheLookups, cpuSeconds, findCommand, fmt, median, startPair, threadCpu, type Pair, type Server } from './webhook-servers.js'
 import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8)
@@ -96,6 +96,8 @@ export interface Run {
   errors: number
   badAnswers: number
   cpuPerReviewUs: number
+  /** The same CPU split, µs a review: the main thread's user and system time, and the other threads' (the server's own process only). */
+  split: { mainUserUs: number; mainSystemUs: number; otherThreadsUs: number }
   rate: number
   p50: number
   p99: number
@@ -106,6 +108,7 @@ let wrkRuns = 0
 /** One wrk run against a server; `cpu` reads the CPU seconds to charge (the server process's by default). */
 export async function runWrk(wrk: string, server: Server, script: string, seconds: number, cpu: () => number = () => cpuSeconds(server.proc.pid)): Promise<Run> {
   const c0 = cpu()
+  const t0 = threadCpu(server.proc.pid)
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, `https://127.0.0.1:${server.target.port}/validate`, '--', String(++wrkRuns * 10_000_000)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
@@ -115,6 +118,7 @@ export async function runWrk(wrk: string, server: Server, script: string, second
     p.on('close', () => resolve(text))
   })
   const c1 = cpu()
+  const t1 = threadCpu(server.proc.pid)
   const m = /WRK_RESULT (\d+) (\d+) (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)/.exec(out)
   if (m === null) throw new Error(`wrk gave no result:\n${out}`)
   const [requests, durationUs, errors, statusErrors, bad, p50, p99] = m.slice(1).map(Number) as [number, number, number, number, number, number, number]
@@ -126,6 +130,11 @@ export async function runWrk(wrk: string, server: Server, script: string, second
     // /proc ticks are 10 ms, so runs are seconds long; a long --timeout keeps wrk from reconnecting
     // (a new TLS handshake) when the server is slow on a loaded machine.
     cpuPerReviewUs: ((c1 - c0) / requests) * 1e6,
+    split: {
+      mainUserUs: ((t1.mainUser - t0.mainUser) / requests) * 1e6,
+      mainSystemUs: ((t1.mainSystem - t0.mainSystem) / requests) * 1e6,
+      otherThreadsUs: ((t1.otherThreads - t0.otherThreads) / requests) * 1e6,
+    },
     rate: requests / (durationUs / 1e6),
     p50,
     p99,
@@ -143,7 +152,18 @@ export interface CpuResult {
   cacheHitRate: number
   preflightRate: number
   minimalRate: number
+  /** Medians of the rounds, µs a review: where each server's CPU time went. */
+  preflightSplit: Run['split']
+  minimalSplit: Run['split']
   errors: number
+}
+
+function medianSplit(runs: Run[]): Run['split'] {
+  return {
+    mainUserUs: median(runs.map((r) => r.split.mainUserUs)),
+    mainSystemUs: median(runs.map((r) => r.split.mainSystemUs)),
+    otherThreadsUs: median(runs.map((r) => r.split.otherThreadsUs)),
+  }
 }
 
 /**
@@ -207,6 +227,8 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
       cacheHitRate: lookups === 0 ? NaN : (cache1.hit - cache0.hit) / lookups,
       preflightRate: median(runs.map((r) => r.preflight.rate)),
       minimalRate: median(runs.map((r) => r.minimal.rate)),
+      preflightSplit: medianSplit(runs.map((r) => r.preflight)),
+      minimalSplit: medianSplit(runs.map((r) => r.minimal)),
       errors: runs.reduce((n, r) => n + r.preflight.errors + r.minimal.errors + r.preflight.badAnswers + r.minimal.badAnswers, 0),
     })
   }
@@ -222,6 +244,15 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
     ),
     '',
     `errors or bad answers: ${results.reduce((n, r) => n + r.errors, 0)}; load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    '',
+    'Where the CPU time went, µs a review (medians of the rounds): the main thread in user space and in the kernel, and the other threads (V8\'s compiler and garbage collector helpers, libuv\'s pool):',
+    '',
+    '| review | pod-preflight: main user / system / other threads | minimal: main user / system / other threads | main user ratio |',
+    '|---|---|---|---:|',
+    ...results.map(
+      (r) =>
+        `| ${r.class} | ${fmt(r.preflightSplit.mainUserUs)} / ${fmt(r.preflightSplit.mainSystemUs)} / ${fmt(r.preflightSplit.otherThreadsUs)} | ${fmt(r.minimalSplit.mainUserUs)} / ${fmt(r.minimalSplit.mainSystemUs)} / ${fmt(r.minimalSplit.otherThreadsUs)} | ${fmt(r.preflightSplit.mainUserUs / r.minimalSplit.mainUserUs, 2)}× |`,
+    ),
   ]
   return { results, lines }
 }
