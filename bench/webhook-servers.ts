@@ -145,13 +145,19 @@ export interface Pair {
 }
 
 /** The shipped default policy with `ownedObjects: skip`, as a file in `dir`. */
-async function skipOwnedPolicy(dir: string): Promise<string> {
+export async function skipOwnedPolicy(dir: string): Promise<string> {
   const text = await readFile(join(ROOT, 'policies/default.yaml'), 'utf8')
   const changed = text.replace(/^ownedObjects: judge$/m, 'ownedObjects: skip')
   if (changed === text) throw new Error('policies/default.yaml has no line "ownedObjects: judge" to change')
   const path = join(dir, 'skip-owned.yaml')
   await writeFile(path, changed)
   return path
+}
+
+/** The development certificate (certs/generate.sh --dev) made in `dir`: its CA's text and the paths of the server's pair. */
+export async function devCertificate(dir: string): Promise<{ ca: Buffer; cert: string; key: string }> {
+  execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
+  return { ca: await readFile(join(dir, 'ca.crt')), cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') }
 }
 
 /**
@@ -162,10 +168,7 @@ export async function startPair(serveArgs: string[] = [], o: { skipOwned?: boole
   const bin = join(ROOT, 'dist/cli/bin.js')
   if (!existsSync(bin)) throw new Error('dist/cli/bin.js is missing: run npm run build first')
   const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
-  execFileSync('bash', [join(ROOT, 'certs/generate.sh'), '--dev', '--out', dir], { stdio: ['ignore', 'ignore', 'ignore'] })
-  const ca = await readFile(join(dir, 'ca.crt'))
-  const cert = join(dir, 'tls.crt')
-  const key = join(dir, 'tls.key')
+  const { ca, cert, key } = await devCertificate(dir)
   const [p1, p2] = [await freePort(), await freePort()]
   const preflight = await startServer(
     'pod-preflight',
