@@ -1,5 +1,7 @@
 /**
- * A least-recently-used cache bounded in bytes, not only in entries.
+ * A least-recently-used cache bounded in bytes, not only in entries. Recency is kept the way
+ * CLOCK keeps it: a hit marks its entry, and eviction passes over a marked entry once (moving
+ * it to the newest end) before it evicts it, so a hit never changes the Map.
  *
  * Counting entries bounds nothing when one entry can be a megabyte: a cache of 512 parsed
  * scripts holds 512 KiB or 16 GiB depending on who sends them. Here every entry has an
@@ -19,7 +21,7 @@ export interface ByteBoundedCacheOptions<K, V> {
 }
 
 export class ByteBoundedCache<K, V> {
-  private readonly entries = new Map<K, { value: V; bytes: number }>()
+  private readonly entries = new Map<K, { value: V; bytes: number; used: boolean }>()
   private total = 0
 
   constructor(private readonly o: ByteBoundedCacheOptions<K, V>) {}
@@ -27,9 +29,9 @@ export class ByteBoundedCache<K, V> {
   get(key: K): V | undefined {
     const e = this.entries.get(key)
     if (e === undefined) return undefined
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key)
-    this.entries.set(key, e)
+    // Marked, not moved: moving it (delete and set again) on every hit filled a small Map with
+    // deleted slots, and V8 rebuilt the Map's table every few hits. Eviction moves it instead.
+    e.used = true
     return e.value
   }
 
@@ -41,15 +43,24 @@ export class ByteBoundedCache<K, V> {
   set(key: K, value: V): boolean {
     this.delete(key)
     const bytes = this.o.sizeOf(key, value)
-    if (bytes > this.o.maxEntryBytes || bytes > this.o.maxBytes) return false
-    this.entries.set(key, { value, bytes })
-    this.total += bytes
     const maxEntries = this.o.maxEntries ?? Number.POSITIVE_INFINITY
+    if (bytes > this.o.maxEntryBytes || bytes > this.o.maxBytes || maxEntries < 1) return false
+    // Room is made before the entry goes in, oldest first (a Map keeps insertion order). An
+    // entry used since it was stored or last passed here gets a second chance: its mark is
+    // cleared and it goes to the newest end, to be visited again only after every other entry.
+    // Each visit either evicts an entry or clears its mark, so this ends within twice the entries.
     for (const [k, e] of this.entries) {
-      if (this.total <= this.o.maxBytes && this.entries.size <= maxEntries) break
+      if (this.total + bytes <= this.o.maxBytes && this.entries.size < maxEntries) break
       this.entries.delete(k)
-      this.total -= e.bytes
+      if (e.used) {
+        e.used = false
+        this.entries.set(k, e)
+      } else {
+        this.total -= e.bytes
+      }
     }
+    this.entries.set(key, { value, bytes, used: false })
+    this.total += bytes
     return true
   }
 

@@ -17,6 +17,63 @@ t.test('ByteBoundedCache: evicts the least recently used past the byte budget', 
   t.equal(c.has('huge'), false)
 })
 
+t.test('ByteBoundedCache: a hit marks its entry, and eviction passes over a marked entry once (second chance)', async (t) => {
+  const c = new ByteBoundedCache<string, number>({ maxBytes: 1e9, maxEntryBytes: 1e9, maxEntries: 3, sizeOf: () => 8 })
+  c.set('a', 1)
+  c.set('b', 2)
+  c.set('c', 3)
+  t.equal(c.get('a'), 1)
+  c.set('d', 4)
+  t.same(['a', 'b', 'c', 'd'].map((k) => c.has(k)), [true, false, true, true], 'the unused b went, not the older but used a')
+  c.set('e', 5)
+  t.same(['a', 'c', 'd', 'e'].map((k) => c.has(k)), [true, false, true, true], 'then c, the oldest unused')
+  c.set('f', 6)
+  t.same(['a', 'd', 'e', 'f'].map((k) => c.has(k)), [false, true, true, true], 'a had its second chance: unused since, it goes in its turn')
+})
+
+t.test('ByteBoundedCache: with every entry used, the oldest still goes first and the new entry is kept', async (t) => {
+  const c = new ByteBoundedCache<string, number>({ maxBytes: 1e9, maxEntryBytes: 1e9, maxEntries: 3, sizeOf: () => 8 })
+  for (const k of ['a', 'b', 'c']) c.set(k, 0)
+  for (const k of ['a', 'b', 'c']) c.get(k)
+  t.equal(c.set('d', 0), true)
+  t.same(['a', 'b', 'c', 'd'].map((k) => c.has(k)), [false, true, true, true])
+  t.equal(c.size, 3)
+})
+
+t.test('ByteBoundedCache: an entry that needs all the room evicts every other, used or not, and nothing else changes', async (t) => {
+  const c = new ByteBoundedCache<number, number>({ maxBytes: 1000, maxEntryBytes: 1000, sizeOf: (_k, v) => v })
+  for (let i = 0; i < 100; i++) c.set(i, 10)
+  for (let i = 0; i < 100; i += 2) c.get(i)
+  t.equal(c.bytes, 1000)
+  t.equal(c.set(1000, 1000), true)
+  t.equal(c.size, 1)
+  t.equal(c.bytes, 1000)
+  t.equal(c.get(1000), 1000)
+  t.equal(c.set(2000, 1001), false, 'larger than the whole budget: refused, and the cache is as it was')
+  t.equal(c.get(1000), 1000)
+})
+
+t.test('ByteBoundedCache: the byte count follows every eviction and replacement', async (t) => {
+  const c = new ByteBoundedCache<number, number>({ maxBytes: 100, maxEntryBytes: 100, maxEntries: 7, sizeOf: (_k, v) => v })
+  let seed = 7
+  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648)
+  for (let i = 0; i < 5000; i++) {
+    const k = next() % 23
+    if (next() % 3 === 0) c.get(k)
+    else c.set(k, 1 + (next() % 40))
+    if (c.bytes > 100 || c.size > 7) return t.fail(`over the bounds after step ${i}: ${c.bytes} bytes, ${c.size} entries`)
+  }
+  let sum = 0
+  for (let k = 0; k < 23; k++) sum += c.has(k) ? (c.get(k) as number) : 0
+  t.equal(c.bytes, sum, 'the count is the sum of what is held')
+})
+
+t.test('ByteBoundedCache: maxEntries 0 keeps nothing', async (t) => {
+  const c = new ByteBoundedCache<string, number>({ maxBytes: 1e9, maxEntryBytes: 1e9, maxEntries: 0, sizeOf: () => 8 })
+  t.equal(c.set('a', 1), false)
+  t.equal(c.size, 0)
+})
+
 t.test('ByteBoundedCache: maxEntries bounds the count too', async (t) => {
   const c = new ByteBoundedCache<number, number>({ maxBytes: 1e9, maxEntryBytes: 1e9, maxEntries: 3, sizeOf: () => 8 })
   for (let i = 0; i < 10; i++) c.set(i, i)
