@@ -173,7 +173,10 @@ const total = (c: Counts): number => [...c.values()].reduce((a, b) => a + b, 0)
 
 function byCategory(c: Counts): Map<string, number> {
   const out = new Map<string, number>()
-  for (const [k, v] of c) out.set(category(k), (out.get(category(k)) ?? 0) + v)
+  for (const [k, v] of c) {
+    const name = category(k)
+    out.set(name, (out.get(name) ?? 0) + v)
+  }
   return out
 }
 

@@ -86,14 +86,22 @@ export async function cacheLookups(server: Server): Promise<{ hit: number; miss:
   return { hit: read('hit'), miss: read('miss') }
 }
 
+/**
+ * User and system CPU seconds from a /proc stat file (a process's or one of its threads'):
+ * fields 14 and 15, counted after the command name, which may itself hold spaces.
+ */
+function statSeconds(path: string): { user: number; system: number } {
+  const stat = readFileSync(path, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }
+}
+
 /** CPU seconds (user + system) a process has used, from /proc. */
 export function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return NaN
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12])
-    return ticks / 100
+    const { user, system } = statSeconds(`/proc/${pid}/stat`)
+    return user + system
   } catch {
     return NaN
   }
@@ -108,20 +116,18 @@ export interface ThreadCpu {
 
 /** A process's CPU time by thread, from /proc/PID/task (threads that ended before the read are not in it). */
 export function threadCpu(pid: number | undefined): ThreadCpu {
-  const out: ThreadCpu = { mainUser: NaN, mainSystem: NaN, otherThreads: 0 }
-  if (pid === undefined) return { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
+  const out: ThreadCpu = { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
   let tasks: string[]
   try {
+    if (pid === undefined) return out
     tasks = readdirSync(`/proc/${pid}/task`)
   } catch {
-    return { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
+    return out
   }
+  out.otherThreads = 0
   for (const t of tasks) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      const user = Number(fields[11]) / 100
-      const system = Number(fields[12]) / 100
+      const { user, system } = statSeconds(`/proc/${pid}/task/${t}/stat`)
       if (t === String(pid)) {
         out.mainUser = user
         out.mainSystem = system
