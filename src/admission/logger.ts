@@ -21,7 +21,17 @@ export const EXIT_FLUSH_MS = 1_000
 
 /** Lines that wait while stderr has taken none for this long (the process running) are dropped at exit, not waited for. */
 const STALLED_MS = 500
-const WATCH_MS = 250
+
+/**
+ * Lines are written to stderr together: once LOG_BATCH_BYTES of them wait, or at the latest
+ * LOG_FLUSH_MS after they were logged. One write (a system call in one of Node's I/O threads,
+ * and the hand-over to that thread and back) per line cost a quiet webhook more CPU time than
+ * the line itself; batched, a busy one makes one write per twenty lines or so. A line reaches
+ * stderr at most LOG_FLUSH_MS late, and a process killed outright (SIGKILL, the OOM killer)
+ * loses at most that much of its log; a process that exits writes what waits first.
+ */
+export const LOG_FLUSH_MS = 100
+const LOG_BATCH_BYTES = 8 * 1024
 
 /** Drops the lines that wait for stderr and closes the stream; says whether any waited (set by createLogger for stderr). */
 let abandon: (() => boolean) | undefined
@@ -35,51 +45,64 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     formatters: { level: (label: string) => ({ level: label }) },
   }
   if (destination !== undefined) return pino(base, destination)
-  // Asynchronous writes to stderr: under load, lines written while a write is in flight go out
-  // together instead of one system call per review. At most LOG_BUFFER_BYTES wait; once stderr
-  // has taken all that waited, one line says how many were dropped meanwhile.
+  // Asynchronous writes to stderr, in batches (LOG_FLUSH_MS). At most LOG_BUFFER_BYTES wait;
+  // once stderr takes lines again, one line says how many were dropped meanwhile.
   let exitDeadline: number | undefined
   const stderr = pino.destination({
     dest: 2,
     sync: false,
+    minLength: LOG_BATCH_BYTES,
     maxLength: LOG_BUFFER_BYTES,
     // A full pipe (stderr not blocking) is waited for: running, as long as it takes (the writes
     // are asynchronous); exiting, until EXIT_FLUSH_MS have passed.
     retryEAGAIN: () => exitDeadline === undefined || Date.now() < exitDeadline,
   })
-  // Whether lines wait, and for how long, as the running process saw it, stderr has taken none
-  // of them (a write that completed is seen on the next turn of the event loop, so a process
-  // busy in one long turn is not taken for a stalled stderr).
-  let waiting = false
+  // The bytes of lines logged and not yet taken by stderr (waiting in the batch, or being written).
+  let pending = 0
   let writes = 0
   let writesSeen = 0
+  let waitedLastTick = false
   let stalledMs = 0
   const logger = pino(
     {
       ...base,
       hooks: {
         streamWrite: (line: string): string => {
-          waiting = true
+          pending += Buffer.byteLength(line)
           return line
         },
       },
     },
     stderr,
   )
-  stderr.on('write', () => {
+  stderr.on('write', (n: number) => {
     writes++
+    pending = Math.max(0, pending - n)
   })
+  let closed = false
+  // Every LOG_FLUSH_MS: the lines that wait are written (unless a write is under way), and
+  // stderr counts as stalled for as long as lines that waited at the last turn saw no write
+  // complete since (a write that completed is seen on the next turn of the event loop, so a
+  // process busy in one long turn is not taken for a stalled stderr).
   setInterval(() => {
-    stalledMs = waiting && writes === writesSeen ? stalledMs + WATCH_MS : 0
+    stalledMs = waitedLastTick && writes === writesSeen ? stalledMs + LOG_FLUSH_MS : 0
     writesSeen = writes
-  }, WATCH_MS).unref()
+    waitedLastTick = pending > 0
+    if (!waitedLastTick || closed) return
+    try {
+      stderr.flush()
+    } catch {
+      // A stream that has failed says so through its 'error' event; the timer must not throw.
+    }
+  }, LOG_FLUSH_MS).unref()
   let unreported = 0
-  stderr.on('drop', () => {
+  stderr.on('drop', (line: string) => {
     countDroppedLogLine()
+    pending = Math.max(0, pending - Buffer.byteLength(line))
     unreported++
   })
+  // After a write, once less than a batch waits: stderr is taking lines again.
   stderr.on('drain', () => {
-    waiting = false
     if (unreported === 0) return
     const lines = unreported
     unreported = 0
@@ -89,20 +112,19 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   // nothing: lines that wait are written if stderr is taking lines (within EXIT_FLUSH_MS), and
   // dropped, the stream closed, if it has taken none for STALLED_MS of the process's running or
   // still takes none at the deadline, so that pino's flush finds nothing to do.
-  let closed = false
   const close = (): void => {
     if (closed) return
     closed = true
     stderr.destroy()
   }
   abandon = () => {
-    const waited = waiting
+    const waited = pending > 0
     close()
     return waited
   }
   process.prependListener('exit', () => {
     exitDeadline = Date.now() + EXIT_FLUSH_MS
-    if (!waiting || closed) return
+    if (pending === 0 || closed) return
     if (stalledMs >= STALLED_MS) return close()
     try {
       stderr.flushSync()

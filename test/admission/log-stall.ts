@@ -8,7 +8,9 @@
  *   paced   the same, waiting after every 1,000 lines (1 MB, a quarter of the buffer) until they
  *           have been written;
  *   stop    as burst, then ends as `serve` does once its server has stopped (exitAfterLastLines);
- *   exit    all N lines at once, then process.exit(0) at once, with the lines still waiting.
+ *   exit    all N lines at once, then process.exit(0) at once, with the lines still waiting;
+ *   batch   one line alone, timed until it is written; then N short lines at once, counting the
+ *           writes that take them; prints both as one JSON line on stdout and exits.
  */
 import type { EventEmitter } from 'node:events'
 import { pino } from 'pino'
@@ -29,6 +31,25 @@ const filler = 'x'.repeat(900)
 
 if (mode === 'exit') {
   for (let i = 0; i < n; i++) log.info({ i, filler }, 'review')
+  process.exit(0)
+}
+
+if (mode === 'batch') {
+  let writes = 0
+  stream.on('write', () => writes++)
+  const t0 = Date.now()
+  log.info({ i: -1 }, 'alone')
+  while (writes === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5))
+  const aloneMs = Date.now() - t0
+  writes = 0
+  const short = 'x'.repeat(150)
+  for (let i = 0; i < n; i++) log.info({ i, short }, 'review')
+  // Written once no write has come for half a second.
+  for (let seen = -1; seen !== writes; ) {
+    seen = writes
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  process.stdout.write(`${JSON.stringify({ aloneMs, writes, lines: n })}\n`)
   process.exit(0)
 }
 

@@ -15,6 +15,7 @@ import { request } from 'node:https'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { freePort, run, type TestCluster } from './cluster.js'
+import { LOG_FLUSH_MS } from '../../../src/admission/logger.js'
 
 export const ROOT = new URL('../../../', import.meta.url).pathname
 export const BIN = join(ROOT, 'dist/cli/bin.js')
@@ -79,7 +80,7 @@ export interface Webhook {
   proc: ChildProcess
   exited: Promise<number>
   stop(): Promise<void>
-  /** The JSON lines the webhook has logged so far. */
+  /** The JSON lines the webhook has logged so far (those logged before the call included). */
   logs(): Promise<Record<string, unknown>[]>
 }
 
@@ -136,11 +137,14 @@ export async function startWebhook(dir: string, extraArgs: string[] = [], readyT
       await Promise.race([exited, sleep(5_000)])
       process.off('exit', onExit)
     },
-    logs: async () =>
-      (await readFile(logPath, 'utf8'))
+    // The server writes its lines in batches, each within LOG_FLUSH_MS of being logged.
+    logs: async () => {
+      await sleep(3 * LOG_FLUSH_MS)
+      return (await readFile(logPath, 'utf8'))
         .split('\n')
         .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    },
   }
   // Ready means: listening, TLS with our CA works, policy loaded.
   const deadline = Date.now() + readyTimeoutMs
