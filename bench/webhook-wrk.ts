@@ -110,7 +110,7 @@ export async function runWrk(wrk: string, server: Server, script: string, second
   const c0 = cpu()
   const t0 = threadCpu(server.proc.pid)
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn(wrk, ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, `https://127.0.0.1:${server.target.port}/validate`, '--', String(++wrkRuns * 10_000_000)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(wrk, [`-t${Math.min(2, CONNECTIONS)}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, `https://127.0.0.1:${server.target.port}/validate`, '--', String(++wrkRuns * 10_000_000)], { stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
     p.stdout.on('data', (c: Buffer) => (text += c.toString()))
     p.stderr.on('data', (c: Buffer) => (text += c.toString()))
@@ -186,7 +186,7 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
     // BENCH_SERVE_ARGS='--review-log warned' shows what not writing its log line saves.
     { name: 'a new quiet Pod (no warning)', body: quietPodReview(), unique: true, target: undefined },
   ]
-  say(`CPU per review: wrk -t2 -c${CONNECTIONS}, ${seconds} s per run, ${rounds} rounds, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  say(`CPU per review: wrk -t${Math.min(2, CONNECTIONS)} -c${CONNECTIONS}, ${seconds} s per run, ${rounds} rounds, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
   const results: CpuResult[] = []
   const scripts: string[] = []
   for (const [i, c] of classes.entries()) {
