@@ -83,6 +83,54 @@ function refBytes(ref: Evaluation['object']): number {
 }
 
 /**
+ * The texts of kept evaluations, one instance of each. A new object's findings bring new copies
+ * of texts seen many times before (the same warning about the same container of another copy
+ * of a template): kept as they are, every entry would hold its own kilobytes of them, and each
+ * would be copied by V8's young-generation collections and promoted to its old generation, to
+ * be collected there again once the entry is evicted. With the texts shared, an entry is a few
+ * small objects. Bounded: texts longer than INTERN_MAX_LENGTH are not shared, and the table is
+ * emptied once it holds INTERN_MAX_TEXTS texts or INTERN_MAX_CHARS characters.
+ */
+export const INTERN_MAX_LENGTH = 4_096
+export const INTERN_MAX_TEXTS = 8_192
+export const INTERN_MAX_CHARS = 1 << 20
+const texts = new Map<string, string>()
+let textChars = 0
+
+function intern(s: string): string {
+  if (s.length > INTERN_MAX_LENGTH) return s
+  const known = texts.get(s)
+  if (known !== undefined) return known
+  if (texts.size >= INTERN_MAX_TEXTS || textChars + s.length > INTERN_MAX_CHARS) {
+    texts.clear()
+    textChars = 0
+  }
+  texts.set(s, s)
+  textChars += s.length
+  return s
+}
+
+/** How many texts, and characters, the shared table holds (for tests and diagnostics). */
+export function sharedTexts(): { texts: number; chars: number } {
+  return { texts: texts.size, chars: textChars }
+}
+
+/** Makes an evaluation's texts the shared instances (same values: only which copy is referenced changes). */
+function shareTexts(e: Evaluation): void {
+  for (const f of e.findings) {
+    f.path = intern(f.path)
+    f.message = intern(f.message)
+    f.fix = intern(f.fix)
+    if (f.container !== undefined) f.container = intern(f.container)
+  }
+  for (const p of e.problems) {
+    p.message = intern(p.message)
+    if (p.path !== undefined) p.path = intern(p.path)
+  }
+  for (const k of e.skipped) k.reason = intern(k.reason)
+}
+
+/**
  * Evaluations by cache key, least recently used first out, bounded both in entries (`capacity`)
  * and in estimated bytes: an entry count alone bounds nothing when one evaluation of a hostile
  * object holds a hundred long messages.
@@ -113,6 +161,7 @@ export class EvaluationCache {
 
   set(key: string, evaluation: Evaluation): void {
     if (this.capacity <= 0) return
+    shareTexts(evaluation)
     this.entries.set(key, evaluation)
   }
 

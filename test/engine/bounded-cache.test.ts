@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ByteBoundedCache, stringBytes } from '../../src/engine/bounded-cache.js'
-import { EvaluationCache, evaluationBytes } from '../../src/admission/verdict-cache.js'
+import { EvaluationCache, evaluationBytes, INTERN_MAX_CHARS, INTERN_MAX_LENGTH, INTERN_MAX_TEXTS, sharedTexts } from '../../src/admission/verdict-cache.js'
 import type { Evaluation } from '../../src/engine/evaluate.js'
 
 t.test('ByteBoundedCache: evicts the least recently used past the byte budget', async (t) => {
@@ -123,4 +123,40 @@ t.test('EvaluationCache: bounded in bytes, not only in entries', async (t) => {
   const off = new EvaluationCache(0)
   off.set('k', evaluation(1, 10))
   t.equal(off.size, 0, 'capacity 0 turns the cache off')
+})
+
+t.test('EvaluationCache: kept evaluations share their texts, which stay the same values; the shared table is bounded', async (t) => {
+  const cache = new EvaluationCache(100)
+  const a = evaluation(3, 200)
+  const before = JSON.stringify(a)
+  cache.set('a', a)
+  t.equal(JSON.stringify(cache.get('a')), before, 'the kept evaluation says exactly what it said')
+  const held = sharedTexts()
+  // Another copy of the same texts (a new object from the same template) adds nothing to the table.
+  cache.set('b', evaluation(3, 200))
+  t.same(sharedTexts(), held, 'equal texts are held once')
+  t.equal(JSON.stringify(cache.get('b')), before)
+
+  // A text too long to share is kept in its entry only.
+  const long = evaluation(1, INTERN_MAX_LENGTH + 1)
+  cache.set('long', long)
+  // Its path, fix and container are those of the first evaluation, already held.
+  t.same(sharedTexts(), held, 'the long message is not added to the table')
+  t.equal(cache.get('long')?.findings[0]?.message.length, INTERN_MAX_LENGTH + 1)
+
+  // Ever new texts (user input in messages): the table stays within its bounds.
+  const churn = new EvaluationCache(10)
+  for (let i = 0; i < 3 * INTERN_MAX_TEXTS; i++) {
+    const e = evaluation(1, 10)
+    const f = e.findings[0]
+    if (f !== undefined) f.message = `container "c${i}" ${'x'.repeat(i % 700)}`
+    churn.set(`k${i}`, e)
+    const s = sharedTexts()
+    if (s.texts > INTERN_MAX_TEXTS || s.chars > INTERN_MAX_CHARS) {
+      t.fail(`the table grew past its bounds: ${JSON.stringify(s)}`)
+      break
+    }
+  }
+  t.ok(sharedTexts().texts <= INTERN_MAX_TEXTS && sharedTexts().chars <= INTERN_MAX_CHARS, `held ${JSON.stringify(sharedTexts())}`)
+  t.equal(churn.get(`k${3 * INTERN_MAX_TEXTS - 1}`)?.findings[0]?.message.startsWith(`container "c${3 * INTERN_MAX_TEXTS - 1}"`), true, 'the newest entry still says its own text')
 })
