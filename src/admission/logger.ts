@@ -26,12 +26,19 @@ const STALLED_MS = 500
  * Lines are written to stderr together: once LOG_BATCH_BYTES of them wait, or at the latest
  * LOG_FLUSH_MS after they were logged. One write (a system call in one of Node's I/O threads,
  * and the hand-over to that thread and back) per line cost a quiet webhook more CPU time than
- * the line itself; batched, a busy one makes one write per twenty lines or so. A line reaches
+ * the line itself; batched, a busy one makes one write per seven lines or so. A line reaches
  * stderr at most LOG_FLUSH_MS late, and a process killed outright (SIGKILL, the OOM killer)
  * loses at most that much of its log; a process that exits writes what waits first.
  */
 export const LOG_FLUSH_MS = 100
-const LOG_BATCH_BYTES = 8 * 1024
+const LOG_BATCH_BYTES = 3 * 1024
+/**
+ * No write is larger than this, the pipe size up to which Linux writes to a pipe whole (PIPE_BUF):
+ * the worker processes of `serve --workers` share one stderr, and a larger write could be taken
+ * in parts with another process's lines between them. Lines are never split across writes; a
+ * single line longer than this goes alone.
+ */
+export const LOG_MAX_WRITE_BYTES = 4096
 
 /** Drops the lines that wait for stderr and closes the stream; says whether any waited (set by createLogger for stderr). */
 let abandon: (() => boolean) | undefined
@@ -52,6 +59,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     dest: 2,
     sync: false,
     minLength: LOG_BATCH_BYTES,
+    maxWrite: LOG_MAX_WRITE_BYTES,
     maxLength: LOG_BUFFER_BYTES,
     // A full pipe (stderr not blocking) is waited for: running, as long as it takes (the writes
     // are asynchronous); exiting, until EXIT_FLUSH_MS have passed.

@@ -10,7 +10,7 @@
  *   stop    as burst, then ends as `serve` does once its server has stopped (exitAfterLastLines);
  *   exit    all N lines at once, then process.exit(0) at once, with the lines still waiting;
  *   batch   one line alone, timed until it is written; then N short lines at once, counting the
- *           writes that take them; prints both as one JSON line on stdout and exits.
+ *           writes that take them and the largest; prints these as one JSON line on stdout and exits.
  */
 import type { EventEmitter } from 'node:events'
 import { pino } from 'pino'
@@ -36,7 +36,11 @@ if (mode === 'exit') {
 
 if (mode === 'batch') {
   let writes = 0
-  stream.on('write', () => writes++)
+  let largest = 0
+  stream.on('write', (n: number) => {
+    writes++
+    largest = Math.max(largest, n)
+  })
   const t0 = Date.now()
   log.info({ i: -1 }, 'alone')
   while (writes === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 5))
@@ -49,7 +53,7 @@ if (mode === 'batch') {
     seen = writes
     await new Promise((r) => setTimeout(r, 500))
   }
-  process.stdout.write(`${JSON.stringify({ aloneMs, writes, lines: n })}\n`)
+  process.stdout.write(`${JSON.stringify({ aloneMs, writes, largest, lines: n })}\n`)
   process.exit(0)
 }
 
