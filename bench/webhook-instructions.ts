@@ -28,11 +28,10 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { Agent, request } from 'node:https'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchReview as pick, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { devCertificate, findCommand, fmt, freePort, ROOT, skipOwnedPolicy, sleep } from './webhook-servers.js'
+import { devCertificate, findCommand, fmt, freePort, keepAliveClient, ROOT, serverArgs, skipOwnedPolicy, sleep } from './webhook-servers.js'
 
 const WARM = Number(process.env['BENCH_WARM'] ?? 6000)
 const REVIEWS = Number(process.env['BENCH_REVIEWS'] ?? 16000)
@@ -75,28 +74,15 @@ async function countRun(server: 'pod-preflight' | 'minimal', c: ReviewClass, rev
   try {
     const { cert, key, ca } = await devCertificate(dir)
     const port = await freePort()
-    const args =
-      server === 'minimal'
-        ? ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(port), cert, key]
-        : [join(ROOT, 'dist/cli/bin.js'), 'serve', '--host=127.0.0.1', `--port=${port}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', ...((await c.serveArgs?.(dir)) ?? [])]
+    const args = serverArgs(server, port, cert, key, server === 'minimal' ? [] : ((await c.serveArgs?.(dir)) ?? []))
     const out = join(dir, 'cachegrind.out')
     const proc = spawn('valgrind', ['--tool=cachegrind', '--cache-sim=no', `--cachegrind-out-file=${out}`, process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     proc.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)))
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, servername: 'localhost' })
+    const client = keepAliveClient(port, ca)
+    const send = client.send
     try {
-      const send = (body: string | undefined, path: string): Promise<{ status: number; text: string }> =>
-        new Promise((resolve, reject) => {
-          const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-            let text = ''
-            res.setEncoding('utf8')
-            res.on('data', (s: string) => (text += s))
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-          })
-          req.on('error', reject)
-          req.end(body)
-        })
       // Start-up under valgrind takes tens of seconds.
       for (let i = 0; ; i++) {
         if (proc.exitCode !== null) throw new Error(`${server} exited before it was ready: ${stderr}`)
@@ -115,7 +101,7 @@ async function countRun(server: 'pod-preflight' | 'minimal', c: ReviewClass, rev
         if (r.status !== 200 || !r.text.includes('"uid"')) throw new Error(`${server} answered ${r.status}: ${r.text.slice(0, 200)}`)
       }
     } finally {
-      agent.destroy()
+      client.close()
       proc.kill('SIGTERM')
       await exited
     }

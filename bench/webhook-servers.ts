@@ -9,7 +9,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { request } from 'node:https'
+import { Agent, request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Target } from './webhook-load.js'
@@ -114,29 +114,86 @@ export interface ThreadCpu {
   otherThreads: number
 }
 
-/** A process's CPU time by thread, from /proc/PID/task (threads that ended before the read are not in it). */
-export function threadCpu(pid: number | undefined): ThreadCpu {
-  const out: ThreadCpu = { mainUser: NaN, mainSystem: NaN, otherThreads: NaN }
+/**
+ * Calls `read` with the /proc directory of each thread of a process and whether it is the main
+ * thread; false when the process's threads cannot be listed. A thread that ends between the
+ * listing and its read (`read` throws) is left out.
+ */
+function eachThread(pid: number | undefined, read: (dir: string, main: boolean) => void): boolean {
   let tasks: string[]
   try {
-    if (pid === undefined) return out
+    if (pid === undefined) return false
     tasks = readdirSync(`/proc/${pid}/task`)
   } catch {
-    return out
+    return false
   }
-  out.otherThreads = 0
   for (const t of tasks) {
     try {
-      const { user, system } = statSeconds(`/proc/${pid}/task/${t}/stat`)
-      if (t === String(pid)) {
-        out.mainUser = user
-        out.mainSystem = system
-      } else out.otherThreads += user + system
+      read(`/proc/${pid}/task/${t}`, t === String(pid))
     } catch {
       // The thread ended between the listing and the read.
     }
   }
+  return true
+}
+
+/** A process's CPU time by thread, from /proc/PID/task (threads that ended before the read are not in it). */
+export function threadCpu(pid: number | undefined): ThreadCpu {
+  const out: ThreadCpu = { mainUser: NaN, mainSystem: NaN, otherThreads: 0 }
+  const listed = eachThread(pid, (dir, main) => {
+    const { user, system } = statSeconds(`${dir}/stat`)
+    if (main) {
+      out.mainUser = user
+      out.mainSystem = system
+    } else out.otherThreads += user + system
+  })
+  if (!listed) out.otherThreads = NaN
   return out
+}
+
+/** Context switches (voluntary and not) of a process's main thread and of its other threads, from /proc/PID/task. */
+export function contextSwitches(pid: number | undefined): { main: number; other: number } {
+  const out = { main: 0, other: 0 }
+  eachThread(pid, (dir, main) => {
+    const status = readFileSync(`${dir}/status`, 'utf8')
+    const n = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0)
+    if (main) out.main += n
+    else out.other += n
+  })
+  return out
+}
+
+/**
+ * The node arguments that start one of the two servers on `port` with the certificate pair:
+ * pod-preflight serve as the image runs it (`bin`, by default dist/cli/bin.js, with `serveArgs`
+ * added) or the minimal Fastify server.
+ */
+export function serverArgs(server: 'pod-preflight' | 'minimal', port: number, cert: string, key: string, serveArgs: readonly string[] = [], bin = join(ROOT, 'dist/cli/bin.js')): string[] {
+  return server === 'minimal'
+    ? ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(port), cert, key]
+    : [bin, 'serve', '--host=127.0.0.1', `--port=${port}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', ...serveArgs]
+}
+
+/**
+ * One TLS keep-alive connection to a server on 127.0.0.1:`port`, for requests sent one after the
+ * other: `send` GETs `path` without a body and POSTs the body as JSON otherwise.
+ */
+export function keepAliveClient(port: number, ca: Buffer): { send(body: string | undefined, path: string): Promise<{ status: number; text: string }>; close(): void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, servername: 'localhost' })
+  return {
+    send: (body, path) =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => (text += c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+        })
+        req.on('error', reject)
+        req.end(body)
+      }),
+    close: () => agent.destroy(),
+  }
 }
 
 export interface Pair {
@@ -176,18 +233,12 @@ export async function startPair(serveArgs: string[] = [], o: { skipOwned?: boole
   const dir = await mkdtemp(join(tmpdir(), 'pod-preflight-bench-'))
   const { ca, cert, key } = await devCertificate(dir)
   const [p1, p2] = [await freePort(), await freePort()]
-  const preflight = await startServer(
-    'pod-preflight',
-    [bin, 'serve', '--host=127.0.0.1', `--port=${p1}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', ...serveArgs],
-    p1,
-    ca,
-    dir,
-  )
-  const minimal = await startServer('minimal', ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(p2), cert, key], p2, ca, dir)
+  const preflight = await startServer('pod-preflight', serverArgs('pod-preflight', p1, cert, key, serveArgs, bin), p1, ca, dir)
+  const minimal = await startServer('minimal', serverArgs('minimal', p2, cert, key), p2, ca, dir)
   let skipOwned: Server | undefined
   if (o.skipOwned === true) {
     const p3 = await freePort()
-    const args = [bin, 'serve', '--host=127.0.0.1', `--port=${p3}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', `--policy=${await skipOwnedPolicy(dir)}`, ...serveArgs]
+    const args = serverArgs('pod-preflight', p3, cert, key, [`--policy=${await skipOwnedPolicy(dir)}`, ...serveArgs], bin)
     skipOwned = await startServer('pod-preflight-skip-owned', args, p3, ca, dir)
   }
   return {

@@ -19,13 +19,11 @@
  * flags), BENCH_BIN (the CLI to run, default dist/cli/bin.js: another build, to compare).
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { Agent, request } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
-import { devCertificate, fmt, freePort, ROOT, sleep, threadCpu } from './webhook-servers.js'
+import { contextSwitches, devCertificate, fmt, freePort, keepAliveClient, ROOT, serverArgs, sleep, threadCpu } from './webhook-servers.js'
 
 const WARM = Number(process.env['BENCH_WARM'] ?? 5000)
 const REVIEWS = Number(process.env['BENCH_REVIEWS'] ?? 5000)
@@ -37,23 +35,6 @@ const CLASSES = [
   { name: 'new ReplicaSet-owned Pod', review: 'Pod CREATE (ReplicaSet-owned)' },
   { name: 'new Deployment', review: 'Deployment CREATE (good)' },
 ].filter((c) => ONLY.length === 0 || ONLY.some((o) => c.name.includes(o)))
-
-/** Context switches (voluntary and not) of the main thread and of the others, from /proc. */
-function contextSwitches(pid: number): { main: number; other: number } {
-  let main = 0
-  let other = 0
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const status = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8')
-      const n = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0)
-      if (t === String(pid)) main += n
-      else other += n
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return { main, other }
-}
 
 interface Collections {
   /** Count, main-thread pause (ms), bytes promoted and bytes that survived within the young generation. */
@@ -95,26 +76,15 @@ async function measure(server: 'pod-preflight' | 'minimal', review: string): Pro
   try {
     const { cert, key, ca } = await devCertificate(dir)
     const port = await freePort()
-    const args =
-      server === 'minimal'
-        ? ['--import=tsx', join(ROOT, 'bench/webhook-minimal.ts'), String(port), cert, key]
-        : [BIN, 'serve', '--host=127.0.0.1', `--port=${port}`, `--tls-cert=${cert}`, `--tls-key=${key}`, '--log-level=info', ...SERVE_ARGS]
+    const args = serverArgs(server, port, cert, key, SERVE_ARGS, BIN)
     // stderr (the log) to /dev/null, as a file would take it; stdout carries V8's GC lines.
     const proc = spawn(process.execPath, ['--trace-gc-nvp', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
     let gcText = ''
     proc.stdout.on('data', (b: Buffer) => (gcText += b.toString()))
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, servername: 'localhost' })
+    const client = keepAliveClient(port, ca)
+    const send = async (body: string | undefined, path: string): Promise<number> => (await client.send(body, path)).status
     try {
-      const send = (body: string | undefined, path: string): Promise<number> =>
-        new Promise((resolve, reject) => {
-          const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-            res.resume()
-            res.on('end', () => resolve(res.statusCode ?? 0))
-          })
-          req.on('error', reject)
-          req.end(body)
-        })
       for (let i = 0; (await send(undefined, '/readyz').catch(() => 0)) !== 200; i++) {
         if (proc.exitCode !== null || i > 300) throw new Error(`${server} did not become ready`)
         await sleep(200)
@@ -146,7 +116,7 @@ async function measure(server: 'pod-preflight' | 'minimal', review: string): Pro
         gc: collections(gcText.slice(gcFrom).split('\n').filter((l) => l.includes('gc='))),
       }
     } finally {
-      agent.destroy()
+      client.close()
       proc.kill('SIGTERM')
       await exited
     }
