@@ -88,31 +88,30 @@ function refBytes(ref: Evaluation['object']): number {
  * of a template): kept as they are, every entry would hold its own kilobytes of them, and each
  * would be copied by V8's young-generation collections and promoted to its old generation, to
  * be collected there again once the entry is evicted. With the texts shared, an entry is a few
- * small objects. Bounded: texts longer than INTERN_MAX_LENGTH are not shared, and the table is
- * emptied once it holds INTERN_MAX_TEXTS texts or INTERN_MAX_CHARS characters.
+ * small objects. Bounded like the other caches: texts longer than INTERN_MAX_LENGTH are not
+ * shared, and the least recently used give way past INTERN_MAX_TEXTS texts or INTERN_MAX_BYTES
+ * estimated bytes.
  */
 export const INTERN_MAX_LENGTH = 4_096
 export const INTERN_MAX_TEXTS = 8_192
-export const INTERN_MAX_CHARS = 1 << 20
-const texts = new Map<string, string>()
-let textChars = 0
+export const INTERN_MAX_BYTES = 2 * 1024 * 1024
+const texts = new ByteBoundedCache<string, string>({
+  maxBytes: INTERN_MAX_BYTES,
+  maxEntryBytes: stringBytes('x'.repeat(INTERN_MAX_LENGTH)),
+  maxEntries: INTERN_MAX_TEXTS,
+  sizeOf: (text) => stringBytes(text),
+})
 
 function intern(s: string): string {
-  if (s.length > INTERN_MAX_LENGTH) return s
   const known = texts.get(s)
   if (known !== undefined) return known
-  if (texts.size >= INTERN_MAX_TEXTS || textChars + s.length > INTERN_MAX_CHARS) {
-    texts.clear()
-    textChars = 0
-  }
   texts.set(s, s)
-  textChars += s.length
   return s
 }
 
-/** How many texts, and characters, the shared table holds (for tests and diagnostics). */
-export function sharedTexts(): { texts: number; chars: number } {
-  return { texts: texts.size, chars: textChars }
+/** How many texts, and their estimated bytes, the shared table holds (for tests and diagnostics). */
+export function sharedTexts(): { texts: number; bytes: number } {
+  return { texts: texts.size, bytes: texts.bytes }
 }
 
 /** Makes an evaluation's texts the shared instances (same values: only which copy is referenced changes). */

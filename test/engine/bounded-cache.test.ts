@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ByteBoundedCache, stringBytes } from '../../src/engine/bounded-cache.js'
-import { EvaluationCache, evaluationBytes, INTERN_MAX_CHARS, INTERN_MAX_LENGTH, INTERN_MAX_TEXTS, sharedTexts } from '../../src/admission/verdict-cache.js'
+import { EvaluationCache, evaluationBytes, INTERN_MAX_BYTES, INTERN_MAX_LENGTH, INTERN_MAX_TEXTS, sharedTexts } from '../../src/admission/verdict-cache.js'
 import type { Evaluation } from '../../src/engine/evaluate.js'
 
 t.test('ByteBoundedCache: evicts the least recently used past the byte budget', async (t) => {
@@ -152,11 +152,11 @@ t.test('EvaluationCache: kept evaluations share their texts, which stay the same
     if (f !== undefined) f.message = `container "c${i}" ${'x'.repeat(i % 700)}`
     churn.set(`k${i}`, e)
     const s = sharedTexts()
-    if (s.texts > INTERN_MAX_TEXTS || s.chars > INTERN_MAX_CHARS) {
+    if (s.texts > INTERN_MAX_TEXTS || s.bytes > INTERN_MAX_BYTES) {
       t.fail(`the table grew past its bounds: ${JSON.stringify(s)}`)
       break
     }
   }
-  t.ok(sharedTexts().texts <= INTERN_MAX_TEXTS && sharedTexts().chars <= INTERN_MAX_CHARS, `held ${JSON.stringify(sharedTexts())}`)
+  t.ok(sharedTexts().texts <= INTERN_MAX_TEXTS && sharedTexts().bytes <= INTERN_MAX_BYTES, `held ${JSON.stringify(sharedTexts())}`)
   t.equal(churn.get(`k${3 * INTERN_MAX_TEXTS - 1}`)?.findings[0]?.message.startsWith(`container "c${3 * INTERN_MAX_TEXTS - 1}"`), true, 'the newest entry still says its own text')
 })
