@@ -12,7 +12,11 @@
  *
  * Bounded: one lookup reads each character of the document at most a few times (lines are
  * skipped by indentation, flow collections by a linear scan); nodes are cached per path prefix,
- * at most 4,096 per document.
+ * at most 4,096 per document. A sequence kept in that cache remembers where each item it has
+ * stepped over starts (a number an item, at most MAX_ITEM_STARTS of them), and a lookup goes
+ * on from the nearest item already found: asking for every item of a List (as reading one
+ * does, for each item's position, and as locating each item's findings does again) reads the
+ * List once, not once per item.
  */
 import { plainIsText, resolvePlain } from './scalars.js'
 import type { PathSegment } from './field-path.js'
@@ -39,7 +43,12 @@ type NodeAt = { offset: number; empty: boolean }
  * list of key, child pairs (most nodes have one to three asked for) and in a Map past
  * `MAX_LISTED_KIDS`, so a lookup never scans more than that many.
  */
-type CachedNode = NodeAt & { kids?: (PathSegment | CachedNode | null)[] | undefined; kidMap?: Map<PathSegment, CachedNode | null> }
+type CachedNode = NodeAt & {
+  kids?: (PathSegment | CachedNode | null)[] | undefined
+  kidMap?: Map<PathSegment, CachedNode | null>
+  /** For a sequence: where each of its first items starts (its `-` in a block sequence), as far as lookups have reached. */
+  starts?: number[]
+}
 const MAX_LISTED_KIDS = 8
 
 /** The child kept under `node` for `seg`: undefined when not looked up yet. */
@@ -71,6 +80,16 @@ function keepChild(node: CachedNode, seg: PathSegment, child: CachedNode | null)
   node.kidMap = map
   node.kids = undefined
 }
+/** Item starts kept per sequence at most: a number each, 8 MB at most for the longest sequence. */
+const MAX_ITEM_STARTS = 1 << 20
+
+/** Notes that item `index` of the sequence `node` starts at `at`, when it is the next one not noted yet. */
+function noteStart(node: CachedNode | undefined, index: number, at: number): void {
+  if (node === undefined) return
+  const starts = (node.starts ??= [])
+  if (index === starts.length && index < MAX_ITEM_STARTS) starts.push(at)
+}
+
 /** Nodes kept per document at most. */
 const MAX_CACHED_NODES = 4096
 
@@ -86,12 +105,19 @@ export class TextLocator {
   #indent = 0
   /** Whether the line #nextLineAtIndent found last starts a block sequence item ("- "). */
   #item = false
+  /** Sequence items stepped over while looking for a later one, over every lookup. */
+  #passed = 0
 
   /** text[start, end) is one document, from its `---` marker (if any) to the next marker. */
   constructor(text: string, start: number, end: number) {
     this.#t = text
     this.#end = end
     this.#root = this.#rootStart(start)
+  }
+
+  /** Sequence items this locator has stepped over while looking for later ones, over all its lookups: at most once each, for the items of kept sequences. */
+  get itemsPassed(): number {
+    return this.#passed
   }
 
   /**
@@ -118,7 +144,7 @@ export class TextLocator {
       if (node.empty) return node.offset
       let child = keptChild(node, seg)
       if (child === undefined) {
-        child = (this.#child(node.offset, seg) as CachedNode | undefined) ?? null
+        child = (this.#child(node.offset, seg, node) as CachedNode | undefined) ?? null
         if (this.#cached < MAX_CACHED_NODES) {
           keepChild(node, seg, child)
           this.#cached++
@@ -224,13 +250,14 @@ export class TextLocator {
     return this.#t.lastIndexOf('\n', p - 1) + 1
   }
 
-  #child(offset: number, seg: PathSegment): NodeAt | undefined {
+  /** The child `seg` of the node at `offset`; `node`, when given, is that node as kept, whose sequence cursor is used and moved. */
+  #child(offset: number, seg: PathSegment, node?: CachedNode): NodeAt | undefined {
     const t = this.#t
     const c = t.charCodeAt(offset)
-    if (c === 123 /* { */ || c === 91 /* [ */) return this.#flowChild(offset, seg)
+    if (c === 123 /* { */ || c === 91 /* [ */) return this.#flowChild(offset, seg, node)
     if (c === DASH && isWsOrEol(t.charCodeAt(offset + 1))) {
       if (typeof seg !== 'number') return undefined
-      return this.#blockSeqItem(offset, seg)
+      return this.#blockSeqItem(offset, seg, node)
     }
     if (c === 38 /* & */ || c === 33 /* ! */ || c === 42 /* * */ || c === 63 /* ? */ || c === 37 /* % */) throw UNSURE
     if (c === 124 /* | */ || c === 62 /* > */) return undefined // a block scalar
@@ -368,12 +395,20 @@ export class TextLocator {
     }
   }
 
-  #blockSeqItem(offset: number, index: number): NodeAt | undefined {
+  #blockSeqItem(offset: number, index: number, node?: CachedNode): NodeAt | undefined {
     const col = offset - this.#lineStart(offset)
     let at = offset
-    for (let i = 0; ; i++) {
+    let i = 0
+    const starts = node?.starts
+    if (starts !== undefined && starts.length > 0) {
+      i = Math.min(index, starts.length - 1)
+      at = starts[i] as number
+    }
+    for (; ; i++) {
+      noteStart(node, i, at)
       // the item's value: after "- " on the same line, or on the lines below, deeper than the dash
       if (i === index) return this.#valueAfter(at + 1, col, true)
+      this.#passed++
       const line = this.#nextLineAtIndent(at + 1, col)
       // a line at this indentation that is not an item is a key of the mapping that holds this sequence
       if (line < 0 || !this.#item) return undefined
@@ -483,15 +518,21 @@ export class TextLocator {
     return raw
   }
 
-  #flowChild(offset: number, seg: PathSegment): NodeAt | undefined {
+  #flowChild(offset: number, seg: PathSegment, node?: CachedNode): NodeAt | undefined {
     const t = this.#t
     const isMap = t.charCodeAt(offset) === 123
     if (isMap !== (typeof seg === 'string')) return undefined
     const close = isMap ? 125 : 93
     let q = this.#skipFlowSpace(offset + 1)
     let i = 0
+    const starts = isMap ? undefined : node?.starts
+    if (starts !== undefined && starts.length > 0) {
+      i = Math.min(seg as number, starts.length - 1)
+      q = starts[i] as number
+    }
     while (t.charCodeAt(q) !== close) {
       const start = q
+      if (!isMap) noteStart(node, i, start)
       const keyEnd = this.#flowNodeEnd(q)
       q = this.#skipFlowSpace(keyEnd)
       if (isMap) {
@@ -505,6 +546,7 @@ export class TextLocator {
       } else {
         if (t.charCodeAt(q) === COLON) throw UNSURE
         if (i === seg) return { offset: start, empty: false }
+        this.#passed++
         i++
       }
       if (t.charCodeAt(q) === 44) q = this.#skipFlowSpace(q + 1)
