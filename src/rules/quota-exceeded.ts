@@ -1,7 +1,7 @@
 import { defineRule, type RuleFinding } from '../engine/rule.js'
 import type { PodView, ReportAction } from '../engine/types.js'
 import { quotaExcesses, describeScopes } from '../cluster/quota.js'
-import { schedule, requestField } from '../cluster/scheduling.js'
+import { eligibleNodes, requestField } from '../cluster/scheduling.js'
 import { formatAmount } from '../cluster/resources.js'
 
 const PREFIX = /^(requests|limits)\./
@@ -72,7 +72,7 @@ export const rule = defineRule<Params>({
     const ns = pod.object.namespace ?? 'default'
     if (!view.knows('ResourceQuota', ns)) return []
     let count = pod.replicas
-    if (count === undefined) count = schedule(pod, view, 'full')?.passed.ready ?? 1
+    if (count === undefined) count = eligibleNodes(pod, view) ?? 1
     if (count <= 0) return []
     const out: RuleFinding[] = []
     for (const e of quotaExcesses(pod, view, count)) {

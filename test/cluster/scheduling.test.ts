@@ -1,5 +1,5 @@
 import t from 'tap'
-import { schedule, tolerates, requirementMatches, termMatches, countedReasons, topologyDomains } from '../../src/cluster/scheduling.js'
+import { eligibleNodes, schedule, tolerates, requirementMatches, termMatches, countedReasons, topologyDomains } from '../../src/cluster/scheduling.js'
 import { ClusterStore } from '../../src/cluster/store.js'
 import { nodeInfo } from '../../src/cluster/objects.js'
 import { bare, node, pod, view } from './helpers.js'
@@ -146,4 +146,56 @@ t.test('topology domains among the nodes the pod fits on, stopping when there ar
   t.equal(all?.nodes, 3)
   t.equal(topologyDomains(p, v, 'zone', 1)?.nodes, 1, 'stops once there are enough')
   t.equal(topologyDomains(p, v, 'rack', 5)?.unlimited, true, 'a node without the key does not limit')
+})
+
+t.test('eligible nodes: what a full walk counts as past readiness, without the resource filters', async (t) => {
+  // A small deterministic generator: labels, taints, readiness, cordons and sizes vary per node.
+  let seed = 7
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return Math.floor(seed / 65536) % n
+  }
+  const taintsOf = [[], [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }], [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }], [{ key: 'spot', effect: 'PreferNoSchedule' }]]
+  const nodes = Array.from({ length: 60 }, (_, i) =>
+    node(`n-${i}`, {
+      labels: { zone: `z-${next(3)}`, ...(next(2) === 0 ? { disktype: 'ssd' } : {}) },
+      taints: taintsOf[next(taintsOf.length)] ?? [],
+      ready: next(5) === 0 ? 'False' : 'True',
+      unschedulable: next(7) === 0,
+      cpu: String(1 + next(8)),
+    }),
+  )
+  const running = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'hog', namespace: 'x' },
+    spec: { nodeName: 'n-3', containers: [{ name: 'a', image: 'a', resources: { requests: { cpu: '1' } } }] },
+    status: { phase: 'Running' },
+  }
+  const v = view([...nodes, running])
+  const container = { name: 'a', image: 'a', resources: { requests: { cpu: '3' } } }
+  const specs: Record<string, unknown>[] = [
+    { containers: [container] },
+    { nodeSelector: { disktype: 'ssd' }, containers: [container] },
+    { nodeSelector: { disktype: 'ssd', zone: 'z-1' }, tolerations: [{ key: 'dedicated', operator: 'Exists' }], containers: [container] },
+    { tolerations: [{ operator: 'Exists' }], containers: [container] },
+    { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['z-0'] }] }] } } }, containers: [container] },
+    { nodeSelector: { disktype: 'nvme' }, containers: [container] },
+  ]
+  for (const [i, spec] of specs.entries()) {
+    const want = schedule(bare(spec), v, 'full')?.passed.ready
+    t.ok(want !== undefined, `spec ${i}: a full walk counts`)
+    t.equal(eligibleNodes(bare(spec), v), want, `spec ${i}: ${want ?? 'none'} eligible, as the full walk counts`)
+    const p = bare(spec)
+    t.equal(eligibleNodes(p, v), eligibleNodes(p, v), 'asked twice, the same')
+    const ds = pod({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'ds', namespace: 'default' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec } },
+    })
+    t.equal(eligibleNodes(ds, v), schedule(ds, v, 'full')?.passed.ready, `spec ${i} in a DaemonSet (cordons tolerated)`)
+  }
+  t.equal(eligibleNodes(bare({ containers: [container] }), view([])), undefined, 'no nodes known: undefined, as schedule')
+  t.equal(eligibleNodes(bare({ nodeName: 'n-1', containers: [container] }), v), undefined, 'nodeName bypasses the scheduler')
 })
