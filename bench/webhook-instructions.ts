@@ -24,7 +24,8 @@
  * Needs Debian's valgrind; exits 2 without it. Environment:
  * BENCH_WARM (default 6000), BENCH_REVIEWS (default 16000), BENCH_CLASSES (comma-separated
  * substrings of the class names below, default all), BENCH_PARALLEL (runs at once, default 2),
- * BENCH_JSON=1.
+ * BENCH_JSON=1, BENCH_FUNCTIONS (the N functions with the most instructions beyond the minimal
+ * server's, per class; default 0).
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -38,6 +39,7 @@ const REVIEWS = Number(process.env['BENCH_REVIEWS'] ?? 16000)
 const PARALLEL = Math.max(1, Number(process.env['BENCH_PARALLEL'] ?? 2))
 const ONLY = (process.env['BENCH_CLASSES'] ?? '').split(',').filter((s) => s !== '')
 const JSON_ONLY = process.env['BENCH_JSON'] === '1'
+const FUNCTIONS = Math.max(0, Number(process.env['BENCH_FUNCTIONS'] ?? 0))
 const say = (s: string): void => {
   if (!JSON_ONLY) process.stderr.write(`${s}\n`)
 }
@@ -188,6 +190,7 @@ interface ClassResult {
   ratio: number
   target: number | null
   categories: { category: string; preflight: number; minimal: number }[]
+  functions: { name: string; preflight: number; minimal: number }[]
 }
 
 const thousands = (n: number): string => `${fmt(n / 1000, 0)}k`
@@ -216,7 +219,11 @@ async function main(): Promise<void> {
     const categories = [...new Set([...pc.keys(), ...mc.keys()])]
       .map((category) => ({ category, preflight: pc.get(category) ?? 0, minimal: mc.get(category) ?? 0 }))
       .sort((a, b) => b.preflight - b.minimal - (a.preflight - a.minimal))
-    const r: ClassResult = { class: c.name, preflight: total(p), minimal: total(m), ratio: total(p) / total(m), target: c.target ?? null, categories }
+    const functions = [...p]
+      .map(([name, n]) => ({ name, preflight: n, minimal: m.get(name) ?? 0 }))
+      .sort((a, b) => b.preflight - b.minimal - (a.preflight - a.minimal))
+      .slice(0, FUNCTIONS)
+    const r: ClassResult = { class: c.name, preflight: total(p), minimal: total(m), ratio: total(p) / total(m), target: c.target ?? null, categories, functions }
     results.push(r)
     say(`${c.name}: pod-preflight ${thousands(r.preflight)} instructions a review, minimal ${thousands(r.minimal)}: ${fmt(r.ratio, 2)}× (${fmt((Date.now() - started) / 1000, 0)} s)`)
   }
@@ -235,6 +242,10 @@ async function main(): Promise<void> {
   for (const r of results) {
     lines.push('', `Where the instructions of a review go, ${r.class} (most beyond the minimal server's first):`, '', '| spent on | pod-preflight | minimal | difference |', '|---|---:|---:|---:|')
     for (const c of r.categories) if (Math.abs(c.preflight) >= 1000 || Math.abs(c.minimal) >= 1000) lines.push(`| ${c.category} | ${thousands(c.preflight)} | ${thousands(c.minimal)} | ${thousands(c.preflight - c.minimal)} |`)
+    if (r.functions.length > 0) {
+      lines.push('', `The ${String(r.functions.length)} functions with the most instructions beyond the minimal server's, ${r.class}:`, '', '| function (file:name, as valgrind names it) | pod-preflight | minimal | difference |', '|---|---:|---:|---:|')
+      for (const f of r.functions) lines.push(`| ${f.name.replaceAll('|', '\\|').slice(0, 160)} | ${fmt(f.preflight / 1000, 1)}k | ${fmt(f.minimal / 1000, 1)}k | ${fmt((f.preflight - f.minimal) / 1000, 1)}k |`)
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -10,7 +10,7 @@
  * object: wrk's Lua script writes a sequence number into each body, so the evaluation cache
  * never hits), the new owned Pod again served by a third process whose policy says
  * `ownedObjects: skip` (answered without judging), and the same Pod again and again (the cache
- * hits). Targets from the performance issue: Pod <= 1.3x and Deployment <= 2x the minimal
+ * hits). Targets: Pod <= 1.3x and Deployment <= 2x the minimal
  * server's CPU per review.
  *
  * wrk comes from Debian's package of that name; when it is missing this bench says so and exits

@@ -20,7 +20,7 @@
  * process with the load from wrk (bench/webhook-wrk.ts: a new ReplicaSet-owned Pod <= 1.3x and
  * a new Deployment <= 2x the minimal server's), when wrk is installed; and in this process, what
  * each step of a review and each rule costs (bench/webhook-rules.ts). The last lines give the
- * issue's figures together. BENCH_CPU_SECONDS (default 5) is the length of a wrk run.
+ * targets' figures together. BENCH_CPU_SECONDS (default 5) is the length of a wrk run.
  */
 import { readFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     const ratioText = (r: CpuResult | undefined, target: number): string => (r === undefined ? 'n/a (no wrk)' : `${fmt(r.ratio)}x (target <= ${target}x: ${r.ratio <= target ? 'met' : 'NOT met'})`)
     lines.push(
       '',
-      'The issue\'s figures, this run:',
+      'The targets, this run:',
       `- CPU per review, new ReplicaSet-owned Pod / minimal server: ${ratioText(byClass('new ReplicaSet-owned Pod'), 1.3)}`,
       `- CPU per review, new Deployment / minimal server: ${ratioText(byClass('new Deployment'), 2)}`,
       `- CPU per review, the same Pod again (cache hit) / minimal server: ${byClass('the same Pod again (cache hit)') === undefined ? 'n/a' : `${fmt(byClass('the same Pod again (cache hit)')?.ratio ?? NaN)}x`}`,
