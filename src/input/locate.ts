@@ -250,7 +250,7 @@ export class TextLocator {
     return this.#t.lastIndexOf('\n', p - 1) + 1
   }
 
-  /** The child `seg` of the node at `offset`; `node`, when given, is that node as kept, whose sequence cursor is used and moved. */
+  /** The child `seg` of the node at `offset`; `node`, when given, is that node as kept: the item starts it holds are used and extended. */
   #child(offset: number, seg: PathSegment, node?: CachedNode): NodeAt | undefined {
     const t = this.#t
     const c = t.charCodeAt(offset)
