@@ -10,6 +10,12 @@
  * status, and the last-applied-configuration annotation. Everything else of the object goes
  * into the key, with the namespace and, when a cluster view is used, its revision. The cache
  * belongs to one policy: a reloaded policy gets a new cache.
+ *
+ * From Kubernetes 1.21 the ServiceAccount admission plugin gives every Pod its own token volume,
+ * `kube-api-access-` and five generated characters, mounted into every container: without more,
+ * no two Pods of a ReplicaSet would share a key. The key renames that one volume name, wherever
+ * it occurs, to one placeholder, and an evaluation whose texts name it is not kept (it could not
+ * be shown for another Pod), so a hit is exactly what judging this Pod would have given.
  */
 import { hash } from 'node:crypto'
 import { ByteBoundedCache, stringBytes } from '../engine/bounded-cache.js'
@@ -37,12 +43,50 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** The name the ServiceAccount admission plugin (1.21+) gives a Pod's token volume: a prefix and 5 generated characters. */
+const TOKEN_VOLUME = /^kube-api-access-[a-z0-9]{5}$/
 /**
- * The cache key of an object: a SHA-256 of everything a rule can read of it, as JSON. Hashed
- * so that the cache holds 44 bytes per key instead of the object's JSON, and a lookup does not
- * compare kilobytes.
+ * What the token volume's name becomes in the key. It holds a NUL, which JSON.stringify never
+ * leaves unescaped, so it cannot stand for anything else of the object: two keys are equal only
+ * when the objects are equal once their token volume names are made the same.
  */
-export function cacheKey(object: Record<string, unknown>, namespace: string | undefined, clusterState: string): string {
+const TOKEN_VOLUME_IN_KEY = 'kube-api-access-\u0000'
+
+/**
+ * The generated token volume of a Pod (Kubernetes 1.21+: a projected volume named
+ * `kube-api-access-xxxxx`), or undefined. The first such volume only; linear in the volumes.
+ */
+export function generatedTokenVolume(object: Record<string, unknown>): string | undefined {
+  if (object['kind'] !== 'Pod') return undefined
+  const spec = object['spec']
+  if (!isRecord(spec) || !Array.isArray(spec['volumes'])) return undefined
+  for (const v of spec['volumes'] as unknown[]) {
+    if (isRecord(v) && typeof v['name'] === 'string' && isRecord(v['projected']) && TOKEN_VOLUME.test(v['name'])) return v['name']
+  }
+  return undefined
+}
+
+/**
+ * Whether an evaluation may serve another Pod whose token volume has another name: not when
+ * any of its texts names this Pod's (`tokenVolume`). Linear in the evaluation's texts, which
+ * the engine's finding caps bound.
+ */
+export function sharable(e: Evaluation, tokenVolume: string | undefined): boolean {
+  if (tokenVolume === undefined) return true
+  const names = (s: string | undefined): boolean => s !== undefined && s.includes(tokenVolume)
+  for (const f of e.findings) if (names(f.message) || names(f.fix) || names(f.path) || names(f.container)) return false
+  for (const p of e.problems) if (names(p.message) || names(p.path)) return false
+  for (const k of e.skipped) if (names(k.reason)) return false
+  return true
+}
+
+/**
+ * The cache key of an object: a SHA-256 of everything a rule can read of it, as JSON, with the
+ * Pod's generated token volume name (`tokenVolume`, from generatedTokenVolume) replaced by one
+ * placeholder. Hashed so that the cache holds 44 bytes per key instead of the object's JSON, and
+ * a lookup does not compare kilobytes.
+ */
+export function cacheKey(object: Record<string, unknown>, namespace: string | undefined, clusterState: string, tokenVolume?: string): string {
   const meta = isRecord(object['metadata']) ? object['metadata'] : {}
   const kept: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(meta)) {
@@ -56,7 +100,8 @@ export function cacheKey(object: Record<string, unknown>, namespace: string | un
   }
   const rest: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(object)) if (k !== 'metadata' && k !== 'status') rest[k] = v
-  return hash('sha256', JSON.stringify([namespace ?? '', clusterState, kept, rest]), 'base64')
+  const text = JSON.stringify([namespace ?? '', clusterState, kept, rest])
+  return hash('sha256', tokenVolume === undefined ? text : text.replaceAll(tokenVolume, TOKEN_VOLUME_IN_KEY), 'base64')
 }
 
 /** Bytes of heap the cached evaluations of one policy may hold, estimated. */

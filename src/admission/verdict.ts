@@ -31,7 +31,7 @@ import type { ReviewVerdict } from './metrics.js'
 import { typedObject, type AdmissionRequest, type AdmissionResponse } from './review.js'
 import { boundWarnings, findingWarning, truncate } from './warnings.js'
 import { safeText } from '../text/sanitize.js'
-import { cacheKey, type EvaluationCache } from './verdict-cache.js'
+import { cacheKey, generatedTokenVolume, sharable, type EvaluationCache } from './verdict-cache.js'
 
 export interface JudgeOptions {
   policy: Policy
@@ -160,7 +160,8 @@ function evaluate(object: Record<string, unknown>, request: AdmissionRequest, o:
   const useCache = o.cache !== undefined && o.related === undefined
   // One cache serves a policy and its bindings: the binding is part of the key.
   const state = o.cluster === undefined ? '' : `${o.cluster.synced ? 's' : 'u'}${o.cluster.revision}`
-  const key = useCache ? cacheKey(typed, request.namespace, o.policy.binding === undefined ? state : `${state}\u0000${o.policy.binding}`) : ''
+  const tokenVolume = useCache ? generatedTokenVolume(typed) : undefined
+  const key = useCache ? cacheKey(typed, request.namespace, o.policy.binding === undefined ? state : `${state}\u0000${o.policy.binding}`, tokenVolume) : ''
   if (useCache) {
     const hit = o.cache?.get(key)
     if (hit !== undefined) return hit
@@ -173,7 +174,8 @@ function evaluate(object: Record<string, unknown>, request: AdmissionRequest, o:
   if (o.related !== undefined) options.related = o.related
   const evaluation = evaluateObject(typed, options)
   // An evaluation cut short by the budget is not the object's verdict; never keep it.
-  if (useCache && !o.budget.exceeded) o.cache?.set(key, evaluation)
+  // Nor one that names the Pod's own token volume: it would be shown for Pods with another.
+  if (useCache && !o.budget.exceeded && sharable(evaluation, tokenVolume)) o.cache?.set(key, evaluation)
   return evaluation
 }
 

@@ -421,3 +421,60 @@ t.test('the cache follows the cluster view and is off at size 0', async (t) => {
   await post(off.app, review(pod()))
   t.notMatch((await off.app.inject({ method: 'GET', url: '/metrics' })).body, /cache_lookups\{result="hit"\}/)
 })
+
+/** A ReplicaSet's Pod as a Kubernetes 1.21+ API server sends it: its own generated token volume, mounted into each container. */
+function podWithTokenVolume(name: string, volume: string, o: { pullPolicy?: string; projected?: boolean } = {}): Record<string, unknown> {
+  const mount = { name: volume, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }
+  const p = pod([{ ...container({ image: 'r.example/a:broken', ...(o.pullPolicy !== undefined ? { pullPolicy: o.pullPolicy } : {}) }), volumeMounts: [mount] }], {
+    name,
+    uid: name,
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs', controller: true }],
+  })
+  const source =
+    o.projected === false
+      ? { emptyDir: {} }
+      : { projected: { defaultMode: 420, sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } }
+  ;(p['spec'] as Record<string, unknown>)['volumes'] = [{ name: volume, ...source }]
+  return p
+}
+
+t.test("a ReplicaSet's Pods share a verdict although each has its own token volume (Kubernetes 1.21+)", async (t) => {
+  const { app } = await testApp()
+  const lookups = async (): Promise<string> => {
+    const m = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    return `${/cache_lookups\{result="hit"\} (\d+)/.exec(m)?.[1] ?? '0'} hit, ${/cache_lookups\{result="miss"\} (\d+)/.exec(m)?.[1] ?? '0'} miss`
+  }
+  const a = await post(app, review(podWithTokenVolume('web-1-aaaaa', 'kube-api-access-x7k2q')))
+  const b = await post(app, review(podWithTokenVolume('web-1-bbbbb', 'kube-api-access-9mzbd')))
+  t.equal(a.allowed, true, 'owned: never refused')
+  t.same(b.warnings, a.warnings)
+  t.equal(await lookups(), '1 hit, 1 miss', 'the second Pod is a hit')
+  const c = await post(app, review(podWithTokenVolume('web-1-ccccc', 'kube-api-access-4rwl8', { pullPolicy: 'Never' })))
+  t.equal(await lookups(), '1 hit, 2 miss', 'another spec is another key')
+  t.not(c.warnings?.length, a.warnings?.length, 'and is judged again')
+  await post(app, review(podWithTokenVolume('web-1-ddddd', 'kube-api-access-abcde', { projected: false })))
+  await post(app, review(podWithTokenVolume('web-1-eeeee', 'kube-api-access-fghjk', { projected: false })))
+  t.equal(await lookups(), '1 hit, 4 miss', 'a volume of that name that is not projected keeps its name in the key')
+})
+
+t.test('an evaluation that names the Pod\'s token volume is not kept for another Pod', async (t) => {
+  const namesVolumes = defineRule({
+    id: 'test-names-volumes',
+    title: 'test rule: names the volumes',
+    defaultAction: 'warn',
+    scope: ['static'],
+    params: NO_PARAMS,
+    docs: { summary: 'test', description: 'test rule', failure: 'test failure', fix: 'test fix' },
+    check(p) {
+      return (p.spec.volumes ?? []).map((v, i) => ({ path: `${p.specPath}.volumes[${i}]`, message: `volume ${v.name}`, fix: 'none' }))
+    },
+  })
+  const rules = [...TEST_RULES, namesVolumes as PodRule<unknown>]
+  const { app } = await testApp({ rules }, testPolicy(rules))
+  const a = await post(app, review(podWithTokenVolume('web-1-aaaaa', 'kube-api-access-x7k2q')))
+  const b = await post(app, review(podWithTokenVolume('web-1-bbbbb', 'kube-api-access-9mzbd')))
+  t.ok(a.warnings?.some((w) => w.includes('kube-api-access-x7k2q')), 'the first Pod is told of its own volume')
+  t.ok(b.warnings?.some((w) => w.includes('kube-api-access-9mzbd')), 'the second of its own, not of the first')
+  t.notOk(b.warnings?.some((w) => w.includes('kube-api-access-x7k2q')))
+  t.notMatch((await app.inject({ method: 'GET', url: '/metrics' })).body, /cache_lookups\{result="hit"\} [1-9]/)
+})
