@@ -10,6 +10,14 @@ type Obj = Record<string, unknown>
 
 /** A fixed-width token in every template; the load generator may overwrite it with a sequence number. */
 export const REVISION_PLACEHOLDER = 'rev-0000000000'
+/**
+ * The token volume a Kubernetes 1.21+ API server's ServiceAccount admission plugin adds to every
+ * Pod, `kube-api-access-` and 5 generated characters, here a fixed 5 that the load generator may
+ * overwrite per request, as each Pod of a rollout has its own.
+ */
+export const TOKEN_VOLUME_PLACEHOLDER = 'kube-api-access-zzzzz'
+/** The characters Kubernetes generates names from (no vowels, no 0, 1, 3). */
+export const GENERATED_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 
 function container(name: string, image: string, extra: Obj = {}): Obj {
   return {
@@ -128,6 +136,31 @@ function deployment(name: string, containers: Obj[], replicas = 3): Obj {
   })
 }
 
+/** A Pod's spec as the API server's admission plugins leave it: the token volume mounted into every container. */
+function admittedPodSpec(containers: Obj[]): Obj {
+  const token = { name: TOKEN_VOLUME_PLACEHOLDER, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }
+  const mounted = (c: Obj): Obj => ({ ...c, volumeMounts: [...((c['volumeMounts'] as Obj[] | undefined) ?? []), token] })
+  const spec = podSpec(containers.map(mounted))
+  return {
+    ...spec,
+    initContainers: (spec['initContainers'] as Obj[]).map(mounted),
+    volumes: [
+      ...(spec['volumes'] as Obj[]),
+      {
+        name: TOKEN_VOLUME_PLACEHOLDER,
+        projected: {
+          defaultMode: 420,
+          sources: [
+            { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+            { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+          ],
+        },
+      },
+    ],
+  }
+}
+
 function controllerPod(name: string, containers: Obj[]): Obj {
   return {
     apiVersion: 'v1',
@@ -140,7 +173,7 @@ function controllerPod(name: string, containers: Obj[]): Obj {
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d4b9c6f5`, uid: randomUUID(), controller: true, blockOwnerDeletion: true }],
       managedFields: managedFields('kube-controller-manager'),
     },
-    spec: { ...podSpec(containers), enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority', priority: 0 },
+    spec: { ...admittedPodSpec(containers), enableServiceLinks: true, preemptionPolicy: 'PreemptLowerPriority', priority: 0 },
     status: { phase: 'Pending', qosClass: 'Burstable' },
   }
 }

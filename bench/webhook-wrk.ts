@@ -23,7 +23,7 @@ import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { benchReview as pick, quietPodReview, REVISION_PLACEHOLDER } from './webhook-reviews.js'
+import { benchReview as pick, GENERATED_NAME_ALPHABET, quietPodReview, REVISION_PLACEHOLDER, TOKEN_VOLUME_PLACEHOLDER } from './webhook-reviews.js'
 import { cacheLookups, cpuSeconds, findCommand, fmt, median, startPair, threadCpu, type Pair, type Server } from './webhook-servers.js'
 import { COST_REVIEWS, costTables, reviewCosts } from './webhook-rules.js'
 
@@ -44,9 +44,10 @@ export function findWrk(): string | undefined {
  * wrk's script: POST the body; with `unique`, a new sequence number in place of every copy of
  * the placeholder per request. Every copy: a Deployment's first one sits in its
  * last-applied-configuration annotation, which the evaluation cache's key leaves out, so
- * rewriting only that one made every "new" Deployment a cache hit.
+ * rewriting only that one made every "new" Deployment a cache hit. With `rollout`, a new name for
+ * the Pod's token volume per request (as each Pod of a rollout on Kubernetes 1.21+ has its own).
  */
-export function luaScript(bodyPath: string, unique: boolean): string {
+export function luaScript(bodyPath: string, unique: boolean, rollout = false): string {
   return `
 local f = assert(io.open(${JSON.stringify(bodyPath)}, "rb"))
 local template = f:read("*a")
@@ -66,13 +67,29 @@ function setup(thread)
 end
 -- Formatted on first use: the Host header is known only once the thread runs.
 local fixed = nil
+-- The Pod's own token volume name (a rollout's Pods each have one): the counter and the thread
+-- in 5 of the characters Kubernetes generates names from.
+local alphabet = "${GENERATED_NAME_ALPHABET}"
+local function token(body)
+  local n = counter * 4 + ((tid or 0) % 4)
+  local suffix = ""
+  for _ = 1, 5 do
+    local d = n % #alphabet
+    suffix = suffix .. string.sub(alphabet, d + 1, d + 1)
+    n = math.floor(n / #alphabet)
+  end
+  return (string.gsub(body, "${TOKEN_VOLUME_PLACEHOLDER.replace(/-/g, '%-')}", "kube-api-access-" .. suffix))
+end
 request = function()
   ${
     unique
       ? `counter = counter + 1
   local body = string.gsub(template, "${REVISION_PLACEHOLDER.replace(/-/g, '%-')}", string.format("r%02d-%010d", tid or 0, counter))
-  return wrk.format("POST", "/validate", headers, body)`
-      : `if fixed == nil then fixed = wrk.format("POST", "/validate", headers, template) end
+  return wrk.format("POST", "/validate", ${rollout ? 'headers, token(body))' : 'headers, body)'}`
+      : rollout
+        ? `counter = counter + 1
+  return wrk.format("POST", "/validate", headers, token(template))`
+        : `if fixed == nil then fixed = wrk.format("POST", "/validate", headers, template) end
   return fixed`
   }
 end
@@ -173,7 +190,7 @@ function medianSplit(runs: Run[]): Run['split'] {
 export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: number; rounds?: number } = {}): Promise<{ results: CpuResult[]; lines: string[] }> {
   const seconds = o.seconds ?? SECONDS
   const rounds = o.rounds ?? ROUNDS
-  const classes: { name: string; body: string | Buffer; unique: boolean; target: number | undefined; server?: Server }[] = [
+  const classes: { name: string; body: string | Buffer; unique: boolean; rollout?: boolean; target: number | undefined; server?: Server }[] = [
     { name: 'new ReplicaSet-owned Pod', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3 },
     // The same Pods under `ownedObjects: skip`: allowed at once, not judged (what a
     // matchConditions would spare the API server's call for, with the call still made).
@@ -181,7 +198,8 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
       ? []
       : [{ name: 'new ReplicaSet-owned Pod, `ownedObjects: skip`', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: true, target: 1.3, server: pair.skipOwned }]),
     { name: 'new Deployment', body: pick('Deployment CREATE (good)'), unique: true, target: 2 },
-    { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, target: undefined },
+    // A rollout's next Pod: the same template, its own token volume (Kubernetes 1.21+).
+    { name: 'the same Pod again (cache hit)', body: pick('Pod CREATE (ReplicaSet-owned)'), unique: false, rollout: true, target: undefined },
     // The new Pod with a pull secret: answered with a plain yes (no warning), so that
     // BENCH_SERVE_ARGS='--review-log warned' shows what not writing its log line saves.
     { name: 'a new quiet Pod (no warning)', body: quietPodReview(), unique: true, target: undefined },
@@ -193,7 +211,7 @@ export async function cpuPerReview(pair: Pair, wrk: string, o: { seconds?: numbe
     const bodyPath = join(pair.dir, `body-${i}.json`)
     scripts.push(join(pair.dir, `script-${i}.lua`))
     await writeFile(bodyPath, c.body)
-    await writeFile(scripts[i] as string, luaScript(bodyPath, c.unique))
+    await writeFile(scripts[i] as string, luaScript(bodyPath, c.unique, c.rollout === true))
   }
   // Both servers warmed on every class before any is measured, and on the new objects for long
   // enough to fill the verdict cache: measured cold, the first class paid for the JIT and the
