@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       'The targets, this run:',
       `- CPU per review, new ReplicaSet-owned Pod / minimal server: ${ratioText(byClass('new ReplicaSet-owned Pod'), 1.3)}`,
       `- CPU per review, new Deployment / minimal server: ${ratioText(byClass('new Deployment'), 2)}`,
-      `- CPU per review, the same Pod again (cache hit) / minimal server: ${byClass('the same Pod again (cache hit)') === undefined ? 'n/a' : `${fmt(byClass('the same Pod again (cache hit)')?.ratio ?? NaN)}x`}`,
+      `- CPU per review, a rollout's next Pod (cache hit) / minimal server: ${byClass("a rollout's next Pod (cache hit)") === undefined ? 'n/a' : `${fmt(byClass("a rollout's next Pod (cache hit)")?.ratio ?? NaN)}x`}`,
       `- CPU per review with the Node generator on the same cores (mixed reviews; the client's load counts in): unique ${fmt(nodeCpu('unique'))}x, repeat ${fmt(nodeCpu('repeat'))}x`,
       `- p99 at half of the maximum rate (open loop, Node generator): unique ${fmt(half('unique'))} ms, repeat ${fmt(half('repeat'))} ms (target < 5 ms: ${Math.max(half('unique'), half('repeat')) < 5 ? 'met' : 'NOT met'})`,
     )
