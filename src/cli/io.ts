@@ -28,7 +28,16 @@ export class UsageError extends Error {
 }
 
 export function processIO(prog?: string): CliIO {
-  const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() }
+  const io: CliIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Made when first read: Node builds process.stdin's stream on first access, which a command that reads no `-` need not pay for.
+    get stdin() {
+      return process.stdin
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  }
   if (prog !== undefined) io.prog = prog
   return io
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { BUILTIN_POLICIES, builtinPolicyFile, readBuiltinPolicy, type BuiltinPolicy } from './builtin.js'
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { paramsExportName, parsedAhead, policyValidator, POLICY_EXPORT } from './validators.js'
+import { jsonKeeps, paramsExportName, policyValidator, POLICY_EXPORT, schemasKey, shippedPolicies, type ShippedPolicies, type ShippedPolicy } from './validators.js'
 import { yamlModule } from '../lazy-modules.js'
 import { policySchema, POLICY_API_VERSION } from './schema.js'
 import type { PodRule } from '../engine/rule.js'
@@ -177,13 +177,16 @@ export function suggestRuleId(id: string, known: Iterable<string>): string | und
 
 /**
  * Builds a policy from its parsed content. `locate` turns a field path into a line for messages.
- * Every rule not named in the file keeps its default action and default params.
+ * Every rule not named in the file keeps its default action and default params. `validated` is
+ * what the validators made of this very content for these very schemas (a shipped policy, at
+ * build time): the content is then not validated again, and each rule takes those params.
  */
 export function buildPolicy(
   content: unknown,
   source: string,
   rules: readonly PodRule<unknown>[],
   locate: (path: string) => number | undefined = () => undefined,
+  validated?: Readonly<Record<string, Record<string, unknown>>>,
 ): Policy {
   const problems: string[] = []
   const report = (path: string, message: string): void => {
@@ -194,8 +197,8 @@ export function buildPolicy(
     report('', `the policy is empty; it needs at least apiVersion: ${POLICY_API_VERSION} and kind: Policy`)
     throw new PolicyError(problems)
   }
-  const validate = validatePolicy()
-  if (!validate(content)) {
+  const validate = validated === undefined ? validatePolicy() : undefined
+  if (validate !== undefined && !validate(content)) {
     // anyOf errors repeat each alternative's complaint; keep the most useful, once.
     const seen = new Set<string>()
     for (const e of validate.errors ?? []) {
@@ -237,6 +240,11 @@ export function buildPolicy(
   for (const rule of rules) {
     const entry = given[rule.id]
     const action: Action = typeof entry === 'string' ? entry : (entry?.action ?? rule.defaultAction)
+    const ahead = validated?.[rule.id]
+    if (ahead !== undefined) {
+      settings.set(rule.id, { action, params: ahead })
+      continue
+    }
     const params: Record<string, unknown> = structuredClone(typeof entry === 'object' ? (entry.params ?? {}) : {})
     const validate = paramsValidator(rule)
     if (!validate(params)) {
@@ -305,15 +313,56 @@ function checkSelector(selector: LabelSelector, at: string, report: (path: strin
   })
 }
 
-/** Parses policy text (YAML or JSON). A shipped policy's text was read at build time: it is read again only to say where a problem is. */
+/**
+ * Parses policy text (YAML or JSON). A shipped policy's text was read at build time: it is read
+ * again only to say where a problem is, and validated again only when the schemas changed since.
+ */
 export function parsePolicy(text: string, source: string, rules: readonly PodRule<unknown>[]): Policy {
-  const ahead = parsedAhead(text)
-  if (ahead !== undefined) {
-    let read: ReturnType<typeof readPolicyText> | undefined
-    return buildPolicy(ahead, source, rules, (path) => (read ??= readPolicyText(text, source)).locate(path))
-  }
+  return policyFromShipped(text, source, rules, shippedPolicies()) ?? policyFromText(text, source, rules)
+}
+
+function policyFromText(text: string, source: string, rules: readonly PodRule<unknown>[]): Policy {
   const { content, locate } = readPolicyText(text, source)
   return buildPolicy(content, source, rules, locate)
+}
+
+const keyOfRules = new WeakMap<readonly PodRule<unknown>[], string>()
+
+/** The policy `text` makes, from what the build made of it when it is a shipped policy's text; else undefined. */
+export function policyFromShipped(text: string, source: string, rules: readonly PodRule<unknown>[], shipped: ShippedPolicies | null): Policy | undefined {
+  const found = shipped?.policies.find((p) => p.text === text)
+  if (shipped == null || found === undefined) return undefined
+  let schemas = keyOfRules.get(rules)
+  if (schemas === undefined) keyOfRules.set(rules, (schemas = schemasKey(policySchema, rules)))
+  let read: ReturnType<typeof readPolicyText> | undefined
+  const locate = (path: string): number | undefined => (read ??= readPolicyText(text, source)).locate(path)
+  // A copy: the policy keeps parts of its content, and a caller may change them.
+  if (found.validated !== undefined && shipped.schemas === schemas) {
+    const { content, params } = structuredClone(found.validated)
+    return buildPolicy(content, source, rules, locate, params)
+  }
+  return buildPolicy(structuredClone(found.content), source, rules, locate)
+}
+
+/** The shipped policies' file (dist/policy/policies.generated.json) the build writes: see ShippedPolicies. */
+export function shippedPoliciesData(texts: readonly { text: string; source: string }[], rules: readonly PodRule<unknown>[]): ShippedPolicies {
+  const policies: ShippedPolicy[] = []
+  for (const { text, source } of texts) {
+    const { content } = readPolicyText(text, source)
+    // Only what JSON keeps as it is: a policy holding a .inf or a date is read at run time.
+    if (!jsonKeeps(content)) continue
+    const entry: ShippedPolicy = { text, content }
+    const validating = structuredClone(content)
+    try {
+      const policy = buildPolicy(validating, source, rules)
+      entry.validated = { content: validating, params: Object.fromEntries([...policy.rules].map(([id, s]) => [id, s.params])) }
+      if (!jsonKeeps(entry.validated)) delete entry.validated
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err
+    }
+    policies.push(entry)
+  }
+  return { schemas: schemasKey(policySchema, rules), policies }
 }
 
 /** Policy text as the yaml package reads it, and where each field path is; a text it cannot read is a PolicyError. */

@@ -39,7 +39,7 @@ t.before(async () => {
 t.test('the tarball holds the built CLI, both policies and the README, and nothing from the development tree', async (t) => {
   const list = await run('tar', ['tzf', tarball], { cwd: tmp })
   const files = list.stdout.split('\n').filter((l) => l !== '')
-  for (const f of ['package/dist/cli/bin.js', 'package/dist/build-info.json', 'package/dist/schema/data/kubernetes-1.36.json', 'package/dist/policy/validators.generated.cjs', 'package/policies/default.yaml', 'package/policies/strict.yaml', 'package/README.md', 'package/package.json']) {
+  for (const f of ['package/dist/cli/bin.js', 'package/dist/build-info.json', 'package/dist/schema/data/kubernetes-1.36.json', 'package/dist/policy/validators.generated.cjs', 'package/dist/policy/policies.generated.json', 'package/policies/default.yaml', 'package/policies/strict.yaml', 'package/README.md', 'package/package.json']) {
     t.ok(files.includes(f), `${f} is packed`)
   }
   t.notOk(files.some((f) => /^package\/(src|test|node_modules|bench|scripts|\.ci)\//.test(f)), 'no sources, tests, scripts or modules')

@@ -14,8 +14,8 @@ import standaloneCode from 'ajv/dist/standalone/index.js'
 import { root, run, userEnv } from './helpers.js'
 import { RULES } from '../../src/rules/index.js'
 import { policySchema } from '../../src/policy/schema.js'
-import { generatedValidatorsCode, GENERATED_FILE } from '../../src/policy/validators.js'
-import { readPolicyText } from '../../src/policy/policy.js'
+import { generatedValidatorsCode, GENERATED_FILE, SHIPPED_FILE } from '../../src/policy/validators.js'
+import { shippedPoliciesData } from '../../src/policy/policy.js'
 import { BUILTIN_POLICIES, builtinPolicyFile } from '../../src/policy/builtin.js'
 
 const bin = join(root, 'dist/cli/bin.js')
@@ -26,17 +26,16 @@ t.before(() => {
   if (!existsSync(bin)) throw new Error('dist/ is not built: npm run build first')
 })
 
-t.test('the generated validators in dist/ are what the sources generate', async (t) => {
+t.test('the generated validators and shipped policies in dist/ are what the sources generate', async (t) => {
   const built = readFileSync(join(root, 'dist/policy', GENERATED_FILE), 'utf8')
-  const policies = BUILTIN_POLICIES.map((name) => {
-    const text = readFileSync(builtinPolicyFile(name), 'utf8')
-    return { text, content: readPolicyText(text, name).content }
-  })
-  t.ok(built === generatedValidatorsCode(policySchema, RULES, standaloneCode.default, policies), `dist/policy/${GENERATED_FILE} is fresh (npm run build makes it)`)
+  t.ok(built === generatedValidatorsCode(policySchema, RULES, standaloneCode.default), `dist/policy/${GENERATED_FILE} is fresh (npm run build makes it)`)
+  const texts = BUILTIN_POLICIES.map((name) => ({ text: readFileSync(builtinPolicyFile(name), 'utf8'), source: `policies/${name}.yaml` }))
+  const shipped = readFileSync(join(root, 'dist/policy', SHIPPED_FILE), 'utf8')
+  t.ok(shipped === `${JSON.stringify(shippedPoliciesData(texts, RULES))}\n`, `dist/policy/${SHIPPED_FILE} is fresh (npm run build makes it)`)
 })
 
 /** Every module a run of the built CLI loads: the files of dist/bundle/ stand for the modules they hold. */
-async function loadedBy(t: Test, args: string[]): Promise<{ stdout: string; chunks: string[]; loaded: string[] }> {
+async function loadedBy(t: Test, args: string[]): Promise<{ stdout: string; stderr: string; chunks: string[]; loaded: string[] }> {
   // ES modules through a loader hook, CommonJS ones from the require cache at exit.
   writeFileSync(join(tmp, 'hook.mjs'), "export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context) }\n")
   writeFileSync(
@@ -59,7 +58,7 @@ async function loadedBy(t: Test, args: string[]): Promise<{ stdout: string; chun
     for (const m of held ?? []) loaded.push(m.startsWith('../') ? `${root}/${m.slice(3)}` : `${root}/dist/${m}`)
   }
   t.same(unlisted, [], 'every file of dist/bundle/ loaded is in dist/bundle.meta.json')
-  return { stdout: r.stdout, chunks, loaded }
+  return { stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('LOADED ')).join('\n'), chunks, loaded }
 }
 
 t.test('check of one file loads no schema compiler and nothing of the other commands', async (t) => {
@@ -74,8 +73,8 @@ t.test('check of one file loads no schema compiler and nothing of the other comm
   t.ok(chunks.length <= 10, `${chunks.length} files of dist/bundle/ loaded, not one per module or per mix of commands`)
   t.ok(loaded.length > 20, `${loaded.length} modules`)
   t.ok(loaded.some((m) => m.endsWith('dist/engine/evaluate.js')), 'the engine is among the modules the bundle holds')
-  t.ok(loaded.some((m) => m.endsWith(`dist/policy/${GENERATED_FILE}`)), 'the generated validators')
   for (const [what, re] of [
+    ['the policy validators (the default policy was validated at build time)', /dist\/policy\/validators\.generated\.cjs$/],
     ["ajv's compiler", /node_modules\/ajv\/dist\/(core|ajv|compile\/index)\.js$/],
     ['the yaml package (documents are read with js-yaml, the default policy at build time)', /node_modules\/yaml\//],
     ['the cluster client', /node_modules\/@kubernetes\/client-node\//],
@@ -89,8 +88,20 @@ t.test('check of one file loads no schema compiler and nothing of the other comm
   }
 })
 
-t.test('--version loads neither the rules nor the engine', async (t) => {
+t.test('check with a policy of its own validates it with the validators generated at build time', async (t) => {
+  const file = join(tmp, 'pod.yaml')
+  writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - name: web\n      image: nginx:1.27\n')
+  const policy = join(tmp, 'policy.yaml')
+  writeFileSync(policy, 'apiVersion: pod-preflight/v1\nkind: Policy\nrules:\n  schema-invalid: off\n  init-container-never-exits: { action: warn, params: { minSleepSeconds: 0 } }\n')
+  const { stderr, loaded } = await loadedBy(t, ['check', '--policy', policy, file])
+  t.match(stderr, /policy\.yaml:5: rules\.init-container-never-exits\.params\.minSleepSeconds: must be >= 1/, 'the parameter out of range is reported, with its line')
+  t.ok(loaded.some((m) => m.endsWith(`dist/policy/${GENERATED_FILE}`)), 'the generated validators')
+  t.same(loaded.filter((m) => /node_modules\/ajv\/dist\/(core|ajv|compile\/index)\.js$/.test(m)), [], "not ajv's compiler")
+})
+
+t.test('--version loads neither the rules, nor the engine, nor a YAML writer', async (t) => {
   const { stdout, loaded } = await loadedBy(t, ['--version'])
   t.match(stdout, /^pod-preflight \d+\.\d+\.\d+/)
   t.same(loaded.filter((m) => /dist\/(rules|engine|input)\//.test(m)), [], 'nothing of check')
+  t.same(loaded.filter((m) => /node_modules\/yaml\//.test(m)), [], 'not the yaml package (only -o yaml needs it)')
 })

@@ -10,10 +10,7 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import standaloneCode from 'ajv/dist/standalone/index.js'
 import { RULES } from '../../src/rules/index.js'
 import { policySchema } from '../../src/policy/schema.js'
-import { generatedValidatorsCode, paramsExportName, POLICY_AJV_OPTIONS, POLICY_EXPORT, POLICIES_EXPORT, SOURCES_EXPORT, policyValidator } from '../../src/policy/validators.js'
-import { readPolicyText } from '../../src/policy/policy.js'
-import { BUILTIN_POLICIES, builtinPolicyFile } from '../../src/policy/builtin.js'
-import { readFileSync } from 'node:fs'
+import { generatedValidatorsCode, paramsExportName, POLICY_AJV_OPTIONS, POLICY_EXPORT, SOURCES_EXPORT, policyValidator } from '../../src/policy/validators.js'
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -87,24 +84,6 @@ t.test('the policy schema: the same verdict and errors', async (t) => {
     ...breakers(policySchema).map((b) => (isObj(b) ? { ...head, ...b } : b)),
   ]
   for (const input of inputs) t.same(summary(ahead, input), summary(now, input), JSON.stringify(input).slice(0, 200))
-})
-
-t.test('the shipped policies are carried as the yaml package reads them', async (t) => {
-  const code = generatedValidatorsCode(policySchema, RULES, standaloneCode.default, BUILTIN_POLICIES.map((name) => {
-    const text = readFileSync(builtinPolicyFile(name), 'utf8')
-    return { text, content: readPolicyText(text, name).content }
-  }))
-  const module = { exports: {} as Obj }
-  new Function('exports', 'require', 'module', code)(module.exports, createRequire(import.meta.url), module)
-  const carried = module.exports[POLICIES_EXPORT] as { text: string; content: unknown }[]
-  t.equal(carried.length, BUILTIN_POLICIES.length)
-  for (const [i, name] of BUILTIN_POLICIES.entries()) {
-    const text = readFileSync(builtinPolicyFile(name), 'utf8')
-    t.equal(carried[i]?.text, text, name)
-    t.same(carried[i]?.content, readPolicyText(text, name).content, name)
-  }
-  const odd = generatedValidatorsCode(policySchema, [], standaloneCode.default, [{ text: 'a: .inf', content: { a: Infinity } }])
-  t.match(odd, /exports\["policies"\] = \[\];/, 'content JSON cannot keep is left out')
 })
 
 t.test('from the sources, with no generated module, a schema is compiled while running', async (t) => {
