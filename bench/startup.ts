@@ -4,7 +4,9 @@
  * (node, check, node, check...) so both see the same machine; the medians and their ratio.
  * Run alone with `npm run bench:startup` (it builds dist/ first); bench:check runs it too.
  * BENCH_STARTUP_COMPARE=path/to/other/dist/cli/bin.js adds another build (an earlier commit's) to
- * the same interleaved rounds, for a before/after in one run.
+ * the same interleaved rounds, for a before/after in one run. The same rounds also start `check`
+ * with POD_PREFLIGHT_CODE_CACHE=0: from the ES module bundle, as Node.js before 20.19 does, or any
+ * Node.js whose V8 or flags the code cache was not made for (src/cli/code-cache.ts).
  */
 import { performance } from 'node:perf_hooks'
 import { spawnSync } from 'node:child_process'
@@ -18,6 +20,8 @@ export interface Startup {
   nodeMs: number
   checkMs: number
   ratio: number
+  /** `check` started from the ES module bundle (the code cache turned off): its median and ratio. */
+  esModules: { checkMs: number; ratio: number }
   /** The 1-minute load average before and after, to read the figures by. */
   load: [number, number]
   /** The other build's median and ratio to node -e 0, when one was given. */
@@ -37,9 +41,10 @@ export function measureStartup(starts: number, compareBin?: string): Startup | u
   const dir = mkdtempSync(join(tmpdir(), 'ppf-bench-'))
   const small = join(dir, 'deploy.yaml')
   writeFileSync(small, manifest(3))
-  const run = (args: string[]): number => {
+  const noCache = { ...process.env, POD_PREFLIGHT_CODE_CACHE: '0' }
+  const run = (args: string[], env: NodeJS.ProcessEnv = process.env): number => {
     const t0 = performance.now()
-    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: dir })
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: dir, env })
     if (r.status === null || r.status > 1) throw new Error(`node ${args.join(' ')} ended with ${r.status ?? r.signal}`)
     return performance.now() - t0
   }
@@ -47,20 +52,31 @@ export function measureStartup(starts: number, compareBin?: string): Startup | u
   // One of each first, unmeasured: the file system cache.
   run(['-e', '0'])
   run([bin, 'check', small])
+  run([bin, 'check', small], noCache)
   if (compareBin !== undefined) run([compareBin, 'check', small])
   const nodeTimes: number[] = []
   const cliTimes: number[] = []
+  const esTimes: number[] = []
   const otherTimes: number[] = []
   for (let i = 0; i < starts; i++) {
     nodeTimes.push(run(['-e', '0']))
     cliTimes.push(run([bin, 'check', small]))
+    esTimes.push(run([bin, 'check', small], noCache))
     if (compareBin !== undefined) otherTimes.push(run([compareBin, 'check', small]))
   }
   rmSync(dir, { recursive: true, force: true })
   const n = median(nodeTimes)
   const c = median(cliTimes)
   const round1 = (x: number): number => Math.round(x * 10) / 10
-  const out: Startup = { starts, nodeMs: Math.round(n), checkMs: Math.round(c), ratio: Math.round((c / n) * 100) / 100, load: [round1(before), round1(loadavg()[0] ?? 0)] }
+  const e = median(esTimes)
+  const out: Startup = {
+    starts,
+    nodeMs: Math.round(n),
+    checkMs: Math.round(c),
+    ratio: Math.round((c / n) * 100) / 100,
+    esModules: { checkMs: Math.round(e), ratio: Math.round((e / n) * 100) / 100 },
+    load: [round1(before), round1(loadavg()[0] ?? 0)],
+  }
   if (compareBin !== undefined) {
     const o = median(otherTimes)
     out.compare = { bin: compareBin, checkMs: Math.round(o), ratio: Math.round((o / n) * 100) / 100 }
@@ -71,7 +87,10 @@ export function measureStartup(starts: number, compareBin?: string): Startup | u
 export function startupTable(s: Startup): string {
   const mark = s.ratio <= 2 ? 'met' : 'not met'
   const other = s.compare !== undefined ? `\nthe other build (${s.compare.bin}): ${s.compare.checkMs} ms, ${s.compare.ratio} × node -e 0\n` : ''
-  return `| start-up | node -e 0 | check of one file | ratio | load average |\n|---|---|---|---|---|\n| median of ${s.starts} | ${s.nodeMs} ms | ${s.checkMs} ms | ${s.ratio} (target ≤ 2: ${mark}) | ${s.load[0]} → ${s.load[1]} |\n${other}`
+  return (
+    `| start-up | node -e 0 | check of one file | ratio | load average |\n|---|---|---|---|---|\n| median of ${s.starts} | ${s.nodeMs} ms | ${s.checkMs} ms | ${s.ratio} (target ≤ 2: ${mark}) | ${s.load[0]} → ${s.load[1]} |\n` +
+    `| the same, code cache off (POD_PREFLIGHT_CODE_CACHE=0: the ES module bundle) | | ${s.esModules.checkMs} ms | ${s.esModules.ratio} | |\n${other}`
+  )
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

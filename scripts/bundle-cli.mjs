@@ -7,9 +7,13 @@
 //   dist/bundle/chunk-*.js      the modules, in chunks shared by the commands and parts loaded
 //                               with import() (a command, the webhook, the analyzer, SARIF...),
 //                               so a command still loads only what it uses;
+//   dist/bundle/check.cjs       the whole CLI again as one CommonJS file, and check.cjs.cache,
+//                               what V8 compiled while it ran `check` once here: `check` starts
+//                               from them when it can (src/cli/code-cache.ts says when);
 //   dist/bundle.meta.json       which modules of dist/ each file of dist/bundle/ holds;
-//   dist/cli/bin.js             replaced by a two-line stub that imports dist/bundle/bin.js, so
-//                               the package's bin entries and `node dist/cli/bin.js` stay as they were.
+//   dist/cli/bin.js             replaced by a stub that starts `check` from the code cache, or
+//                               imports dist/bundle/bin.js, so the package's bin entries and
+//                               `node dist/cli/bin.js` stay as they were.
 //
 // The other modules of dist/ stay as tsc wrote them, for the programs that import them (the
 // conformance runner, the tests). Packages stay in node_modules and are loaded as they were, but
@@ -18,9 +22,11 @@
 // A module that finds files beside itself (the policies, the schemas, build-info.json, the
 // generated validators) does so from import.meta.url: in a bundle that would be the bundle's URL,
 // so each module's import.meta.url is rewritten to the URL its own file in dist/ has.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -50,7 +56,7 @@ const COMMANDER_LAZY = "const childProcess = { spawn: (...args) => require('node
  * `pod-preflight:core`, which imports every module of `core` (paths relative to the root, so that
  * no absolute path, a drive letter on Windows, is taken for a package name; see below).
  */
-const makePlugin = (core = [], inject = new Set()) => ({
+const makePlugin = (core = [], inject = new Set(), base = 'import.meta.url') => ({
   name: 'pod-preflight-cli',
   setup(b) {
     b.onResolve({ filter: /^pod-preflight:core$/ }, () => ({ path: 'core', namespace: 'pod-preflight' }))
@@ -72,13 +78,13 @@ const makePlugin = (core = [], inject = new Set()) => ({
       if (!core && !text.includes('import.meta.url')) return undefined
       // Every file of dist/bundle/ is directly in it, so this path holds from any of them.
       const own = JSON.stringify(posix(relative(out, args.path)))
-      text = text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`)
+      text = text.replaceAll('import.meta.url', `new URL(${own}, ${base}).href`)
       return { contents: core ? `import 'pod-preflight:core';\n${text}` : text, loader: 'js' }
     })
   },
 })
 
-const STUB_MARK = "import '../bundle/bin.js'"
+const STUB_MARK = "'../bundle/bin.js'"
 if (readFileSync(entry, 'utf8').includes(STUB_MARK)) {
   say('dist/cli/bin.js is already the stub of an earlier bundle: npm run build compiles the sources again first')
   process.exit(1)
@@ -148,9 +154,70 @@ for (const [file, o] of Object.entries(result.metafile.outputs)) {
   if (!file.endsWith('.js')) continue
   meta[posix(relative(dist, join(root, file)))] = Object.keys(o.inputs).map((i) => posix(relative(dist, join(root, i)))).sort()
 }
+
+// The same CLI as one CommonJS file, for `check` started from V8's code cache (src/cli/code-cache.ts).
+// No splitting (esbuild splits ES modules only): a part loaded with import() is in the file too, and
+// runs when it is first imported, as before; its code is only compiled when it is first called.
+const cjsFile = join(out, 'check.cjs')
+const cjs = await build({
+  ...options,
+  splitting: false,
+  format: 'cjs',
+  outdir: undefined,
+  outfile: cjsFile,
+  chunkNames: undefined,
+  // The URL of this file, for the import.meta.url each module is given (see the plugin).
+  banner: { js: "var __ppBase = require('node:url').pathToFileURL(__filename).href;" },
+  // ASCII (esbuild's default, said here because the stub reads the file as latin1 and the recorder refuses anything else).
+  charset: 'ascii',
+  // Anything still reading import.meta would find it empty in CommonJS: refused, not bundled wrong.
+  logOverride: { 'empty-import-meta': 'error' },
+  // import() of a package becomes require(): in a script V8 restored from its code cache, import()
+  // fails (Node 20 does not carry the script's import callback into cached functions). The cluster
+  // client is an ES module: the stub uses this file only where require() can load one.
+  supported: { 'dynamic-import': false },
+  plugins: [makePlugin([], new Set(), '__ppBase')],
+})
+for (const [file, o] of Object.entries(cjs.metafile.outputs)) {
+  const dynamic = o.imports.filter((i) => i.kind === 'dynamic-import')
+  if (dynamic.length > 0) throw new Error(`${file} still has import() of ${dynamic.map((i) => i.path).join(', ')}, which fails in a script restored from the code cache`)
+  if (file.endsWith('.cjs')) meta[posix(relative(dist, join(root, file)))] = Object.keys(o.inputs).map((i) => posix(relative(dist, join(root, i)))).sort()
+}
 writeFileSync(join(dist, 'bundle.meta.json'), `${JSON.stringify(meta, null, 1)}\n`)
 
-writeFileSync(entry, `#!/usr/bin/env node\n// The CLI's modules are bundled into ../bundle/ (scripts/bundle-cli.mjs); dist/bundle.meta.json lists what each file holds.\n${STUB_MARK}\n`)
+writeFileSync(
+  entry,
+  '#!/usr/bin/env node\n' +
+    "// The CLI's modules are bundled into ../bundle/ (scripts/bundle-cli.mjs); dist/bundle.meta.json lists what each file holds.\n" +
+    '// `check` starts from ../bundle/check.cjs with the code cache beside it when it can (./code-cache.js says when); otherwise, and every other command, from ../bundle/bin.js.\n' +
+    "// The other commands do not even load ./code-cache.js (it loads node:crypto and node:vm).\n" +
+    "const cached = process.argv[2] === 'check' && (await import('./code-cache.js')).startFromCodeCache(new URL('../bundle/check.cjs', import.meta.url), process.argv, process.env)\n" +
+    `if (!cached) await import(${STUB_MARK})\n`,
+)
 chmodSync(entry, 0o755)
+
+// What V8 compiles while `check` reads a few usual workloads, kept for the next starts. Any run
+// would do for correctness (a function the cache lacks is compiled when called); this one covers
+// the reader, the engine, the rules on containers, init containers and probes, and the text report.
+const sampleDir = mkdtempSync(join(tmpdir(), 'pod-preflight-cache-'))
+try {
+  const sample = join(sampleDir, 'workloads.yaml')
+  writeFileSync(
+    sample,
+    [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop, labels: { app: web } }\nspec:\n  replicas: 2\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec:\n      initContainers:\n        - name: migrate\n          image: registry.example.com/shop/migrate:1.4.2\n          command: [sh, -c, "./migrate --to latest && echo done"]\n      containers:\n        - name: web\n          image: nginx:latest\n          ports: [{ containerPort: 8080 }]\n          env: [{ name: JAVA_OPTS, value: "-Xmx2g" }, { name: MODE, valueFrom: { configMapKeyRef: { name: web-config, key: mode } } }]\n          resources: { requests: { cpu: 100m, memory: 256Mi }, limits: { memory: 1Gi } }\n          livenessProbe: { httpGet: { path: /healthz, port: 8080 }, periodSeconds: 1, failureThreshold: 1 }\n          readinessProbe: { tcpSocket: { port: 8080 } }\n',
+      'apiVersion: batch/v1\nkind: CronJob\nmetadata: { name: report }\nspec:\n  schedule: "0 3 * * *"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n            - { name: report, image: "busybox:1.36", args: ["sleep 10; echo $(HOME)"] }\n',
+      'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  selector: { app: web }\n  ports: [{ port: 80, targetPort: 8080 }]\n',
+    ].join('---\n'),
+  )
+  const recorder = `import { recordCodeCache } from ${JSON.stringify(pathToFileURL(join(dist, 'cli/code-cache.js')).href)}\nrecordCodeCache(${JSON.stringify(cjsFile)}, ${JSON.stringify(entry)}, ['check', 'workloads.yaml'])\n`
+  const env = { ...process.env }
+  delete env['NODE_OPTIONS']
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', recorder], { cwd: sampleDir, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+  // check ends with 1 when it denies something (the sample has findings); the file is written only by a run that got to its end.
+  if ((r.status !== 0 && r.status !== 1) || !existsSync(`${cjsFile}.cache`)) throw new Error(`recording the code cache: check ended with ${r.status ?? r.signal} and wrote no cache: ${r.stderr}`)
+} finally {
+  rmSync(sampleDir, { recursive: true, force: true })
+}
 say(`${inject.size} of ${targets.size} import() targets share the ${core.length} modules of check`)
 say(`${Object.keys(meta).length} files in ${posix(relative(root, out))}/ from ${new Set(Object.values(meta).flat()).size} modules`)

@@ -115,7 +115,7 @@ export { normalize as normalizeText, isPrompt }
 
 /** A line a person put in place of what they cut: `[...]`, `...`, `<snip>`, `[truncated]`. */
 export function isElision(line: string): boolean {
-  return /^\s*(\[\s*(\.{3}|…|snip(ped)?|truncated|cut|omitted)[^\]]{0,40}\]|\.{3,}|…|<\s*snip(ped)?\s*>|\(\s*(\.{3}|…)\s*\)|#\s*\.{3}.*)\s*$/i.test(line)
+  return /^\s*(\[\s*(\.{3}|\u2026|snip(ped)?|truncated|cut|omitted)[^\]]{0,40}\]|\.{3,}|\u2026|<\s*snip(ped)?\s*>|\(\s*(\.{3}|\u2026)\s*\)|#\s*\.{3}.*)\s*$/i.test(line)
 }
 
 /** `5m`, `2m3s`, `3h10m`, `2d5h`, `45s`, `2y` → milliseconds. */

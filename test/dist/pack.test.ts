@@ -100,6 +100,10 @@ t.test('check, explain and serve run from the installed bin, in a directory of t
   t.equal(check.status, 1, 'check denies the broken examples', { stderr: check.stderr })
   t.match(check.stdout, /DENY\s+command-missing/, 'the default policy (shipped in policies/) is found and applied')
   t.notMatch(check.stderr, STACK)
+  // npm gives every file of the package one modification time: the bundle and its code cache still agree.
+  const cached = await run(bin, ['check', 'examples/'], { cwd: u.dir, env: userEnv({ POD_PREFLIGHT_DEBUG: '1' }) })
+  t.match(cached.stderr, /^pod-preflight: code cache: used/, 'check starts from the code cache the package carries', { stderr: cached.stderr })
+  t.equal(cached.stdout, check.stdout, 'with the same report')
 
   const explain = await run(bin, ['explain', '-f', u.failedPod], { cwd: u.dir })
   t.equal(explain.status, 0, 'explain -f reads the failed pod', { stderr: explain.stderr })
