@@ -73,8 +73,9 @@ function run(s: Script, bundleFile: string): void {
 export function startFromCodeCache(bundle: URL, argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
   if (argv[2] !== 'check') return false
   // With POD_PREFLIGHT_DEBUG set, one line on standard error says whether the cache was used, or why not.
+  // The paths in it are the installation's; their control characters are escaped all the same.
   const say = (what: string): void => {
-    if (env['POD_PREFLIGHT_DEBUG']) process.stderr.write(`pod-preflight: code cache: ${what}\n`)
+    if (env['POD_PREFLIGHT_DEBUG']) process.stderr.write(`pod-preflight: code cache: ${what.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}\n`)
   }
   if (env[CODE_CACHE_ENV] === '0') {
     say(`not used: ${CODE_CACHE_ENV}=0`)

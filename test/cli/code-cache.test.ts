@@ -7,7 +7,7 @@
  */
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -141,4 +141,16 @@ t.test('the build records only an ASCII bundle (it is read as latin1)', async (t
   t.not(r.status, 0)
   t.match(r.stderr, /other\.cjs is not ASCII/)
   t.equal(r.stdout, '', 'nothing ran')
+})
+
+t.test('what it says names paths with their control characters escaped', async (t) => {
+  const odd = join(dir, 'in\u001b[31mred')
+  mkdirSync(odd)
+  writeFileSync(join(odd, 'check.cjs'), '')
+  const code =
+    `import { startFromCodeCache } from ${JSON.stringify(moduleUrl)}\n` +
+    `startFromCodeCache(new URL(${JSON.stringify(pathToFileURL(join(odd, 'check.cjs')).href)}), ['node', 'stub.js', 'check'], { POD_PREFLIGHT_DEBUG: '1' })\n`
+  const r = node(code)
+  t.match(r.stderr, 'in\\x1b[31mred/check.cjs.cache cannot be read')
+  t.notOk(r.stderr.includes('\u001b'), 'no raw escape character')
 })
