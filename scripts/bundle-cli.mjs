@@ -214,8 +214,9 @@ try {
   const env = { ...process.env }
   delete env['NODE_OPTIONS']
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', recorder], { cwd: sampleDir, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-  // check ends with 1 when it denies something (the sample has findings); the file is written only by a run that got to its end.
-  if ((r.status !== 0 && r.status !== 1) || !existsSync(`${cjsFile}.cache`)) throw new Error(`recording the code cache: check ended with ${r.status ?? r.signal} and wrote no cache: ${r.stderr}`)
+  // check ends with 1 when it denies something (the sample has findings), and so would a thrown
+  // error, which writes to standard error: a run that wrote anything there is refused too.
+  if ((r.status !== 0 && r.status !== 1) || r.stderr !== '' || !existsSync(`${cjsFile}.cache`)) throw new Error(`recording the code cache: check ended with ${r.status ?? r.signal}: ${r.stderr}`)
 } finally {
   rmSync(sampleDir, { recursive: true, force: true })
 }
