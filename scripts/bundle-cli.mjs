@@ -150,10 +150,11 @@ rmSync(out, { recursive: true, force: true })
 const result = await build({ ...options, plugins: [makePlugin(core.map((k) => `./${k}`), inject)] })
 
 const meta = {}
-for (const [file, o] of Object.entries(result.metafile.outputs)) {
-  if (!file.endsWith('.js')) continue
+/** Records which modules of dist/ the output `file` holds (paths from dist/). */
+const hold = (file, o) => {
   meta[posix(relative(dist, join(root, file)))] = Object.keys(o.inputs).map((i) => posix(relative(dist, join(root, i)))).sort()
 }
+for (const [file, o] of Object.entries(result.metafile.outputs)) if (file.endsWith('.js')) hold(file, o)
 
 // The same CLI as one CommonJS file, for `check` started from V8's code cache (src/cli/code-cache.ts).
 // No splitting (esbuild splits ES modules only): a part loaded with import() is in the file too, and
@@ -181,7 +182,7 @@ const cjs = await build({
 for (const [file, o] of Object.entries(cjs.metafile.outputs)) {
   const dynamic = o.imports.filter((i) => i.kind === 'dynamic-import')
   if (dynamic.length > 0) throw new Error(`${file} still has import() of ${dynamic.map((i) => i.path).join(', ')}, which fails in a script restored from the code cache`)
-  if (file.endsWith('.cjs')) meta[posix(relative(dist, join(root, file)))] = Object.keys(o.inputs).map((i) => posix(relative(dist, join(root, i)))).sort()
+  if (file.endsWith('.cjs')) hold(file, o)
 }
 writeFileSync(join(dist, 'bundle.meta.json'), `${JSON.stringify(meta, null, 1)}\n`)
 

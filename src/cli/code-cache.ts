@@ -22,6 +22,7 @@
  *   in NODE_OPTIONS, say), and then compiles the source as usual: a refused cache costs time,
  *   never correctness.
  */
+import { isAscii } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -110,7 +111,7 @@ export function startFromCodeCache(bundle: URL, argv: readonly string[], env: No
  */
 export function recordCodeCache(bundleFile: string, stub: string, args: readonly string[]): void {
   const source = readFileSync(bundleFile)
-  if (source.some((b) => b > 0x7f)) throw new Error(`${bundleFile} is not ASCII: the code cache reads it as latin1`)
+  if (!isAscii(source)) throw new Error(`${bundleFile} is not ASCII: the code cache reads it as latin1`)
   const s = script(bundleFile, text(source))
   process.argv = [process.execPath, stub, ...args]
   process.on('exit', () => {

@@ -330,8 +330,9 @@ const keyOfRules = new WeakMap<readonly PodRule<unknown>[], string>()
 
 /** The policy `text` makes, from what the build made of it when it is a shipped policy's text; else undefined. */
 export function policyFromShipped(text: string, source: string, rules: readonly PodRule<unknown>[], shipped: ShippedPolicies | null): Policy | undefined {
-  const found = shipped?.policies.find((p) => p.text === text)
-  if (shipped == null || found === undefined) return undefined
+  if (shipped === null) return undefined
+  const found = shipped.policies.find((p) => p.text === text)
+  if (found === undefined) return undefined
   let schemas = keyOfRules.get(rules)
   if (schemas === undefined) keyOfRules.set(rules, (schemas = schemasKey(policySchema, rules)))
   let read: ReturnType<typeof readPolicyText> | undefined

@@ -62,18 +62,23 @@ export function schemasKey(policySchema: object, rules: readonly { id: string; p
 let generated: Generated | null | undefined
 let runtime: Ajv | undefined
 
-function generatedModule(): Generated | null {
-  if (generated === undefined) {
-    generated = null
-    // The single executable can require built-in modules only; it compiles at run time.
-    if (!inSingleExecutable()) {
-      try {
-        generated = createRequire(import.meta.url)(`./${GENERATED_FILE}`) as Generated
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err
-      }
-    }
+/**
+ * A build output beside this module, as `load` reads it; null where there is none: running from
+ * the sources (`missing` is the error code of a file not there) or as the single executable,
+ * which can require built-in modules only and compiles and reads at run time.
+ */
+function buildOutput<T>(load: () => T, missing: string): T | null {
+  if (inSingleExecutable()) return null
+  try {
+    return load()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== missing) throw err
+    return null
   }
+}
+
+function generatedModule(): Generated | null {
+  if (generated === undefined) generated = buildOutput(() => createRequire(import.meta.url)(`./${GENERATED_FILE}`) as Generated, 'MODULE_NOT_FOUND')
   return generated
 }
 
@@ -93,16 +98,7 @@ let shipped: ShippedPolicies | null | undefined
 
 /** The shipped policies as the build read them; null when running from the sources or as the single executable. */
 export function shippedPolicies(): ShippedPolicies | null {
-  if (shipped === undefined) {
-    shipped = null
-    if (!inSingleExecutable()) {
-      try {
-        shipped = JSON.parse(readFileSync(new URL(`./${SHIPPED_FILE}`, import.meta.url), 'utf8')) as ShippedPolicies
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      }
-    }
-  }
+  if (shipped === undefined) shipped = buildOutput(() => JSON.parse(readFileSync(new URL(`./${SHIPPED_FILE}`, import.meta.url), 'utf8')) as ShippedPolicies, 'ENOENT')
   return shipped
 }
 
